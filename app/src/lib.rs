@@ -1,0 +1,50 @@
+//! Parley's pages and the types the server and the browser share.
+
+pub mod pages;
+pub mod room_code;
+pub mod rooms;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+use pages::{home::HomePage, not_found::NotFound, room::RoomPage};
+
+/// The HTML document around every page, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/parley.css"/>
+        <Title formatter=|title: String| if title.is_empty() { "Parley".to_owned() } else { format!("{title} · Parley") }/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=HomePage/>
+                // Async: the room lookup finishes before the status line is sent, so an
+                // unknown room answers 404.
+                <Route path=path!("/r/:code") view=RoomPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,112 @@
+//! Meetings as the pages see them, and the server functions that create and find them.
+//!
+//! The pages call [`create_room`] and [`find_room`]; on the server those reach the
+//! [`RoomDirectory`] that the server binary provides as context (SQLite there).
+
+use crate::room_code::RoomCode;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Longest meeting name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 80;
+/// The name a meeting gets when its creator gives none.
+pub const DEFAULT_NAME: &str = "Parley meeting";
+
+/// A meeting room as shown to people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub code: RoomCode,
+    pub name: String,
+}
+
+/// Turns what the creator typed into a meeting name: trimmed, control characters
+/// removed, at most [`MAX_NAME_CHARS`], and [`DEFAULT_NAME`] when nothing is left.
+pub fn clean_room_name(raw: &str) -> String {
+    let name: String = raw
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    if name.is_empty() {
+        DEFAULT_NAME.to_owned()
+    } else {
+        name
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use directory::{BoxFuture, DirectoryError, RoomDirectory, SharedDirectory};
+
+#[cfg(feature = "ssr")]
+mod directory {
+    use super::RoomInfo;
+    use crate::room_code::RoomCode;
+    use std::{future::Future, pin::Pin, sync::Arc};
+
+    pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("room storage failed: {0}")]
+    pub struct DirectoryError(pub String);
+
+    /// Where rooms live. The server implements it over SQLite; pages reach it as context.
+    pub trait RoomDirectory: Send + Sync + 'static {
+        /// Creates a room with a fresh code and the given (already cleaned) name.
+        fn create(&self, name: String) -> BoxFuture<'_, Result<RoomInfo, DirectoryError>>;
+        /// Finds a room by code; `Ok(None)` when there is none.
+        fn find<'a>(
+            &'a self,
+            code: &'a RoomCode,
+        ) -> BoxFuture<'a, Result<Option<RoomInfo>, DirectoryError>>;
+    }
+
+    /// The form in which the directory is provided as Leptos context.
+    pub type SharedDirectory = Arc<dyn RoomDirectory>;
+}
+
+/// Creates a meeting and sends the browser to its page.
+///
+/// Posted by the home page's "New meeting" form; works with and without JavaScript.
+#[server(prefix = "/api", endpoint = "rooms/create")]
+pub async fn create_room(name: String) -> Result<RoomInfo, ServerFnError> {
+    let directory = use_context::<SharedDirectory>()
+        .ok_or_else(|| ServerFnError::new("room directory missing from context"))?;
+    let room = directory.create(clean_room_name(&name)).await.map_err(|e| {
+        tracing::error!(error = %e, "could not create a room");
+        ServerFnError::new("could not create the meeting, please try again")
+    })?;
+    tracing::info!(code = %room.code, "room created");
+    leptos_axum::redirect(&room.code.path());
+    Ok(room)
+}
+
+/// Looks a meeting up by code. Malformed codes are simply not found.
+#[server(prefix = "/api", endpoint = "rooms/find")]
+pub async fn find_room(code: String) -> Result<Option<RoomInfo>, ServerFnError> {
+    let Ok(code) = RoomCode::parse(&code) else {
+        return Ok(None);
+    };
+    let directory = use_context::<SharedDirectory>()
+        .ok_or_else(|| ServerFnError::new("room directory missing from context"))?;
+    directory.find(&code).await.map_err(|e| {
+        tracing::error!(error = %e, %code, "could not look a room up");
+        ServerFnError::new("could not look the meeting up, please try again")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cleaned() {
+        assert_eq!(clean_room_name("  Standup  "), "Standup");
+        assert_eq!(clean_room_name(""), DEFAULT_NAME);
+        assert_eq!(clean_room_name(" \t "), DEFAULT_NAME);
+        assert_eq!(clean_room_name("a\u{0}b\nc"), "abc");
+        assert_eq!(clean_room_name(&"x".repeat(500)).chars().count(), MAX_NAME_CHARS);
+        assert_eq!(clean_room_name(&"é".repeat(100)).chars().count(), MAX_NAME_CHARS);
+    }
+}

@@ -1,0 +1,50 @@
+import { defineConfig } from '@playwright/test';
+import * as os from 'os';
+import * as path from 'path';
+
+// The suite starts its own Parley (built by `cargo leptos build`) on a loopback port,
+// with a fresh SQLite file, and drives Debian's Chromium with a fake camera and microphone.
+const port = Number(process.env.PARLEY_E2E_PORT ?? 3900);
+const baseURL = `http://127.0.0.1:${port}`;
+const parley = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../target/debug/parley');
+const siteRoot = path.resolve(__dirname, '../target/site');
+const database = path.join(os.tmpdir(), `parley-e2e-${process.pid}.db`);
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    },
+  },
+  webServer: {
+    command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" --site-root "${siteRoot}"`,
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,82 @@
+import { test, expect, Page } from '@playwright/test';
+
+const CODE = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
+
+/** Waits until the wasm client has taken over the page. */
+async function hydrated(page: Page) {
+  // "Join" is enabled only by the client once something is typed: a reactive control.
+  await page.waitForFunction(() => (window as any).__parley_hydrated === true);
+}
+
+test('start a meeting from the home page and land in its room', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'Video meetings, on your own server' })).toBeVisible();
+
+  await page.getByLabel('Meeting name').fill('Playwright standup');
+  await page.getByRole('button', { name: 'New meeting' }).click();
+
+  await expect(page).toHaveURL(/\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  const code = new URL(page.url()).pathname.split('/').pop()!;
+  expect(code).toMatch(CODE);
+  await expect(page.getByRole('heading', { name: 'Playwright standup' })).toBeVisible();
+  await expect(page.locator('.room-code')).toHaveText(code);
+  await expect(page).toHaveTitle('Playwright standup · Parley');
+});
+
+test('the room page hydrates: copying the invite link works', async ({ page, baseURL }) => {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'New meeting' }).click();
+  await expect(page).toHaveURL(/\/r\//);
+  // A full load of the room page, so it is the server's HTML that has to hydrate.
+  await page.reload();
+  await hydrated(page);
+
+  const link = page.locator('.invite-link');
+  await expect(link).toHaveText(page.url());
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  await expect(page.getByRole('button', { name: 'Copied' })).toBeVisible();
+  const clipboard = await page.evaluate(() => navigator.clipboard.readText());
+  expect(clipboard).toBe(page.url());
+  expect(clipboard.startsWith(baseURL!)).toBe(true);
+});
+
+test('join by pasted link or typed code, and refuse nonsense', async ({ page }) => {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'New meeting' }).click();
+  await expect(page).toHaveURL(/\/r\//);
+  const roomUrl = page.url();
+  const code = new URL(roomUrl).pathname.split('/').pop()!;
+
+  await page.goto('/');
+  await hydrated(page);
+  const join = page.getByRole('button', { name: 'Join' });
+  await expect(join).toBeDisabled();
+
+  const field = page.getByLabel('Meeting code or link');
+  await field.fill('not a code');
+  await expect(join).toBeEnabled();
+  await join.click();
+  await expect(page.getByRole('alert').filter({ hasText: "isn't a meeting code" })).toBeVisible();
+  await expect(page).toHaveURL(/\/$/);
+
+  await field.fill(`  ${roomUrl}  `);
+  await join.click();
+  await expect(page).toHaveURL(roomUrl);
+  await expect(page.locator('.room-code')).toHaveText(code);
+
+  await page.goto('/');
+  await hydrated(page);
+  await page.getByLabel('Meeting code or link').fill(code.toUpperCase().replace(/-/g, ' '));
+  await page.getByRole('button', { name: 'Join' }).click();
+  await expect(page).toHaveURL(roomUrl);
+});
+
+test('an unknown meeting shows a not-found page', async ({ page }) => {
+  const response = await page.goto('/r/zzz-zzzz-zzz');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: "This meeting doesn't exist" })).toBeVisible();
+
+  const malformed = await page.goto('/r/definitely-not-valid');
+  expect(malformed?.status()).toBe(404);
+  await expect(page.getByRole('heading', { name: "This meeting doesn't exist" })).toBeVisible();
+});

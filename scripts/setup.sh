@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Parley needs, skipping what is already
+# there. Safe to run again. Used by scripts/run.sh and scripts/test.sh.
+#
+#   scripts/setup.sh          the build toolchain (enough to run Parley)
+#   scripts/setup.sh --test   also Chromium, coturn and the end-to-end test packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+want_test_tools=false
+[ "${1:-}" = "--test" ] && want_test_tools=true
+
+log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------
+packages=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# Debian's newer Rust (1.96): compiler with the wasm targets, std source, clippy, rustfmt.
+for pkg in rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 pkg-config; do
+  have_pkg "$pkg" || packages+=("$pkg")
+done
+if $want_test_tools; then
+  for pkg in chromium coturn; do
+    have_pkg "$pkg" || packages+=("$pkg")
+  done
+fi
+if [ ${#packages[@]} -gt 0 ]; then
+  log "installing Debian packages: ${packages[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+# --- cargo-leptos ----------------------------------------------------------
+CARGO_LEPTOS_VERSION=0.3.11
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (a one-time build of about 17 minutes)"
+  cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+fi
+
+# --- wasm-bindgen-cli, at exactly the version in Cargo.lock ----------------
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
+  log "installing wasm-bindgen-cli $bindgen_version"
+  cargo install wasm-bindgen-cli --version "$bindgen_version"
+fi
+
+# --- end-to-end test packages ----------------------------------------------
+if $want_test_tools; then
+  if [ ! -d end2end/node_modules ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    log "installing the end-to-end test packages"
+    (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+log "ready"

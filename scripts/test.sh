@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every Parley check: formatting, lints, the Rust unit and integration tests, and
+# the end-to-end tests in real Chromium. Installs what it needs first. Exits non-zero
+# when anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+source scripts/env.sh
+
+logs=$(mktemp -d)
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "format"
+cargo fmt --all --check
+
+step "lints (server and shared code)"
+cargo clippy -p app -p server --all-targets --locked -- -D warnings
+step "lints (browser code, wasm32)"
+cargo clippy -p frontend --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --locked -- -D warnings
+
+step "Rust unit and integration tests"
+cargo test -p app -p server --locked 2>&1 | tee "$logs/cargo.txt"
+
+step "build the site (server and wasm client)"
+cargo leptos build
+
+step "end-to-end tests (Playwright, Chromium)"
+(cd end2end && npx playwright test) 2>&1 | tee "$logs/e2e.txt"
+
+# One closing line for the whole run.
+rust_passed=$(grep -oE '[0-9]+ passed' "$logs/cargo.txt" | awk '{ s += $1 } END { print s + 0 }')
+rust_failed=$(grep -oE '[0-9]+ failed' "$logs/cargo.txt" | awk '{ s += $1 } END { print s + 0 }')
+e2e_passed=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.txt" | awk '{ s += $1 } END { print s + 0 }')
+e2e_failed=$(grep -oE '^ *[0-9]+ failed' "$logs/e2e.txt" | awk '{ s += $1 } END { print s + 0 }')
+echo
+echo "tests: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed"

@@ -1,0 +1,85 @@
+//! The Parley server: renders the pages, serves the browser app and keeps rooms in SQLite.
+
+pub mod config;
+pub mod routes;
+pub mod store;
+
+use config::Config;
+use std::net::SocketAddr;
+use store::{RoomStore, StoreError};
+use tokio::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A server that is listening and ready for requests.
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+    store: RoomStore,
+}
+
+impl Server {
+    /// Opens the database (running migrations) and binds the listening socket.
+    pub async fn bind(config: &Config) -> Result<Self, ServerError> {
+        let store = RoomStore::open(&config.database_url).await?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let router = routes::router(config, addr, store.clone());
+        Ok(Self {
+            listener,
+            addr,
+            router,
+            store,
+        })
+    }
+
+    /// The address actually bound (useful when the configured port was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, then closes the database cleanly.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let Self {
+            listener,
+            router,
+            store,
+            ..
+        } = self;
+        let result = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::Serve);
+        store.close().await;
+        result
+    }
+}

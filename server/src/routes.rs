@@ -1,0 +1,74 @@
+//! The HTTP routes: Leptos pages and server functions, the built browser app, and a
+//! few plain endpoints.
+
+use crate::config::Config;
+use crate::store::RoomStore;
+use app::room_code::RoomCode;
+use app::rooms::SharedDirectory;
+use app::{shell, App};
+use axum::extract::{FromRef, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: RoomStore,
+}
+
+pub fn router(config: &Config, addr: SocketAddr, store: RoomStore) -> Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("parley")
+        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState {
+        leptos_options,
+        store: store.clone(),
+    };
+    let directory: SharedDirectory = Arc::new(store);
+    let provide_directory = move || provide_context(directory.clone());
+
+    Router::new()
+        .route("/join", get(join))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            provide_directory.clone(),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            provide_directory,
+            shell,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct JoinQuery {
+    #[serde(default)]
+    code: String,
+}
+
+/// The home page's join form without JavaScript: GET /join?code=... goes to the meeting.
+async fn join(Query(query): Query<JoinQuery>) -> Response {
+    match RoomCode::from_user_input(&query.code) {
+        Ok(code) => Redirect::to(&code.path()).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    }
+}

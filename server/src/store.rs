@@ -1,0 +1,185 @@
+//! Rooms in SQLite.
+
+use app::room_code::RoomCode;
+use app::rooms::{BoxFuture, DirectoryError, RoomDirectory, RoomInfo};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::SqlitePool;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How often creating a room retries after drawing a code that is already taken.
+const CODE_ATTEMPTS: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid database URL {url:?}: {source}")]
+    InvalidUrl { url: String, source: sqlx::Error },
+    #[error("could not open the database {url:?}: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("could not apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("no free room code after {CODE_ATTEMPTS} attempts")]
+    NoFreeCode,
+}
+
+/// The room table, behind a connection pool.
+#[derive(Clone, Debug)]
+pub struct RoomStore {
+    pool: SqlitePool,
+}
+
+impl RoomStore {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|source| StoreError::InvalidUrl {
+                url: url.to_owned(),
+                source,
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                url: url.to_owned(),
+                source,
+            })?;
+        sqlx::migrate!("../migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Creates a room with a fresh random code.
+    pub async fn create(&self, name: &str) -> Result<RoomInfo, StoreError> {
+        let now = unix_now();
+        for _ in 0..CODE_ATTEMPTS {
+            let code = RoomCode::generate();
+            let inserted = sqlx::query(
+                "INSERT INTO rooms (code, name, created_at, last_active_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (code) DO NOTHING",
+            )
+            .bind(code.as_str())
+            .bind(name)
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                return Ok(RoomInfo {
+                    code,
+                    name: name.to_owned(),
+                });
+            }
+            tracing::warn!(%code, "room code collision, drawing another");
+        }
+        Err(StoreError::NoFreeCode)
+    }
+
+    /// Finds a room by code.
+    pub async fn find(&self, code: &RoomCode) -> Result<Option<RoomInfo>, StoreError> {
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM rooms WHERE code = ?")
+            .bind(code.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(name.map(|name| RoomInfo {
+            code: code.clone(),
+            name,
+        }))
+    }
+
+    /// Closes the pool, flushing SQLite's write-ahead log.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl RoomDirectory for RoomStore {
+    fn create(&self, name: String) -> BoxFuture<'_, Result<RoomInfo, DirectoryError>> {
+        Box::pin(async move {
+            RoomStore::create(self, &name)
+                .await
+                .map_err(|e| DirectoryError(e.to_string()))
+        })
+    }
+
+    fn find<'a>(
+        &'a self,
+        code: &'a RoomCode,
+    ) -> BoxFuture<'a, Result<Option<RoomInfo>, DirectoryError>> {
+        Box::pin(async move {
+            RoomStore::find(self, code)
+                .await
+                .map_err(|e| DirectoryError(e.to_string()))
+        })
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_url(dir: &tempfile::TempDir) -> String {
+        format!("sqlite:{}", dir.path().join("parley.db").display())
+    }
+
+    #[tokio::test]
+    async fn creates_and_finds_rooms_in_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RoomStore::open(&db_url(&dir)).await.unwrap();
+        assert!(dir.path().join("parley.db").exists(), "the database file is created");
+
+        let room = store.create("Standup").await.unwrap();
+        assert_eq!(room.name, "Standup");
+        assert_eq!(store.find(&room.code).await.unwrap(), Some(room.clone()));
+
+        let other = store.create("Retro").await.unwrap();
+        assert_ne!(other.code, room.code);
+        assert_eq!(store.find(&other.code).await.unwrap().unwrap().name, "Retro");
+    }
+
+    #[tokio::test]
+    async fn unknown_rooms_are_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RoomStore::open(&db_url(&dir)).await.unwrap();
+        store.create("Standup").await.unwrap();
+        let unknown = RoomCode::parse("zzz-zzzz-zzz").unwrap();
+        assert_eq!(store.find(&unknown).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn rooms_survive_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = db_url(&dir);
+        let room = {
+            let store = RoomStore::open(&url).await.unwrap();
+            let room = store.create("Weekly sync").await.unwrap();
+            store.close().await;
+            room
+        };
+        // Opening again runs the migrations again: they must be a no-op now.
+        let reopened = RoomStore::open(&url).await.unwrap();
+        assert_eq!(reopened.find(&room.code).await.unwrap(), Some(room));
+    }
+
+    #[tokio::test]
+    async fn a_bad_database_url_is_a_clear_error() {
+        let err = RoomStore::open("postgres://nope").await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidUrl { .. }), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let missing_dir = format!("sqlite:{}", dir.path().join("no/such/dir/x.db").display());
+        let err = RoomStore::open(&missing_dir).await.unwrap_err();
+        assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    }
+}
