@@ -31,13 +31,44 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The browser tab's title for a page titled `title` (which may be a meeting name).
+fn page_title(title: String) -> String {
+    let full = if title.is_empty() {
+        "Parley".to_owned()
+    } else {
+        format!("{title} · Parley")
+    };
+    // leptos_meta writes the title into the server-rendered HTML without escaping it,
+    // so a meeting named `</title><script>…` would inject markup. The browser decodes
+    // entities inside <title>, so escaping here shows the same text. On the client the
+    // title is set as plain text and must not be escaped.
+    if cfg!(feature = "ssr") {
+        escape_html(&full)
+    } else {
+        full
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/parley.css"/>
-        <Title formatter=|title: String| if title.is_empty() { "Parley".to_owned() } else { format!("{title} · Parley") }/>
+        <Title formatter=page_title/>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=HomePage/>

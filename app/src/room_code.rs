@@ -168,9 +168,20 @@ mod tests {
             "https://meet.example.org/r/abc-defg-hij?x=1#top",
             "meet.example.org/r/abc-defg-hij/",
         ] {
-            assert_eq!(RoomCode::from_user_input(input), Ok(want.clone()), "{input:?}");
+            assert_eq!(
+                RoomCode::from_user_input(input),
+                Ok(want.clone()),
+                "{input:?}"
+            );
         }
-        for bad in ["", "abcdefghi", "abcdefghijk", "abc-defg-hi1", "https://x/r/", "ñbcdefghij"] {
+        for bad in [
+            "",
+            "abcdefghi",
+            "abcdefghijk",
+            "abc-defg-hi1",
+            "https://x/r/",
+            "ñbcdefghij",
+        ] {
             assert!(RoomCode::from_user_input(bad).is_err(), "{bad:?}");
         }
     }

@@ -73,10 +73,13 @@ mod directory {
 pub async fn create_room(name: String) -> Result<RoomInfo, ServerFnError> {
     let directory = use_context::<SharedDirectory>()
         .ok_or_else(|| ServerFnError::new("room directory missing from context"))?;
-    let room = directory.create(clean_room_name(&name)).await.map_err(|e| {
-        tracing::error!(error = %e, "could not create a room");
-        ServerFnError::new("could not create the meeting, please try again")
-    })?;
+    let room = directory
+        .create(clean_room_name(&name))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not create a room");
+            ServerFnError::new("could not create the meeting, please try again")
+        })?;
     tracing::info!(code = %room.code, "room created");
     leptos_axum::redirect(&room.code.path());
     Ok(room)
@@ -106,7 +109,13 @@ mod tests {
         assert_eq!(clean_room_name(""), DEFAULT_NAME);
         assert_eq!(clean_room_name(" \t "), DEFAULT_NAME);
         assert_eq!(clean_room_name("a\u{0}b\nc"), "abc");
-        assert_eq!(clean_room_name(&"x".repeat(500)).chars().count(), MAX_NAME_CHARS);
-        assert_eq!(clean_room_name(&"é".repeat(100)).chars().count(), MAX_NAME_CHARS);
+        assert_eq!(
+            clean_room_name(&"x".repeat(500)).chars().count(),
+            MAX_NAME_CHARS
+        );
+        assert_eq!(
+            clean_room_name(&"é".repeat(100)).chars().count(),
+            MAX_NAME_CHARS
+        );
     }
 }

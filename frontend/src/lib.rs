@@ -8,6 +8,10 @@ pub fn hydrate() {
     leptos::mount::hydrate_body(app::App);
     // Tells scripts (and the end-to-end tests) that the page is now interactive.
     if let Some(window) = web_sys::window() {
-        let _ = js_sys::Reflect::set(&window, &JsValue::from_str("__parley_hydrated"), &JsValue::TRUE);
+        let _ = js_sys::Reflect::set(
+            &window,
+            &JsValue::from_str("__parley_hydrated"),
+            &JsValue::TRUE,
+        );
     }
 }

@@ -41,12 +41,10 @@ impl Server {
                     addr: config.listen,
                     source,
                 })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| ServerError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
         let router = routes::router(config, addr, store.clone());
         Ok(Self {
             listener,

@@ -51,10 +51,10 @@ pub fn router(config: &Config, addr: SocketAddr, store: RoomStore) -> Router {
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            provide_directory,
-            shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_directory, shell))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

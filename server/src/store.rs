@@ -12,8 +12,8 @@ const CODE_ATTEMPTS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("invalid database URL {url:?}: {source}")]
-    InvalidUrl { url: String, source: sqlx::Error },
+    #[error("invalid database URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
     #[error("could not open the database {url:?}: {source}")]
     Open { url: String, source: sqlx::Error },
     #[error("could not apply database migrations: {0}")]
@@ -33,10 +33,17 @@ pub struct RoomStore {
 impl RoomStore {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        // sqlx would read "postgres://x" as a SQLite file name: say what is supported instead.
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::InvalidUrl {
+                url: url.to_owned(),
+                reason: "Parley stores rooms in SQLite; use sqlite:PATH".to_owned(),
+            });
+        }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|source| StoreError::InvalidUrl {
                 url: url.to_owned(),
-                source,
+                reason: source.to_string(),
             })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -138,7 +145,10 @@ mod tests {
     async fn creates_and_finds_rooms_in_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let store = RoomStore::open(&db_url(&dir)).await.unwrap();
-        assert!(dir.path().join("parley.db").exists(), "the database file is created");
+        assert!(
+            dir.path().join("parley.db").exists(),
+            "the database file is created"
+        );
 
         let room = store.create("Standup").await.unwrap();
         assert_eq!(room.name, "Standup");
@@ -146,7 +156,10 @@ mod tests {
 
         let other = store.create("Retro").await.unwrap();
         assert_ne!(other.code, room.code);
-        assert_eq!(store.find(&other.code).await.unwrap().unwrap().name, "Retro");
+        assert_eq!(
+            store.find(&other.code).await.unwrap().unwrap().name,
+            "Retro"
+        );
     }
 
     #[tokio::test]

@@ -10,6 +10,9 @@ use reqwest::StatusCode;
 async fn create_room(server: &TestServer, name: &str) -> String {
     let response = http()
         .post(server.url("/api/rooms/create"))
+        // A browser's form post accepts HTML; that is what makes the server answer
+        // with a redirect rather than with the new room as data.
+        .header("accept", "text/html,application/xhtml+xml")
         .form(&[("name", name)])
         .send()
         .await
@@ -20,7 +23,10 @@ async fn create_room(server: &TestServer, name: &str) -> String {
         response.status()
     );
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with("/r/"), "redirects to a room: {location}");
+    assert!(
+        location.starts_with("/r/"),
+        "redirects to a room: {location}"
+    );
     location
 }
 
@@ -33,7 +39,10 @@ async fn home_page_offers_new_meeting_and_join() {
     let body = response.text().await.unwrap();
     assert!(body.contains("New meeting"), "{body}");
     assert!(body.contains("Enter a code or link"), "{body}");
-    assert!(body.contains("/pkg/parley.js"), "the page loads the browser app");
+    assert!(
+        body.contains("/pkg/parley.js"),
+        "the page loads the browser app"
+    );
     server.stop().await;
 }
 
@@ -59,7 +68,14 @@ async fn a_room_without_a_name_gets_the_default_one() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
     let path = create_room(&server, "   ").await;
-    let body = http().get(server.url(&path)).send().await.unwrap().text().await.unwrap();
+    let body = http()
+        .get(server.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(body.contains(app::rooms::DEFAULT_NAME), "{body}");
     server.stop().await;
 }
@@ -68,9 +84,23 @@ async fn a_room_without_a_name_gets_the_default_one() {
 async fn names_are_escaped_in_the_page() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
-    let path = create_room(&server, "<script>alert(1)</script>").await;
-    let body = http().get(server.url(&path)).send().await.unwrap().text().await.unwrap();
+    let path = create_room(&server, "</title><script>alert(1)</script>").await;
+    let body = http()
+        .get(server.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!body.contains("<script>alert(1)"), "{body}");
+    assert!(!body.contains("</title><script>"), "{body}");
+    assert!(
+        body.contains(
+            "<title>&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; · Parley</title>"
+        ),
+        "the tab title shows the name as text: {body}"
+    );
     assert!(body.contains("&lt;script&gt;"), "{body}");
     server.stop().await;
 }
@@ -92,7 +122,11 @@ async fn unknown_and_malformed_codes_are_404_pages() {
         let response = http().get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
         let body = response.text().await.unwrap();
-        assert!(body.contains("This meeting doesn&#x27;t exist") || body.contains("This meeting doesn't exist"), "{path}: {body}");
+        assert!(
+            body.contains("This meeting doesn&#x27;t exist")
+                || body.contains("This meeting doesn't exist"),
+            "{path}: {body}"
+        );
     }
     // The server is still fine afterwards.
     let response = http().get(server.url("/")).send().await.unwrap();
@@ -112,7 +146,11 @@ async fn join_without_javascript_redirects_to_the_meeting() {
     assert!(response.status().is_redirection());
     assert_eq!(response.headers()["location"], "/r/abc-defg-hij");
 
-    let response = http().get(server.url("/join?code=nonsense")).send().await.unwrap();
+    let response = http()
+        .get(server.url("/join?code=nonsense"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     server.stop().await;
 }
