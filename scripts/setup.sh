@@ -16,8 +16,9 @@ log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 # --- Debian packages -------------------------------------------------------
 packages=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-# Debian's newer Rust (1.96): compiler with the wasm targets, std source, clippy, rustfmt.
-for pkg in rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 pkg-config; do
+# Debian's newer Rust (1.96): compiler with the wasm targets, std source, clippy, rustfmt;
+# lld links wasm, binaryen's wasm-opt shrinks the release bundle.
+for pkg in rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 binaryen pkg-config; do
   have_pkg "$pkg" || packages+=("$pkg")
 done
 if $want_test_tools; then

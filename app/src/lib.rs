@@ -1,6 +1,7 @@
 //! Parley's pages and the types the server and the browser share.
 
 pub mod pages;
+pub mod protocol;
 pub mod room_code;
 pub mod rooms;
 

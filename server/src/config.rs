@@ -1,9 +1,10 @@
 //! Parley's settings: command-line flags, each also readable from a `PARLEY_*`
 //! environment variable. `parley --help` lists them all.
 
-use clap::Parser;
+use clap::{Args, Parser};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser, Debug, Clone)]
 #[command(
@@ -30,6 +31,115 @@ pub struct Config {
     /// such as "info,server=debug". RUST_LOG is used when this is not given.
     #[arg(long, env = "PARLEY_LOG")]
     pub log: Option<String>,
+
+    #[command(flatten)]
+    pub signaling: SignalingConfig,
+
+    #[command(flatten)]
+    pub ice: IceConfig,
+}
+
+/// Limits that keep one participant from hurting the others.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Signaling")]
+pub struct SignalingConfig {
+    /// Web origins whose pages may open the signaling WebSocket, such as
+    /// https://meet.example.org (repeat, or separate with commas). When none is given,
+    /// a page must come from the host it connects to.
+    #[arg(
+        long = "public-origin",
+        env = "PARLEY_PUBLIC_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub public_origins: Vec<String>,
+
+    /// Largest signaling message accepted, in bytes. Larger frames close the connection.
+    #[arg(long, env = "PARLEY_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Messages per second one connection may send (bursts of twice as many pass).
+    #[arg(long, env = "PARLEY_MAX_MESSAGES_PER_SECOND", default_value_t = 100)]
+    pub max_messages_per_second: u32,
+
+    /// Participants per meeting. Every participant sends to every other one, so
+    /// bandwidth grows quickly with this.
+    #[arg(long, env = "PARLEY_MAX_PARTICIPANTS", default_value_t = 8)]
+    pub max_participants: usize,
+
+    /// Simultaneous signaling connections from one IP address.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_IP", default_value_t = 32)]
+    pub max_connections_per_ip: usize,
+
+    /// Messages waiting to be sent to one connection; a client that falls this far
+    /// behind is disconnected.
+    #[arg(long, env = "PARLEY_OUTGOING_QUEUE", default_value_t = 256)]
+    pub outgoing_queue: usize,
+
+    /// How often the server pings each connection (e.g. 15s, 500ms).
+    #[arg(long, env = "PARLEY_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+
+    /// A connection that sends nothing (not even a pong) for this long is dropped and
+    /// its room is told.
+    #[arg(long, env = "PARLEY_HEARTBEAT_TIMEOUT", default_value = "40s", value_parser = parse_duration)]
+    pub heartbeat_timeout: Duration,
+}
+
+/// The STUN and TURN servers browsers are told to use.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "ICE (STUN and TURN)")]
+pub struct IceConfig {
+    /// STUN server URLs, such as stun:turn.example.org:3478 (repeat, or separate with commas).
+    #[arg(long = "stun-url", env = "PARLEY_STUN_URLS", value_delimiter = ',')]
+    pub stun_urls: Vec<String>,
+
+    /// TURN server URLs, such as turn:turn.example.org:3478?transport=udp
+    /// (repeat, or separate with commas). Needs --turn-secret.
+    #[arg(
+        long = "turn-url",
+        env = "PARLEY_TURN_URLS",
+        value_delimiter = ',',
+        requires = "turn_secret"
+    )]
+    pub turn_urls: Vec<String>,
+
+    /// The shared secret configured in coturn as static-auth-secret (with use-auth-secret).
+    /// Parley derives short-lived credentials from it for each participant.
+    #[arg(long, env = "PARLEY_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+
+    /// How long the TURN credentials handed to a participant stay valid (e.g. 6h).
+    #[arg(long, env = "PARLEY_TURN_CREDENTIAL_LIFETIME", default_value = "6h", value_parser = parse_duration)]
+    pub turn_credential_lifetime: Duration,
+
+    /// Make browsers send media only through the TURN relay (iceTransportPolicy "relay"),
+    /// which hides participants' IP addresses from each other. Needs --turn-url.
+    #[arg(long, env = "PARLEY_RELAY_ONLY", requires = "turn_urls")]
+    pub relay_only: bool,
+}
+
+/// Reads a duration written as a number and a unit: 500ms, 15s, 10m, 6h.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} needs a unit: ms, s, m or h"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a whole number"))?;
+    let seconds = match unit {
+        "ms" => return Ok(Duration::from_millis(number)),
+        "s" => number,
+        "m" => number.saturating_mul(60),
+        "h" => number.saturating_mul(3600),
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {text:?}: use ms, s, m or h"
+            ))
+        }
+    };
+    Ok(Duration::from_secs(seconds))
 }
 
 impl Config {
@@ -40,6 +150,23 @@ impl Config {
             database_url,
             site_root: PathBuf::from("target/site"),
             log: None,
+            signaling: SignalingConfig {
+                public_origins: Vec::new(),
+                max_frame_bytes: 64 * 1024,
+                max_messages_per_second: 100,
+                max_participants: 8,
+                max_connections_per_ip: 32,
+                outgoing_queue: 256,
+                heartbeat_interval: Duration::from_secs(15),
+                heartbeat_timeout: Duration::from_secs(40),
+            },
+            ice: IceConfig {
+                stun_urls: Vec::new(),
+                turn_urls: Vec::new(),
+                turn_secret: None,
+                turn_credential_lifetime: Duration::from_secs(6 * 3600),
+                relay_only: false,
+            },
         }
     }
 }
@@ -73,6 +200,45 @@ mod tests {
     fn bad_values_are_refused() {
         let err = Config::try_parse_from(["parley", "--listen", "nowhere"]).unwrap_err();
         assert!(err.to_string().contains("--listen"), "{err}");
+    }
+
+    #[test]
+    fn signaling_and_ice_settings_parse() {
+        let config = Config::try_parse_from([
+            "parley",
+            "--public-origin",
+            "https://a.example,https://b.example",
+            "--heartbeat-interval",
+            "250ms",
+            "--turn-url",
+            "turn:127.0.0.1:3478",
+            "--turn-secret",
+            "s3cret",
+            "--turn-credential-lifetime",
+            "10m",
+            "--relay-only",
+        ])
+        .unwrap();
+        assert_eq!(config.signaling.public_origins.len(), 2);
+        assert_eq!(
+            config.signaling.heartbeat_interval,
+            Duration::from_millis(250)
+        );
+        assert_eq!(config.signaling.max_participants, 8);
+        assert_eq!(
+            config.ice.turn_credential_lifetime,
+            Duration::from_secs(600)
+        );
+        assert!(config.ice.relay_only);
+    }
+
+    #[test]
+    fn turn_needs_its_secret_and_durations_need_units() {
+        assert!(Config::try_parse_from(["parley", "--turn-url", "turn:x:3478"]).is_err());
+        assert!(Config::try_parse_from(["parley", "--relay-only"]).is_err());
+        assert!(Config::try_parse_from(["parley", "--heartbeat-interval", "15"]).is_err());
+        assert!(Config::try_parse_from(["parley", "--heartbeat-interval", "5y"]).is_err());
+        assert!(Config::try_parse_from(["parley", "--heartbeat-interval", "ms"]).is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The Parley server: renders the pages, serves the browser app and keeps rooms in SQLite.
 
 pub mod config;
+pub mod ice;
 pub mod routes;
+pub mod signaling;
 pub mod store;
 
 use config::Config;

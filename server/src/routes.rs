@@ -2,6 +2,8 @@
 //! few plain endpoints.
 
 use crate::config::Config;
+use crate::ice::IceServers;
+use crate::signaling::{self, Signaling};
 use crate::store::RoomStore;
 use app::room_code::RoomCode;
 use app::rooms::SharedDirectory;
@@ -23,6 +25,7 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: RoomStore,
+    pub signaling: Arc<Signaling>,
 }
 
 pub fn router(config: &Config, addr: SocketAddr, store: RoomStore) -> Router {
@@ -32,9 +35,15 @@ pub fn router(config: &Config, addr: SocketAddr, store: RoomStore) -> Router {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    let signaling = Arc::new(Signaling::new(
+        config.signaling.clone(),
+        IceServers::new(&config.ice),
+        store.clone(),
+    ));
     let state = AppState {
         leptos_options,
         store: store.clone(),
+        signaling,
     };
     let directory: SharedDirectory = Arc::new(store);
     let provide_directory = move || provide_context(directory.clone());
@@ -42,6 +51,7 @@ pub fn router(config: &Config, addr: SocketAddr, store: RoomStore) -> Router {
     Router::new()
         .route("/join", get(join))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/ws", get(signaling::upgrade))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod client;
+
 use server::config::Config;
 use server::Server;
 use std::net::SocketAddr;
@@ -24,9 +26,19 @@ impl TestServer {
 
     /// Starts a server on the given database.
     pub async fn start_with(database_url: String) -> Self {
-        let server = Server::bind(&Config::for_tests(database_url.clone()))
-            .await
-            .expect("server starts");
+        Self::start_configured(Config::for_tests(database_url)).await
+    }
+
+    /// Starts a server on a fresh database file inside `dir`, with settings changed by `change`.
+    pub async fn start_tuned(dir: &tempfile::TempDir, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::for_tests(database_url(dir.path().join("parley.db")));
+        change(&mut config);
+        Self::start_configured(config).await
+    }
+
+    pub async fn start_configured(config: Config) -> Self {
+        let database_url = config.database_url.clone();
+        let server = Server::bind(&config).await.expect("server starts");
         let addr = server.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -43,6 +55,23 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Creates a meeting the way the home page does, and returns its code.
+    pub async fn create_room(&self, name: &str) -> app::room_code::RoomCode {
+        let response = http()
+            .post(self.url("/api/rooms/create"))
+            .header("accept", "text/html")
+            .form(&[("name", name)])
+            .send()
+            .await
+            .expect("create a room");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        app::room_code::RoomCode::parse(location.trim_start_matches("/r/")).expect("a room code")
     }
 
     pub fn url(&self, path: &str) -> String {

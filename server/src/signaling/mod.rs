@@ -1,0 +1,96 @@
+//! The signaling service at `/ws`: participants join a room, learn who else is there,
+//! and pass WebRTC offers, answers and ICE candidates to one named peer. The protocol
+//! is in `app::protocol` (see app/src/PROTOCOL.md).
+
+mod connection;
+pub mod hub;
+pub mod limits;
+pub mod origin;
+
+use crate::config::SignalingConfig;
+use crate::ice::IceServers;
+use crate::store::RoomStore;
+use app::room_code::RoomCode;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hub::Hub;
+use limits::ConnectionsPerIp;
+use origin::OriginPolicy;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Bytes the WebSocket reads from the network at a time. Signaling messages are
+/// small, and a small buffer keeps idle connections cheap.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Everything the signaling connections share.
+pub struct Signaling {
+    pub hub: Hub,
+    pub store: RoomStore,
+    pub ice: IceServers,
+    pub limits: SignalingConfig,
+    origins: OriginPolicy,
+    connections: ConnectionsPerIp,
+}
+
+impl Signaling {
+    pub fn new(limits: SignalingConfig, ice: IceServers, store: RoomStore) -> Self {
+        Self {
+            hub: Hub::new(limits.max_participants),
+            origins: OriginPolicy::new(&limits.public_origins),
+            connections: ConnectionsPerIp::new(limits.max_connections_per_ip),
+            store,
+            ice,
+            limits,
+        }
+    }
+
+    /// Open signaling connections.
+    pub fn connections(&self) -> usize {
+        self.connections.total()
+    }
+
+    /// Records activity in a room; a failure is logged, not fatal to the call.
+    async fn touch(&self, code: &RoomCode) {
+        if let Err(error) = self.store.touch(code).await {
+            tracing::warn!(%error, room = %code, "could not record room activity");
+        }
+    }
+}
+
+/// `GET /ws`: checks the page's origin and the caller's connection count, then
+/// upgrades to a signaling WebSocket.
+pub async fn upgrade(
+    State(signaling): State<Arc<Signaling>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !signaling.origins.allows(origin, host) {
+        tracing::warn!(?origin, %peer, "refused a signaling connection from a foreign page");
+        return (
+            StatusCode::FORBIDDEN,
+            "this page may not open Parley's signaling connection (Origin not allowed)\n",
+        )
+            .into_response();
+    }
+    let Some(slot) = signaling.connections.acquire(peer.ip()) else {
+        tracing::warn!(ip = %peer.ip(), "too many signaling connections from one address");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many signaling connections from your address\n",
+        )
+            .into_response();
+    };
+    // Frames up to a few times the limit are read whole and refused with an error and a
+    // clean close; only far larger ones are cut off mid-frame by the WebSocket layer.
+    let hard_cap = signaling.limits.max_frame_bytes.saturating_mul(4);
+    ws.max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| connection::serve(socket, signaling, slot))
+}

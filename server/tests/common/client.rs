@@ -1,0 +1,164 @@
+//! A signaling client over a real WebSocket (tokio-tungstenite), for tests.
+
+use app::protocol::{
+    ClientMessage, ErrorCode, MediaState, PeerId, PeerInfo, ServerMessage, PROTOCOL_VERSION,
+};
+use app::room_code::RoomCode;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for a message it expects.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What a welcome told the client.
+pub struct Welcome {
+    pub you: PeerId,
+    pub peers: Vec<PeerInfo>,
+    pub ice_servers: Vec<app::protocol::IceServer>,
+    pub ice_transport_policy: app::protocol::IceTransportPolicy,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Self {
+        Self::try_connect(url, None)
+            .await
+            .expect("websocket connects")
+    }
+
+    /// Connects, optionally as a page from `origin`; the error is the HTTP refusal.
+    pub async fn try_connect(
+        url: &str,
+        origin: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let mut request = url.into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Self { ws })
+    }
+
+    pub async fn send(&mut self, message: &ClientMessage) {
+        self.send_text(&serde_json::to_string(message).unwrap())
+            .await;
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.send_text(&value.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send a frame");
+    }
+
+    /// Sends a frame the server may cut off halfway; a failed send is fine.
+    pub async fn try_send_text(&mut self, text: &str) {
+        let _ = self.ws.send(Message::Text(text.into())).await;
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.ws.send(message).await.expect("send a frame");
+    }
+
+    /// The next signaling message, failing the test after a few seconds.
+    pub async fn recv(&mut self) -> ServerMessage {
+        tokio::time::timeout(PATIENCE, self.next_message())
+            .await
+            .expect("a message within 5 s")
+            .expect("a message, not the end of the connection")
+    }
+
+    /// The next signaling message, or `None` when the connection ends.
+    async fn next_message(&mut self) -> Option<ServerMessage> {
+        loop {
+            match self.ws.next().await? {
+                Ok(Message::Text(text)) => {
+                    return Some(serde_json::from_str(text.as_str()).expect("valid server JSON"))
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Fails if a signaling message arrives within `wait`.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Ok(Some(message)) = tokio::time::timeout(wait, self.next_message()).await {
+            panic!("expected nothing, got {message:?}");
+        }
+    }
+
+    /// Expects an error with this code and returns its message.
+    pub async fn expect_error(&mut self, code: ErrorCode) -> String {
+        match self.recv().await {
+            ServerMessage::Error { code: got, message } if got == code => message,
+            other => panic!("expected error {code:?}, got {other:?}"),
+        }
+    }
+
+    /// Reads until the server closes, returning the close code.
+    pub async fn expect_close(&mut self) -> Option<CloseCode> {
+        let read = async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return None,
+                }
+            }
+        };
+        tokio::time::timeout(PATIENCE, read)
+            .await
+            .expect("the server closes within 5 s")
+    }
+
+    pub async fn join(&mut self, room: &RoomCode, name: &str) -> Welcome {
+        self.send(&ClientMessage::Join {
+            version: PROTOCOL_VERSION,
+            room: room.clone(),
+            name: name.into(),
+            media: MediaState::default(),
+        })
+        .await;
+        match self.recv().await {
+            ServerMessage::Welcome {
+                you,
+                peers,
+                ice_servers,
+                ice_transport_policy,
+                room: welcomed,
+                version,
+            } => {
+                assert_eq!(&welcomed, room);
+                assert_eq!(version, PROTOCOL_VERSION);
+                Welcome {
+                    you,
+                    peers,
+                    ice_servers,
+                    ice_transport_policy,
+                }
+            }
+            other => panic!("expected a welcome, got {other:?}"),
+        }
+    }
+
+    /// Gives the raw stream to a test that wants to stop reading it.
+    pub fn into_inner(self) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        self.ws
+    }
+}
