@@ -251,7 +251,7 @@ async fn connect_and_join(
     room: &RoomCode,
 ) -> Result<(usize, Ws, PeerId), LoadError> {
     let fail = |reason: String| LoadError::Connect { client, reason };
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .map_err(|e| fail(e.to_string()))?;
     let join = ClientMessage::Join {

@@ -6,6 +6,7 @@ pub mod routes;
 pub mod signaling;
 pub mod store;
 
+use axum::serve::ListenerExt;
 use config::Config;
 use std::net::SocketAddr;
 use store::{RoomStore, StoreError};
@@ -72,6 +73,13 @@ impl Server {
             store,
             ..
         } = self;
+        // Signaling messages are small and latency matters: send them at once instead
+        // of letting Nagle's algorithm hold them back waiting for an ACK.
+        let listener = listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
+        });
         let result = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
