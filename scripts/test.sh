@@ -13,8 +13,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "format"
 cargo fmt --all --check
 
-step "lints (server and shared code)"
-cargo clippy -p app -p server --all-targets --locked -- -D warnings
+step "lints (server, shared code, load generator)"
+cargo clippy -p app -p server -p loadgen --all-targets --locked -- -D warnings
 step "lints (browser code, wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --locked -- -D warnings
 
