@@ -1,5 +1,6 @@
 //! Parley's pages and the types the server and the browser share.
 
+pub mod call;
 pub mod pages;
 pub mod protocol;
 pub mod room_code;

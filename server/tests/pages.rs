@@ -59,7 +59,7 @@ async fn created_room_has_a_page_with_its_name_and_code() {
     let body = response.text().await.unwrap();
     assert!(body.contains("Design review"), "{body}");
     assert!(body.contains(code), "{body}");
-    assert!(body.contains("Waiting for others to join"), "{body}");
+    assert!(body.contains("Ready to join?"), "{body}");
     server.stop().await;
 }
 

@@ -1,5 +1,9 @@
+use crate::call::{grid_columns, initial, CallState, Phase};
 use crate::pages::not_found::NotFound;
+use crate::protocol::{clean_display_name, PeerId, MAX_DISPLAY_NAME_CHARS};
+use crate::room_code::RoomCode;
 use crate::rooms::{find_room, RoomInfo};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -41,25 +45,237 @@ fn LookupFailed(message: String) -> impl IntoView {
     }
 }
 
-/// The meeting itself.
+/// The meeting itself: a lobby to pick a name, then the call.
 #[component]
 fn Meeting(room: RoomInfo) -> impl IntoView {
     let RoomInfo { code, name } = room;
+    let state = CallState::new();
+    let invite_path = code.path();
+    let code_attr = code.to_string();
+    let code_text = code.to_string();
     view! {
         <Title text=name.clone()/>
-        <main class="page room" data-room-code=code.to_string()>
+        <main class="page room" data-room-code=code_attr>
             <header class="room-header">
                 <a class="brand" href="/">"Parley"</a>
                 <h1 class="room-name">{name}</h1>
-                <span class="room-code">{code.to_string()}</span>
+                <span class="room-code">{code_text}</span>
             </header>
-            <section class="stage">
+            <Banners state/>
+            {move || match state.phase.get() {
+                Phase::Lobby | Phase::Joining => {
+                    view! { <Lobby state code=code.clone() invite_path=invite_path.clone()/> }
+                        .into_any()
+                }
+                Phase::InCall => view! { <Stage state invite_path=invite_path.clone()/> }.into_any(),
+                Phase::Left => view! { <LeftPage state code=code.clone()/> }.into_any(),
+            }}
+        </main>
+    }
+}
+
+/// Lasting notices (a blocked camera) and problems (the connection dropped).
+#[component]
+fn Banners(state: CallState) -> impl IntoView {
+    view! {
+        {move || state.problem.get().map(|text| view! { <p class="banner problem" role="alert">{text}</p> })}
+        {move || state.notice.get().map(|text| view! { <p class="banner notice" role="status">{text}</p> })}
+    }
+}
+
+/// Before joining: the name to show, remembered from last time.
+#[component]
+fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl IntoView {
+    let (name, set_name) = signal(String::new());
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(remembered) = crate::call::browser::remembered_name() {
+            set_name.set(remembered);
+        }
+    });
+    let valid = move || clean_display_name(&name.get()).is_some();
+    let joining = move || state.phase.get() == Phase::Joining;
+    let join = move |event: SubmitEvent| {
+        event.prevent_default();
+        let Some(clean) = clean_display_name(&name.get_untracked()) else {
+            return;
+        };
+        #[cfg(feature = "hydrate")]
+        crate::call::browser::join(state, code.clone(), clean);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&code, clean);
+    };
+    view! {
+        <section class="lobby card">
+            <h2>"Ready to join?"</h2>
+            <form class="join-call" on:submit=join>
+                <label for="display-name">"Your name"</label>
+                <input
+                    id="display-name"
+                    type="text"
+                    autocomplete="name"
+                    maxlength=MAX_DISPLAY_NAME_CHARS
+                    prop:value=name
+                    on:input=move |ev| set_name.set(event_target_value(&ev))
+                />
+                <button type="submit" class="button primary" disabled=move || !valid() || joining()>
+                    {move || if joining() { "Joining…" } else { "Join now" }}
+                </button>
+            </form>
+            <p class="hint">"Invite others with this link:"</p>
+            <InviteLink path=invite_path/>
+        </section>
+    }
+}
+
+/// After leaving.
+#[component]
+fn LeftPage(state: CallState, code: RoomCode) -> impl IntoView {
+    let rejoin = move |_| state.phase.set(Phase::Lobby);
+    let _ = code;
+    view! {
+        <section class="left card">
+            <h2>"You left the meeting"</h2>
+            <div class="actions">
+                <button type="button" class="button primary" on:click=rejoin>"Rejoin"</button>
+                <a class="button" href="/">"Return to home screen"</a>
+            </div>
+        </section>
+    }
+}
+
+/// The call: a grid of tiles and the bottom bar.
+#[component]
+fn Stage(state: CallState, invite_path: String) -> impl IntoView {
+    let tiles = move || state.remotes.with(Vec::len) + 1;
+    let alone = move || state.remotes.with(Vec::is_empty);
+    view! {
+        <section class="stage">
+            <div class="grid" style=move || format!("--columns: {}", grid_columns(tiles()))>
+                <SelfTile state/>
+                <For
+                    each=move || state.remotes.get()
+                    key=|remote| remote.id
+                    children=move |remote| view! { <RemoteTile state id=remote.id/> }
+                />
+            </div>
+            <Show when=alone>
                 <div class="waiting">
                     <p>"Waiting for others to join"</p>
-                    <InviteLink path=code.path()/>
+                    <InviteLink path=invite_path.clone()/>
                 </div>
-            </section>
-        </main>
+            </Show>
+        </section>
+        <ControlBar state/>
+    }
+}
+
+/// The local person's own camera, mirrored and muted.
+#[component]
+fn SelfTile(state: CallState) -> impl IntoView {
+    let video = NodeRef::<leptos::html::Video>::new();
+    Effect::new(move |_| {
+        let has_stream = state.has_local_stream.get();
+        if let (true, Some(element)) = (has_stream, video.get()) {
+            show_stream(&element, None);
+        }
+    });
+    let camera_off = move || !state.my_media.get().video;
+    let mic_off = move || !state.my_media.get().audio;
+    view! {
+        <div class="tile self" class:camera-off=camera_off>
+            <video node_ref=video autoplay=true prop:muted=true></video>
+            <div class="avatar">"You"</div>
+            <div class="tile-label">
+                <Show when=mic_off>
+                    <span class="mic-off" role="img" aria-label="Microphone off">"🔇"</span>
+                </Show>
+                <span class="name">"You"</span>
+            </div>
+        </div>
+    }
+}
+
+/// Another participant: their video, name, and microphone and camera state.
+#[component]
+fn RemoteTile(state: CallState, id: PeerId) -> impl IntoView {
+    let video = NodeRef::<leptos::html::Video>::new();
+    let has_stream = move || state.remote(id).is_some_and(|r| r.has_stream);
+    Effect::new(move |_| {
+        if let (true, Some(element)) = (has_stream(), video.get()) {
+            show_stream(&element, Some(id));
+        }
+    });
+    let name = move || state.remote(id).map(|r| r.name).unwrap_or_default();
+    let media = move || state.remote(id).map(|r| r.media).unwrap_or_default();
+    let camera_off = move || !media().video || !has_stream();
+    view! {
+        <div class="tile remote" data-peer=id.to_string() class:camera-off=camera_off>
+            <video node_ref=video autoplay=true></video>
+            <div class="avatar">{move || initial(&name())}</div>
+            <div class="tile-label">
+                <Show when=move || !media().audio>
+                    <span class="mic-off" role="img" aria-label="Microphone off">"🔇"</span>
+                </Show>
+                <span class="name">{name}</span>
+            </div>
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn show_stream(element: &web_sys::HtmlVideoElement, peer: Option<PeerId>) {
+    let stream = crate::call::browser::stream_of(peer);
+    element.set_src_object(stream.as_ref());
+    let _ = element.set_attribute("playsinline", "");
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn show_stream<T>(_element: &T, _peer: Option<PeerId>) {}
+
+/// Microphone, camera and leave, like Meet's bottom bar.
+#[component]
+fn ControlBar(state: CallState) -> impl IntoView {
+    let media = move || state.my_media.get();
+    let devices = move || state.my_devices.get();
+    let toggle = move |audio: bool| {
+        #[cfg(feature = "hydrate")]
+        crate::call::browser::toggle(state, audio);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = audio;
+    };
+    let leave = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::call::browser::leave(state);
+    };
+    view! {
+        <nav class="control-bar" aria-label="Call controls">
+            <button
+                type="button"
+                class="round"
+                class:off=move || !media().audio
+                disabled=move || !devices().audio
+                aria-pressed=move || (!media().audio).to_string()
+                aria-label=move || if media().audio { "Turn off microphone" } else { "Turn on microphone" }
+                on:click=move |_| toggle(true)
+            >
+                {move || if media().audio { "🎤" } else { "🔇" }}
+            </button>
+            <button
+                type="button"
+                class="round"
+                class:off=move || !media().video
+                disabled=move || !devices().video
+                aria-pressed=move || (!media().video).to_string()
+                aria-label=move || if media().video { "Turn off camera" } else { "Turn on camera" }
+                on:click=move |_| toggle(false)
+            >
+                {move || if media().video { "📷" } else { "🚫" }}
+            </button>
+            <button type="button" class="round leave" aria-label="Leave call" on:click=leave>
+                "📞"
+            </button>
+        </nav>
     }
 }
 

@@ -1,0 +1,596 @@
+//! The call in the browser: the camera and microphone, the signaling WebSocket, and one
+//! RTCPeerConnection per other participant (a full mesh).
+//!
+//! Negotiation follows the "perfect negotiation" pattern: either side may offer at any
+//! time; when offers collide, the polite side (the lower peer id) gives way and the
+//! impolite side ignores the other's offer. ICE candidates trickle both ways and those
+//! that arrive before the remote description are queued until it is set.
+
+use super::{CallState, Phase, Remote};
+use crate::protocol::{
+    ClientMessage, IceServer, IceTransportPolicy, MediaState, PeerId, PeerInfo, ServerMessage,
+    Signal, PROTOCOL_VERSION,
+};
+use crate::room_code::RoomCode;
+use futures_channel::mpsc;
+use futures_util::StreamExt;
+use js_sys::{Array, Reflect};
+use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStream, MediaStreamConstraints, MediaStreamTrack, MessageEvent, RtcConfiguration,
+    RtcIceCandidateInit, RtcIceServer, RtcIceTransportPolicy as JsPolicy, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
+    RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent, WebSocket,
+};
+
+thread_local! {
+    /// The call on this page, if any. Buttons reach it through the functions below.
+    static CURRENT: RefCell<Option<Rc<Call>>> = const { RefCell::new(None) };
+}
+
+/// Where the display name is remembered between visits.
+const NAME_KEY: &str = "parley.display_name";
+
+pub fn remembered_name() -> Option<String> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    storage.get_item(NAME_KEY).ok()?
+}
+
+fn remember_name(name: &str) {
+    if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
+        let _ = storage.set_item(NAME_KEY, name);
+    }
+}
+
+/// Joins `room` as `name`: asks for the camera and microphone, connects and joins.
+pub fn join(state: CallState, room: RoomCode, name: String) {
+    remember_name(&name);
+    leave_quietly();
+    state.phase.set(Phase::Joining);
+    state.problem.set(None);
+    state.notice.set(None);
+    leptos::task::spawn_local(async move {
+        let local = open_camera(state).await;
+        match Call::connect(state, room, name, local) {
+            Ok(call) => CURRENT.with(|c| *c.borrow_mut() = Some(call)),
+            Err(error) => {
+                state.problem.set(Some(format!("Could not connect to Parley: {error}")));
+                state.phase.set(Phase::Lobby);
+            }
+        }
+    });
+}
+
+/// Leaves the meeting: tells the others, closes every connection, stops the camera.
+pub fn leave(state: CallState) {
+    if let Some(call) = CURRENT.with(|c| c.borrow_mut().take()) {
+        call.send(&ClientMessage::Leave);
+        call.close();
+    }
+    state.remotes.set(Vec::new());
+    state.has_local_stream.set(false);
+    state.phase.set(Phase::Left);
+}
+
+fn leave_quietly() {
+    if let Some(call) = CURRENT.with(|c| c.borrow_mut().take()) {
+        call.close();
+    }
+}
+
+/// Switches the microphone (`audio`) or camera on or off and tells the room.
+pub fn toggle(state: CallState, audio: bool) {
+    let Some(call) = CURRENT.with(|c| c.borrow().clone()) else {
+        return;
+    };
+    let mut media = state.my_media.get_untracked();
+    let on = if audio {
+        media.audio = !media.audio;
+        media.audio
+    } else {
+        media.video = !media.video;
+        media.video
+    };
+    if let Some(local) = &call.local {
+        let tracks = if audio {
+            local.get_audio_tracks()
+        } else {
+            local.get_video_tracks()
+        };
+        for track in tracks.iter() {
+            track.unchecked_into::<MediaStreamTrack>().set_enabled(on);
+        }
+    }
+    state.my_media.set(media);
+    call.send(&ClientMessage::Media { media });
+}
+
+/// The stream to show in a participant's tile (`None` for the self view).
+pub fn stream_of(peer: Option<PeerId>) -> Option<MediaStream> {
+    CURRENT.with(|c| {
+        let call = c.borrow().clone()?;
+        match peer {
+            None => call.local.clone(),
+            Some(id) => call.streams.borrow().get(&id).cloned(),
+        }
+    })
+}
+
+/// Asks for camera and microphone, falling back to less, and says what is missing.
+async fn open_camera(state: CallState) -> Option<MediaStream> {
+    for (audio, video) in [(true, true), (true, false), (false, true)] {
+        if let Ok(stream) = get_user_media(audio, video).await {
+            let devices = MediaState { audio, video };
+            state.my_devices.set(devices);
+            state.my_media.set(devices);
+            state.has_local_stream.set(true);
+            match (audio, video) {
+                (true, true) => {}
+                (true, false) => state.notice.set(Some(
+                    "Your camera is unavailable or blocked: you joined with audio only.".into(),
+                )),
+                _ => state.notice.set(Some(
+                    "Your microphone is unavailable or blocked: others can see but not hear you."
+                        .into(),
+                )),
+            }
+            return Some(stream);
+        }
+    }
+    let nothing = MediaState {
+        audio: false,
+        video: false,
+    };
+    state.my_devices.set(nothing);
+    state.my_media.set(nothing);
+    state.notice.set(Some(
+        "Your camera and microphone are unavailable or blocked: you can see and hear others, but they can't see or hear you."
+            .into(),
+    ));
+    None
+}
+
+async fn get_user_media(audio: bool, video: bool) -> Result<MediaStream, JsValue> {
+    let devices = web_sys::window()
+        .ok_or_else(|| JsValue::from_str("no window"))?
+        .navigator()
+        .media_devices()?;
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_audio_bool(audio);
+    constraints.set_video_bool(video);
+    let stream = JsFuture::from(devices.get_user_media_with_constraints(&constraints)?).await?;
+    stream.dyn_into()
+}
+
+/// One other participant's connection.
+struct Peer {
+    pc: RtcPeerConnection,
+    polite: bool,
+    making_offer: Cell<bool>,
+    ignore_offer: Cell<bool>,
+    /// Candidates that came before the remote description.
+    pending: RefCell<Vec<RtcIceCandidateInit>>,
+    /// The event handlers, kept alive as long as the connection.
+    handlers: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
+}
+
+impl Peer {
+    /// Closes the connection and detaches its handlers, so no event reaches a
+    /// handler that is about to be dropped.
+    fn shut_down(&self) {
+        self.pc.set_onicecandidate(None);
+        self.pc.set_ontrack(None);
+        self.pc.set_onnegotiationneeded(None);
+        self.pc.close();
+    }
+}
+
+/// The live call.
+struct Call {
+    state: CallState,
+    ws: WebSocket,
+    local: Option<MediaStream>,
+    me: Cell<Option<PeerId>>,
+    ice: RefCell<(Vec<IceServer>, IceTransportPolicy)>,
+    peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
+    streams: RefCell<HashMap<PeerId, MediaStream>>,
+    closing: Cell<bool>,
+    _ws_handlers: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
+}
+
+impl Call {
+    fn connect(
+        state: CallState,
+        room: RoomCode,
+        name: String,
+        local: Option<MediaStream>,
+    ) -> Result<Rc<Self>, String> {
+        let location = web_sys::window().ok_or("no window")?.location();
+        let scheme = match location.protocol().map_err(describe)?.as_str() {
+            "https:" => "wss",
+            _ => "ws",
+        };
+        let url = format!("{scheme}://{}/ws", location.host().map_err(describe)?);
+        let ws = WebSocket::new(&url).map_err(describe)?;
+        let media = state.my_media.get_untracked();
+        let call = Rc::new(Self {
+            state,
+            ws,
+            local,
+            me: Cell::new(None),
+            ice: RefCell::new((Vec::new(), IceTransportPolicy::All)),
+            peers: RefCell::new(HashMap::new()),
+            streams: RefCell::new(HashMap::new()),
+            closing: Cell::new(false),
+            _ws_handlers: RefCell::new(Vec::new()),
+        });
+
+        // Messages are handled one at a time, in order, even though handling one
+        // (setting descriptions) waits on the browser.
+        let (inbox, mut messages) = mpsc::unbounded::<ServerMessage>();
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let Some(text) = event.unchecked_into::<MessageEvent>().data().as_string() else {
+                return;
+            };
+            match serde_json::from_str::<ServerMessage>(&text) {
+                Ok(message) => {
+                    let _ = inbox.unbounded_send(message);
+                }
+                Err(error) => log(&format!("unreadable signaling message: {error}")),
+            }
+        });
+        let join = ClientMessage::Join {
+            version: PROTOCOL_VERSION,
+            room,
+            name,
+            media,
+        };
+        let weak = Rc::downgrade(&call);
+        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            if let Some(call) = weak.upgrade() {
+                call.send(&join);
+            }
+        });
+        let weak = Rc::downgrade(&call);
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            if let Some(call) = weak.upgrade() {
+                if !call.closing.get() {
+                    call.state.problem.set(Some(
+                        "The connection to Parley was lost. Calls already connected may continue; reload to reconnect."
+                            .into(),
+                    ));
+                }
+            }
+        });
+        call.ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        call.ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        call.ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        call._ws_handlers
+            .borrow_mut()
+            .extend([on_message, on_open, on_close]);
+
+        let weak = Rc::downgrade(&call);
+        leptos::task::spawn_local(async move {
+            while let Some(message) = messages.next().await {
+                let Some(call) = weak.upgrade() else { break };
+                call.handle(message).await;
+            }
+        });
+        Ok(call)
+    }
+
+    fn send(&self, message: &ClientMessage) {
+        if let Ok(text) = serde_json::to_string(message) {
+            let _ = self.ws.send_with_str(&text);
+        }
+    }
+
+    fn close(&self) {
+        self.closing.set(true);
+        for (_, peer) in self.peers.borrow_mut().drain() {
+            peer.shut_down();
+        }
+        self.streams.borrow_mut().clear();
+        if let Some(local) = &self.local {
+            for track in local.get_tracks().iter() {
+                track.unchecked_into::<MediaStreamTrack>().stop();
+            }
+        }
+        let _ = self.ws.close();
+    }
+
+    async fn handle(self: &Rc<Self>, message: ServerMessage) {
+        match message {
+            ServerMessage::Welcome {
+                you,
+                peers,
+                ice_servers,
+                ice_transport_policy,
+                ..
+            } => {
+                self.me.set(Some(you));
+                *self.ice.borrow_mut() = (ice_servers, ice_transport_policy);
+                self.state.phase.set(Phase::InCall);
+                for peer in peers {
+                    self.add_peer(peer);
+                }
+            }
+            ServerMessage::PeerJoined { peer } => self.add_peer(peer),
+            ServerMessage::PeerLeft { id, .. } => self.remove_peer(id),
+            ServerMessage::Media { from, media } => {
+                self.state.update_remote(from, |r| r.media = media);
+            }
+            ServerMessage::Signal { from, signal } => {
+                let peer = self.peers.borrow().get(&from).cloned();
+                if let Some(peer) = peer {
+                    if let Err(error) = self.on_signal(from, &peer, signal).await {
+                        log(&format!("negotiation with {from} failed: {}", describe(error)));
+                    }
+                }
+            }
+            ServerMessage::Error { code, message } => {
+                log(&format!("Parley refused a message ({code:?}): {message}"));
+                if self.me.get().is_none() {
+                    // The join itself failed: nothing else will happen on this connection.
+                    self.state.problem.set(Some(message));
+                    self.state.phase.set(Phase::Lobby);
+                    self.closing.set(true);
+                    let _ = self.ws.close();
+                }
+            }
+        }
+    }
+
+    fn add_peer(self: &Rc<Self>, info: PeerInfo) {
+        let Some(me) = self.me.get() else { return };
+        match self.new_peer(me, info.id) {
+            Ok(peer) => {
+                self.peers.borrow_mut().insert(info.id, peer);
+                self.state.remotes.update(|remotes| {
+                    remotes.retain(|r| r.id != info.id);
+                    remotes.push(Remote {
+                        id: info.id,
+                        name: info.name,
+                        media: info.media,
+                        has_stream: false,
+                    });
+                });
+            }
+            Err(error) => log(&format!("could not set up a connection: {}", describe(error))),
+        }
+    }
+
+    fn remove_peer(&self, id: PeerId) {
+        if let Some(peer) = self.peers.borrow_mut().remove(&id) {
+            peer.shut_down();
+        }
+        self.streams.borrow_mut().remove(&id);
+        self.state.remotes.update(|remotes| remotes.retain(|r| r.id != id));
+    }
+
+    fn new_peer(self: &Rc<Self>, me: PeerId, them: PeerId) -> Result<Rc<Peer>, JsValue> {
+        let (servers, policy) = self.ice.borrow().clone();
+        let config = RtcConfiguration::new();
+        let list = Array::new();
+        for server in servers {
+            let entry = RtcIceServer::new();
+            let urls = Array::new();
+            for url in server.urls {
+                urls.push(&JsValue::from_str(&url));
+            }
+            entry.set_urls(&urls);
+            if let Some(username) = &server.username {
+                entry.set_username(username);
+            }
+            if let Some(credential) = &server.credential {
+                entry.set_credential(credential);
+            }
+            list.push(&entry);
+        }
+        config.set_ice_servers(&list);
+        if policy == IceTransportPolicy::Relay {
+            config.set_ice_transport_policy(JsPolicy::Relay);
+        }
+        let pc = RtcPeerConnection::new_with_configuration(&config)?;
+
+        // Send what we have; receive both kinds whatever we send.
+        let mut sending = MediaState {
+            audio: false,
+            video: false,
+        };
+        if let Some(local) = &self.local {
+            for track in local.get_tracks().iter() {
+                let track: MediaStreamTrack = track.unchecked_into();
+                match track.kind().as_str() {
+                    "audio" => sending.audio = true,
+                    _ => sending.video = true,
+                }
+                pc.add_track_0(&track, local);
+            }
+        }
+        for (kind, sent) in [("audio", sending.audio), ("video", sending.video)] {
+            if !sent {
+                let init = RtcRtpTransceiverInit::new();
+                init.set_direction(RtcRtpTransceiverDirection::Recvonly);
+                pc.add_transceiver_with_str_and_init(kind, &init);
+            }
+        }
+
+        let mut handlers = Vec::new();
+        let weak = Rc::downgrade(self);
+        let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let event: RtcPeerConnectionIceEvent = event.unchecked_into();
+            let (Some(call), Some(candidate)) = (weak.upgrade(), event.candidate()) else {
+                return;
+            };
+            call.send(&ClientMessage::Signal {
+                to: them,
+                signal: Signal::Candidate {
+                    candidate: candidate.candidate(),
+                    sdp_mid: candidate.sdp_mid(),
+                    sdp_m_line_index: candidate.sdp_m_line_index(),
+                },
+            });
+        });
+        pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        handlers.push(on_candidate);
+
+        let weak = Rc::downgrade(self);
+        let on_track = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let event: RtcTrackEvent = event.unchecked_into();
+            let Some(call) = weak.upgrade() else { return };
+            let stream = match event.streams().get(0).dyn_into::<MediaStream>() {
+                Ok(stream) => stream,
+                Err(_) => {
+                    // A track without a stream: collect it into one of our own.
+                    let existing = call.streams.borrow().get(&them).cloned();
+                    let stream = existing.unwrap_or_else(|| {
+                        MediaStream::new().expect("MediaStream can be constructed")
+                    });
+                    stream.add_track(&event.track());
+                    stream
+                }
+            };
+            call.streams.borrow_mut().insert(them, stream);
+            // Re-set so the tile picks up the (possibly new) stream.
+            call.state.update_remote(them, |r| r.has_stream = false);
+            call.state.update_remote(them, |r| r.has_stream = true);
+        });
+        pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        handlers.push(on_track);
+
+        let peer = Rc::new(Peer {
+            pc,
+            polite: me < them,
+            making_offer: Cell::new(false),
+            ignore_offer: Cell::new(false),
+            pending: RefCell::new(Vec::new()),
+            handlers: RefCell::new(handlers),
+        });
+
+        let weak = Rc::downgrade(self);
+        let weak_peer = Rc::downgrade(&peer);
+        let on_negotiation = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            let (Some(call), Some(peer)) = (weak.upgrade(), weak_peer.upgrade()) else {
+                return;
+            };
+            leptos::task::spawn_local(async move {
+                if let Err(error) = call.make_offer(them, &peer).await {
+                    log(&format!("offer to {them} failed: {}", describe(error)));
+                }
+                peer.making_offer.set(false);
+            });
+        });
+        peer.pc
+            .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
+        peer.handlers.borrow_mut().push(on_negotiation);
+        Ok(peer)
+    }
+
+    async fn make_offer(&self, them: PeerId, peer: &Peer) -> Result<(), JsValue> {
+        peer.making_offer.set(true);
+        let offer = JsFuture::from(peer.pc.create_offer()).await?;
+        // A remote offer may have arrived meanwhile; it takes over.
+        if peer.pc.signaling_state() != RtcSignalingState::Stable {
+            return Ok(());
+        }
+        let sdp = sdp_of(&offer)?;
+        let description = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+        description.set_sdp(&sdp);
+        JsFuture::from(peer.pc.set_local_description(&description)).await?;
+        self.send(&ClientMessage::Signal {
+            to: them,
+            signal: Signal::Offer { sdp },
+        });
+        Ok(())
+    }
+
+    /// Applies an offer, answer or candidate from `from` (perfect negotiation).
+    async fn on_signal(&self, from: PeerId, peer: &Peer, signal: Signal) -> Result<(), JsValue> {
+        let (kind, sdp) = match signal {
+            Signal::Offer { sdp } => (RtcSdpType::Offer, sdp),
+            Signal::Answer { sdp } => (RtcSdpType::Answer, sdp),
+            Signal::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+            } => {
+                let init = RtcIceCandidateInit::new(&candidate);
+                init.set_sdp_mid(sdp_mid.as_deref());
+                init.set_sdp_m_line_index(sdp_m_line_index);
+                if peer.pc.remote_description().is_none() {
+                    peer.pending.borrow_mut().push(init);
+                    return Ok(());
+                }
+                return add_candidate(peer, &init).await;
+            }
+        };
+        let offer = kind == RtcSdpType::Offer;
+        let collision = offer
+            && (peer.making_offer.get() || peer.pc.signaling_state() != RtcSignalingState::Stable);
+        peer.ignore_offer.set(!peer.polite && collision);
+        if peer.ignore_offer.get() {
+            return Ok(());
+        }
+        let description = RtcSessionDescriptionInit::new(kind);
+        description.set_sdp(&sdp);
+        // For the polite side in a collision this rolls its own offer back implicitly.
+        JsFuture::from(peer.pc.set_remote_description(&description)).await?;
+        let queued: Vec<_> = peer.pending.borrow_mut().drain(..).collect();
+        for candidate in queued {
+            add_candidate(peer, &candidate).await?;
+        }
+        if offer {
+            let answer = JsFuture::from(peer.pc.create_answer()).await?;
+            let sdp = sdp_of(&answer)?;
+            let description = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+            description.set_sdp(&sdp);
+            JsFuture::from(peer.pc.set_local_description(&description)).await?;
+            self.send(&ClientMessage::Signal {
+                to: from,
+                signal: Signal::Answer { sdp },
+            });
+        }
+        Ok(())
+    }
+}
+
+async fn add_candidate(peer: &Peer, candidate: &RtcIceCandidateInit) -> Result<(), JsValue> {
+    let added = JsFuture::from(
+        peer.pc
+            .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(candidate)),
+    )
+    .await;
+    match added {
+        // Candidates for an offer we ignored are expected to fail.
+        Err(_) if peer.ignore_offer.get() => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+fn sdp_of(description: &JsValue) -> Result<String, JsValue> {
+    Reflect::get(description, &JsValue::from_str("sdp"))?
+        .as_string()
+        .ok_or_else(|| JsValue::from_str("description without SDP"))
+}
+
+fn describe(error: JsValue) -> String {
+    error
+        .as_string()
+        .or_else(|| {
+            Reflect::get(&error, &JsValue::from_str("message"))
+                .ok()
+                .and_then(|m| m.as_string())
+        })
+        .unwrap_or_else(|| format!("{error:?}"))
+}
+
+fn log(message: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(message));
+}

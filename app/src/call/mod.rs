@@ -1,0 +1,115 @@
+//! A meeting as the room page shows it. The state here is plain data in signals, so
+//! the server can render the page; the WebRTC work happens in [`browser`], which only
+//! exists in the hydrated wasm client.
+
+#[cfg(feature = "hydrate")]
+pub mod browser;
+
+use crate::protocol::{MediaState, PeerId};
+use leptos::prelude::*;
+
+/// Where the local person is in the meeting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Choosing a name before joining.
+    Lobby,
+    /// Asking for the camera and connecting.
+    Joining,
+    InCall,
+    /// Left on purpose; can rejoin.
+    Left,
+}
+
+/// Someone else in the meeting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remote {
+    pub id: PeerId,
+    pub name: String,
+    pub media: MediaState,
+    /// Whether their audio or video has arrived (a stream to show).
+    pub has_stream: bool,
+}
+
+/// The signals the room page renders from. `Copy`, so every handler can hold it.
+#[derive(Clone, Copy)]
+pub struct CallState {
+    pub phase: RwSignal<Phase>,
+    pub remotes: RwSignal<Vec<Remote>>,
+    /// What the local person is sending (their switches).
+    pub my_media: RwSignal<MediaState>,
+    /// Which devices the local person has at all.
+    pub my_devices: RwSignal<MediaState>,
+    /// Whether the self view has a stream to show.
+    pub has_local_stream: RwSignal<bool>,
+    /// A lasting notice, such as "your camera is blocked".
+    pub notice: RwSignal<Option<String>>,
+    /// A problem with the meeting itself, such as the connection to Parley dropping.
+    pub problem: RwSignal<Option<String>>,
+}
+
+impl CallState {
+    pub fn new() -> Self {
+        Self {
+            phase: RwSignal::new(Phase::Lobby),
+            remotes: RwSignal::new(Vec::new()),
+            my_media: RwSignal::new(MediaState::default()),
+            my_devices: RwSignal::new(MediaState::default()),
+            has_local_stream: RwSignal::new(false),
+            notice: RwSignal::new(None),
+            problem: RwSignal::new(None),
+        }
+    }
+
+    pub fn remote(&self, id: PeerId) -> Option<Remote> {
+        self.remotes
+            .with(|remotes| remotes.iter().find(|r| r.id == id).cloned())
+    }
+
+    pub fn update_remote(&self, id: PeerId, change: impl FnOnce(&mut Remote)) {
+        self.remotes.update(|remotes| {
+            if let Some(remote) = remotes.iter_mut().find(|r| r.id == id) {
+                change(remote);
+            }
+        });
+    }
+}
+
+impl Default for CallState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The first letter of a name, shown on a tile when the camera is off.
+pub fn initial(name: &str) -> String {
+    name.chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// The grid's column count for this many tiles: a square-ish layout like Meet's.
+pub fn grid_columns(tiles: usize) -> usize {
+    match tiles {
+        0 | 1 => 1,
+        2..=4 => 2,
+        5..=9 => 3,
+        _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_and_grid() {
+        assert_eq!(initial("ada"), "A");
+        assert_eq!(initial("  élodie"), "É");
+        assert_eq!(initial("😀"), "?");
+        assert_eq!(grid_columns(1), 1);
+        assert_eq!(grid_columns(2), 2);
+        assert_eq!(grid_columns(4), 2);
+        assert_eq!(grid_columns(8), 3);
+    }
+}
