@@ -9,6 +9,11 @@ const baseURL = `http://127.0.0.1:${port}`;
 const parley = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../target/debug/parley');
 const siteRoot = path.resolve(__dirname, '../target/site');
 const database = path.join(os.tmpdir(), `parley-e2e-${process.pid}.db`);
+// A second Parley that sends every call through the test coturn (relay only).
+const relayPort = port + 1;
+export const relayURL = `http://127.0.0.1:${relayPort}`;
+const relayDatabase = path.join(os.tmpdir(), `parley-e2e-relay-${process.pid}.db`);
+const turnConfig = path.resolve(__dirname, 'turnserver.conf');
 
 export default defineConfig({
   testDir: './tests',
@@ -39,12 +44,28 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" --site-root "${siteRoot}"`,
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" --site-root "${siteRoot}"`,
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    {
+      command: `turnserver -c "${turnConfig}"`,
+      port: 34781,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
+      command:
+        `"${parley}" --listen 127.0.0.1:${relayPort} --database-url "sqlite:${relayDatabase}" --site-root "${siteRoot}"` +
+        ` --turn-url "turn:127.0.0.1:34781?transport=udp" --turn-secret parley-e2e-shared-secret --relay-only`,
+      url: `${relayURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+  ],
 });

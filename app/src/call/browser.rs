@@ -60,7 +60,9 @@ pub fn join(state: CallState, room: RoomCode, name: String) {
         match Call::connect(state, room, name, local) {
             Ok(call) => CURRENT.with(|c| *c.borrow_mut() = Some(call)),
             Err(error) => {
-                state.problem.set(Some(format!("Could not connect to Parley: {error}")));
+                state
+                    .problem
+                    .set(Some(format!("Could not connect to Parley: {error}")));
                 state.phase.set(Phase::Lobby);
             }
         }
@@ -268,7 +270,8 @@ impl Call {
                 }
             }
         });
-        call.ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        call.ws
+            .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         call.ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         call.ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         call._ws_handlers
@@ -330,7 +333,10 @@ impl Call {
                 let peer = self.peers.borrow().get(&from).cloned();
                 if let Some(peer) = peer {
                     if let Err(error) = self.on_signal(from, &peer, signal).await {
-                        log(&format!("negotiation with {from} failed: {}", describe(error)));
+                        log(&format!(
+                            "negotiation with {from} failed: {}",
+                            describe(error)
+                        ));
                     }
                 }
             }
@@ -362,7 +368,10 @@ impl Call {
                     });
                 });
             }
-            Err(error) => log(&format!("could not set up a connection: {}", describe(error))),
+            Err(error) => log(&format!(
+                "could not set up a connection: {}",
+                describe(error)
+            )),
         }
     }
 
@@ -371,7 +380,9 @@ impl Call {
             peer.shut_down();
         }
         self.streams.borrow_mut().remove(&id);
-        self.state.remotes.update(|remotes| remotes.retain(|r| r.id != id));
+        self.state
+            .remotes
+            .update(|remotes| remotes.retain(|r| r.id != id));
     }
 
     fn new_peer(self: &Rc<Self>, me: PeerId, them: PeerId) -> Result<Rc<Peer>, JsValue> {
