@@ -170,6 +170,9 @@ async fn get_user_media(audio: bool, video: bool) -> Result<MediaStream, JsValue
     stream.dyn_into()
 }
 
+/// A JavaScript event handler written in Rust, kept alive as long as its target.
+type Handler = Closure<dyn FnMut(JsValue)>;
+
 /// One other participant's connection.
 struct Peer {
     pc: RtcPeerConnection,
@@ -179,7 +182,7 @@ struct Peer {
     /// Candidates that came before the remote description.
     pending: RefCell<Vec<RtcIceCandidateInit>>,
     /// The event handlers, kept alive as long as the connection.
-    handlers: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
+    handlers: RefCell<Vec<Handler>>,
 }
 
 impl Peer {
@@ -203,7 +206,7 @@ struct Call {
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
     streams: RefCell<HashMap<PeerId, MediaStream>>,
     closing: Cell<bool>,
-    _ws_handlers: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
+    _ws_handlers: RefCell<Vec<Handler>>,
 }
 
 impl Call {
