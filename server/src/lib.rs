@@ -1,4 +1,7 @@
 //! The Parley server: renders the pages, serves the browser app and keeps rooms in SQLite.
+// Leptos view types nest deeply; without erased components the room page needs more
+// than the default depth to compile.
+#![recursion_limit = "256"]
 
 pub mod config;
 pub mod ice;
