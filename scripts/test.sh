@@ -27,10 +27,11 @@ cargo leptos build
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && npx playwright test) 2>&1 | tee "$logs/e2e.txt"
 
-# One closing line for the whole run.
-rust_passed=$(grep -oE '[0-9]+ passed' "$logs/cargo.txt" | awk '{ s += $1 } END { print s + 0 }')
-rust_failed=$(grep -oE '[0-9]+ failed' "$logs/cargo.txt" | awk '{ s += $1 } END { print s + 0 }')
-e2e_passed=$(grep -oE '^ *[0-9]+ passed' "$logs/e2e.txt" | awk '{ s += $1 } END { print s + 0 }')
-e2e_failed=$(grep -oE '^ *[0-9]+ failed' "$logs/e2e.txt" | awk '{ s += $1 } END { print s + 0 }')
+# One closing line for the whole run. (grep finds nothing when, say, no test failed.)
+count() { { grep -oE "$1" "$2" || true; } | awk '{ s += $1 } END { print s + 0 }'; }
+rust_passed=$(count '[0-9]+ passed' "$logs/cargo.txt")
+rust_failed=$(count '[0-9]+ failed' "$logs/cargo.txt")
+e2e_passed=$(count '^ *[0-9]+ passed' "$logs/e2e.txt")
+e2e_failed=$(count '^ *[0-9]+ failed' "$logs/e2e.txt")
 echo
 echo "tests: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed"
