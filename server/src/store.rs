@@ -99,24 +99,16 @@ impl RoomStore {
         }))
     }
 
-    /// Records that someone joined or left the room now.
-    pub async fn touch(&self, code: &RoomCode) -> Result<(), StoreError> {
-        sqlx::query("UPDATE rooms SET last_active_at = ? WHERE code = ?")
+    /// Records that someone joined or left the room now. `false` when there is no
+    /// such room, so a join needs only this one query to both check and record.
+    pub async fn touch(&self, code: &RoomCode) -> Result<bool, StoreError> {
+        let updated = sqlx::query("UPDATE rooms SET last_active_at = ? WHERE code = ?")
             .bind(unix_now())
             .bind(code.as_str())
             .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// When the room was last joined or left, in Unix seconds.
-    pub async fn last_active_at(&self, code: &RoomCode) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT last_active_at FROM rooms WHERE code = ?")
-                .bind(code.as_str())
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+            .await?
+            .rows_affected();
+        Ok(updated == 1)
     }
 
     /// Closes the pool, flushing SQLite's write-ahead log.

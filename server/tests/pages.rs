@@ -5,29 +5,9 @@ mod common;
 use common::{http, TestServer};
 use reqwest::StatusCode;
 
-/// Posts the home page's "New meeting" form the way a browser without JavaScript
-/// would, and returns the path it redirects to.
+/// Creates a room through the home page's form and returns its page's path.
 async fn create_room(server: &TestServer, name: &str) -> String {
-    let response = http()
-        .post(server.url("/api/rooms/create"))
-        // A browser's form post accepts HTML; that is what makes the server answer
-        // with a redirect rather than with the new room as data.
-        .header("accept", "text/html,application/xhtml+xml")
-        .form(&[("name", name)])
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_redirection(),
-        "creating a room redirects, got {}",
-        response.status()
-    );
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    assert!(
-        location.starts_with("/r/"),
-        "redirects to a room: {location}"
-    );
-    location
+    server.create_room(name).await.path()
 }
 
 #[tokio::test]
@@ -68,14 +48,7 @@ async fn a_room_without_a_name_gets_the_default_one() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
     let path = create_room(&server, "   ").await;
-    let body = http()
-        .get(server.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = server.page_text(&path).await;
     assert!(body.contains(app::rooms::DEFAULT_NAME), "{body}");
     server.stop().await;
 }
@@ -85,14 +58,7 @@ async fn names_are_escaped_in_the_page() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
     let path = create_room(&server, "</title><script>alert(1)</script>").await;
-    let body = http()
-        .get(server.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = server.page_text(&path).await;
     assert!(!body.contains("<script>alert(1)"), "{body}");
     assert!(!body.contains("</title><script>"), "{body}");
     assert!(

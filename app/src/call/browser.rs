@@ -514,10 +514,7 @@ impl Call {
         if peer.pc.signaling_state() != RtcSignalingState::Stable {
             return Ok(());
         }
-        let sdp = sdp_of(&offer)?;
-        let description = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-        description.set_sdp(&sdp);
-        JsFuture::from(peer.pc.set_local_description(&description)).await?;
+        let sdp = set_local(&peer.pc, RtcSdpType::Offer, &offer).await?;
         self.send(&ClientMessage::Signal {
             to: them,
             signal: Signal::Offer { sdp },
@@ -552,8 +549,7 @@ impl Call {
         if peer.ignore_offer.get() {
             return Ok(());
         }
-        let description = RtcSessionDescriptionInit::new(kind);
-        description.set_sdp(&sdp);
+        let description = description(kind, &sdp);
         // For the polite side in a collision this rolls its own offer back implicitly.
         JsFuture::from(peer.pc.set_remote_description(&description)).await?;
         let queued: Vec<_> = peer.pending.borrow_mut().drain(..).collect();
@@ -562,10 +558,7 @@ impl Call {
         }
         if offer {
             let answer = JsFuture::from(peer.pc.create_answer()).await?;
-            let sdp = sdp_of(&answer)?;
-            let description = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-            description.set_sdp(&sdp);
-            JsFuture::from(peer.pc.set_local_description(&description)).await?;
+            let sdp = set_local(&peer.pc, RtcSdpType::Answer, &answer).await?;
             self.send(&ClientMessage::Signal {
                 to: from,
                 signal: Signal::Answer { sdp },
@@ -586,6 +579,24 @@ async fn add_candidate(peer: &Peer, candidate: &RtcIceCandidateInit) -> Result<(
         Err(_) if peer.ignore_offer.get() => Ok(()),
         other => other.map(|_| ()),
     }
+}
+
+fn description(kind: RtcSdpType, sdp: &str) -> RtcSessionDescriptionInit {
+    let description = RtcSessionDescriptionInit::new(kind);
+    description.set_sdp(sdp);
+    description
+}
+
+/// Applies an offer or answer just created (`created`) as the local description and
+/// returns its SDP, to send.
+async fn set_local(
+    pc: &RtcPeerConnection,
+    kind: RtcSdpType,
+    created: &JsValue,
+) -> Result<String, JsValue> {
+    let sdp = sdp_of(created)?;
+    JsFuture::from(pc.set_local_description(&description(kind, &sdp))).await?;
+    Ok(sdp)
 }
 
 fn sdp_of(description: &JsValue) -> Result<String, JsValue> {

@@ -304,9 +304,10 @@ impl Session {
                 format!("a name needs 1 to {MAX_DISPLAY_NAME_CHARS} characters"),
             );
         };
-        match self.signaling.store.find(&code).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
+        // Checks the room exists and records the activity in one query.
+        match self.signaling.store.touch(&code).await {
+            Ok(true) => {}
+            Ok(false) => {
                 return self.refuse(
                     ErrorCode::RoomNotFound,
                     format!("there is no meeting {code}"),
@@ -320,7 +321,6 @@ impl Session {
                 );
             }
         }
-        self.signaling.touch(&code).await;
         let id = self.id;
         let ice = &self.signaling.ice;
         let me = PeerInfo { id, name, media };

@@ -61,17 +61,40 @@ impl TestServer {
         format!("ws://{}/ws", self.addr)
     }
 
-    /// Creates a meeting the way the home page does, and returns its code.
+    /// Posts the home page's "New meeting" form the way a browser without JavaScript
+    /// would, checks that it redirects to the new room, and returns the room's code.
     pub async fn create_room(&self, name: &str) -> app::room_code::RoomCode {
         let response = http()
             .post(self.url("/api/rooms/create"))
-            .header("accept", "text/html")
+            // A browser's form post accepts HTML; that is what makes the server answer
+            // with a redirect rather than with the new room as data.
+            .header("accept", "text/html,application/xhtml+xml")
             .form(&[("name", name)])
             .send()
             .await
             .expect("create a room");
+        assert!(
+            response.status().is_redirection(),
+            "creating a room redirects, got {}",
+            response.status()
+        );
         let location = response.headers()["location"].to_str().unwrap().to_owned();
-        app::room_code::RoomCode::parse(location.trim_start_matches("/r/")).expect("a room code")
+        let code = location
+            .strip_prefix("/r/")
+            .unwrap_or_else(|| panic!("redirects to a room: {location}"));
+        app::room_code::RoomCode::parse(code).expect("a room code")
+    }
+
+    /// The body of the page at `path`.
+    pub async fn page_text(&self, path: &str) -> String {
+        http()
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("fetch a page")
+            .text()
+            .await
+            .expect("a page body")
     }
 
     pub fn url(&self, path: &str) -> String {
