@@ -19,6 +19,18 @@ const trackPeerConnections = () => {
   };
 };
 
+/** Remembers every WebSocket the page opens in window.__sockets. */
+const trackSockets = () => {
+  const Original = window.WebSocket;
+  (window as any).__sockets = [];
+  (window as any).WebSocket = class extends Original {
+    constructor(...args: any[]) {
+      super(...(args as [string]));
+      (window as any).__sockets.push(this);
+    }
+  };
+};
+
 /** Makes the camera refuse, as when a person clicks "Block" on the camera prompt. */
 const blockCamera = () => {
   const devices = navigator.mediaDevices;
@@ -48,6 +60,7 @@ async function join(
 ): Promise<Participant> {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   await context.addInitScript(trackPeerConnections);
+  await context.addInitScript(trackSockets);
   if (options.blockCamera) await context.addInitScript(blockCamera);
   const page = await context.newPage();
   page.on('console', (m) => {
@@ -62,18 +75,22 @@ async function join(
   return { context, page, joinedAt };
 }
 
-/** Waits until `page` shows `count` remote videos that are really playing. */
-async function expectPlayingVideos(page: Page, count: number) {
+/**
+ * Waits until `page` shows `count` remote videos that are really playing, and returns
+ * when (Date.now()) the last of them showed its first frame.
+ */
+async function expectPlayingVideos(page: Page, count: number): Promise<number> {
   await expect(page.locator('.tile.remote')).toHaveCount(count);
-  await expect
-    .poll(
-      () =>
-        page.$$eval('.tile.remote video', (videos) =>
-          videos.filter((v) => (v as HTMLVideoElement).videoWidth > 0).length,
-        ),
-      { timeout: 30_000 },
-    )
-    .toBe(count);
+  // Polled every 50 ms so the time of the first frame is close to exact.
+  await page.waitForFunction(
+    (n) =>
+      [...document.querySelectorAll('.tile.remote video')].filter(
+        (v) => (v as HTMLVideoElement).videoWidth > 0,
+      ).length === n,
+    count,
+    { polling: 50, timeout: 30_000 },
+  );
+  const framesAt = Date.now();
   const before = await page.$$eval('.tile.remote video', (vs) =>
     vs.map((v) => (v as HTMLVideoElement).currentTime),
   );
@@ -82,6 +99,7 @@ async function expectPlayingVideos(page: Page, count: number) {
     vs.map((v) => (v as HTMLVideoElement).currentTime),
   );
   after.forEach((t, i) => expect(t, 'video time advances').toBeGreaterThan(before[i]));
+  return framesAt;
 }
 
 /** Inbound RTP streams across the page's live peer connections. */
@@ -125,8 +143,8 @@ async function selectedLocalCandidateTypes(page: Page): Promise<string[]> {
   });
 }
 
-function reportFirstFrame(label: string, who: Participant) {
-  console.log(`join → first remote frame (${label}): ${Date.now() - who.joinedAt} ms`);
+function reportFirstFrame(label: string, who: Participant, framesAt: number) {
+  console.log(`join → first remote frame (${label}): ${framesAt - who.joinedAt} ms`);
 }
 
 test('two participants see and hear each other', async ({ browser, baseURL }) => {
@@ -135,8 +153,7 @@ test('two participants see and hear each other', async ({ browser, baseURL }) =>
   await expect(ada.page.getByText('Waiting for others to join')).toBeVisible();
   const bob = await join(browser, room, 'Bob');
 
-  await expectPlayingVideos(bob.page, 1);
-  reportFirstFrame('second to join', bob);
+  reportFirstFrame('second to join', bob, await expectPlayingVideos(bob.page, 1));
   await expectPlayingVideos(ada.page, 1);
   await expect(ada.page.locator('.tile.remote .name')).toHaveText('Bob');
   await expect(bob.page.locator('.tile.remote .name')).toHaveText('Ada');
@@ -157,8 +174,8 @@ test('three participants, then one leaves', async ({ browser, baseURL }) => {
   const a = await join(browser, room, 'Ana');
   const b = await join(browser, room, 'Ben');
   const c = await join(browser, room, 'Cleo');
-  for (const who of [a, b, c]) await expectPlayingVideos(who.page, 2);
-  reportFirstFrame('third to join, both remotes', c);
+  reportFirstFrame('third to join, both remotes', c, await expectPlayingVideos(c.page, 2));
+  for (const who of [a, b]) await expectPlayingVideos(who.page, 2);
 
   await c.page.getByRole('button', { name: 'Leave call' }).click();
   await expect(c.page.getByRole('heading', { name: 'You left the meeting' })).toBeVisible();
@@ -210,8 +227,7 @@ test('relay-only calls go through coturn', async ({ browser }) => {
   const room = await newRoom(browser, relayURL);
   const ada = await join(browser, room, 'Ada');
   const bob = await join(browser, room, 'Bob');
-  await expectPlayingVideos(bob.page, 1);
-  reportFirstFrame('through the TURN relay', bob);
+  reportFirstFrame('through the TURN relay', bob, await expectPlayingVideos(bob.page, 1));
   await expectPlayingVideos(ada.page, 1);
   for (const who of [ada, bob]) {
     const types = await selectedLocalCandidateTypes(who.page);
@@ -239,5 +255,31 @@ test('a blocked camera still joins, receive-only for video, and says so', async 
   await expect(shyOnBob).toHaveClass(/camera-off/);
   await expectAudioArriving(bob.page);
   await shy.context.close();
+  await bob.context.close();
+});
+
+test('a dropped signaling connection comes back by itself, and so does the call', async ({
+  browser,
+  baseURL,
+}) => {
+  const room = await newRoom(browser, baseURL!);
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob');
+  await expectPlayingVideos(bob.page, 1);
+  await expectPlayingVideos(ada.page, 1);
+
+  // Bob's signaling connection closes under the page, as when the network drops.
+  await bob.page.evaluate(() => (window as any).__sockets.at(-1).close());
+  await expect(bob.page.getByRole('alert')).toContainText('Reconnecting');
+  await expect(bob.page.getByRole('alert')).toBeHidden();
+  expect(await bob.page.evaluate(() => (window as any).__sockets.length)).toBe(2);
+
+  // Both see and hear each other again, with no leftover tile for Bob's old connection.
+  for (const who of [ada, bob]) await expectPlayingVideos(who.page, 1);
+  await expect(ada.page.locator('.tile.remote .name')).toHaveText('Bob');
+  await expect(bob.page.locator('.tile.remote .name')).toHaveText('Ada');
+  await expectAudioArriving(ada.page);
+  await expectAudioArriving(bob.page);
+  await ada.context.close();
   await bob.context.close();
 });

@@ -80,3 +80,25 @@ test('an unknown meeting shows a not-found page', async ({ page }) => {
   expect(malformed?.status()).toBe(404);
   await expect(page.getByRole('heading', { name: "This meeting doesn't exist" })).toBeVisible();
 });
+
+test('the home and room pages load everything they ask for, icon included', async ({ page }) => {
+  const failures: string[] = [];
+  page.on('response', (r) => {
+    if (r.status() >= 400) failures.push(`${r.status()} ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => failures.push(`${r.failure()?.errorText} ${r.url()}`));
+
+  await page.goto('/');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'New meeting' }).click();
+  await expect(page).toHaveURL(/\/r\//);
+  await page.reload();
+  await hydrated(page);
+
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  expect(icon).toBeTruthy();
+  const response = await page.request.get(icon!);
+  expect(response.status()).toBe(200);
+  expect(response.headers()['content-type']).toContain('image/svg+xml');
+  expect(failures).toEqual([]);
+});

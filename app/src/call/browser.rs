@@ -5,6 +5,10 @@
 //! time; when offers collide, the polite side (the lower peer id) gives way and the
 //! impolite side ignores the other's offer. ICE candidates trickle both ways and those
 //! that arrive before the remote description are queued until it is set.
+//!
+//! When the signaling connection drops, the call reconnects by itself (with growing
+//! pauses) and joins again under a new peer id; the connections to the others are then
+//! built afresh, as the others see the old id leave and the new one join.
 
 use super::{CallState, Phase, Remote};
 use crate::protocol::{
@@ -19,6 +23,7 @@ use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -36,6 +41,10 @@ thread_local! {
 
 /// Where the display name is remembered between visits.
 const NAME_KEY: &str = "parley.display_name";
+
+/// Pauses before reconnecting to Parley after the signaling connection drops: the
+/// first attempt comes quickly, then they space out up to the last value.
+const RECONNECT_DELAYS_MS: [u64; 6] = [500, 1_000, 2_000, 4_000, 8_000, 10_000];
 
 pub fn remembered_name() -> Option<String> {
     let storage = web_sys::window()?.local_storage().ok()??;
@@ -57,9 +66,11 @@ pub fn join(state: CallState, room: RoomCode, name: String) {
     state.notice.set(None);
     leptos::task::spawn_local(async move {
         let local = open_camera(state).await;
-        match Call::connect(state, room, name, local) {
-            Ok(call) => CURRENT.with(|c| *c.borrow_mut() = Some(call)),
+        let call = Call::new(state, room, name, local);
+        match call.open_socket() {
+            Ok(()) => CURRENT.with(|c| *c.borrow_mut() = Some(call)),
             Err(error) => {
+                call.close();
                 state
                     .problem
                     .set(Some(format!("Could not connect to Parley: {error}")));
@@ -196,26 +207,74 @@ impl Peer {
     }
 }
 
+/// The signaling socket and the handlers attached to it.
+struct Socket {
+    ws: WebSocket,
+    _handlers: Vec<Handler>,
+}
+
+impl Socket {
+    /// Detaches the handlers (so no event reaches a dropped one) and closes the socket.
+    fn shut_down(&self) {
+        self.ws.set_onmessage(None);
+        self.ws.set_onopen(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
 /// The live call.
 struct Call {
     state: CallState,
-    ws: WebSocket,
+    room: RoomCode,
+    name: String,
+    /// The current signaling connection; replaced when it drops and Parley is reached again.
+    socket: RefCell<Option<Socket>>,
+    /// Where every socket's messages go, to be handled one at a time, in order, even
+    /// though handling one (setting descriptions) waits on the browser.
+    inbox: mpsc::UnboundedSender<ServerMessage>,
     local: Option<MediaStream>,
     me: Cell<Option<PeerId>>,
+    /// Whether the current socket has been welcomed into the room.
+    welcomed: Cell<bool>,
+    /// Reconnection attempts since the last welcome.
+    reconnects: Cell<usize>,
     ice: RefCell<(Vec<IceServer>, IceTransportPolicy)>,
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
     streams: RefCell<HashMap<PeerId, MediaStream>>,
     closing: Cell<bool>,
-    _ws_handlers: RefCell<Vec<Handler>>,
 }
 
 impl Call {
-    fn connect(
-        state: CallState,
-        room: RoomCode,
-        name: String,
-        local: Option<MediaStream>,
-    ) -> Result<Rc<Self>, String> {
+    fn new(state: CallState, room: RoomCode, name: String, local: Option<MediaStream>) -> Rc<Self> {
+        let (inbox, mut messages) = mpsc::unbounded::<ServerMessage>();
+        let call = Rc::new(Self {
+            state,
+            room,
+            name,
+            socket: RefCell::new(None),
+            inbox,
+            local,
+            me: Cell::new(None),
+            welcomed: Cell::new(false),
+            reconnects: Cell::new(0),
+            ice: RefCell::new((Vec::new(), IceTransportPolicy::All)),
+            peers: RefCell::new(HashMap::new()),
+            streams: RefCell::new(HashMap::new()),
+            closing: Cell::new(false),
+        });
+        let weak = Rc::downgrade(&call);
+        leptos::task::spawn_local(async move {
+            while let Some(message) = messages.next().await {
+                let Some(call) = weak.upgrade() else { break };
+                call.handle(message).await;
+            }
+        });
+        call
+    }
+
+    /// Opens a signaling connection that joins the room once open.
+    fn open_socket(self: &Rc<Self>) -> Result<(), String> {
         let location = web_sys::window().ok_or("no window")?.location();
         let scheme = match location.protocol().map_err(describe)?.as_str() {
             "https:" => "wss",
@@ -223,22 +282,8 @@ impl Call {
         };
         let url = format!("{scheme}://{}/ws", location.host().map_err(describe)?);
         let ws = WebSocket::new(&url).map_err(describe)?;
-        let media = state.my_media.get_untracked();
-        let call = Rc::new(Self {
-            state,
-            ws,
-            local,
-            me: Cell::new(None),
-            ice: RefCell::new((Vec::new(), IceTransportPolicy::All)),
-            peers: RefCell::new(HashMap::new()),
-            streams: RefCell::new(HashMap::new()),
-            closing: Cell::new(false),
-            _ws_handlers: RefCell::new(Vec::new()),
-        });
 
-        // Messages are handled one at a time, in order, even though handling one
-        // (setting descriptions) waits on the browser.
-        let (inbox, mut messages) = mpsc::unbounded::<ServerMessage>();
+        let inbox = self.inbox.clone();
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let Some(text) = event.unchecked_into::<MessageEvent>().data().as_string() else {
                 return;
@@ -250,65 +295,94 @@ impl Call {
                 Err(error) => log(&format!("unreadable signaling message: {error}")),
             }
         });
-        let join = ClientMessage::Join {
-            version: PROTOCOL_VERSION,
-            room,
-            name,
-            media,
-        };
-        let weak = Rc::downgrade(&call);
+        let weak = Rc::downgrade(self);
         let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
             if let Some(call) = weak.upgrade() {
-                call.send(&join);
+                call.send(&ClientMessage::Join {
+                    version: PROTOCOL_VERSION,
+                    room: call.room.clone(),
+                    name: call.name.clone(),
+                    media: call.state.my_media.get_untracked(),
+                });
             }
         });
-        let weak = Rc::downgrade(&call);
+        let weak = Rc::downgrade(self);
         let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
             if let Some(call) = weak.upgrade() {
                 if !call.closing.get() {
-                    call.state.problem.set(Some(
-                        "The connection to Parley was lost. Calls already connected may continue; reload to reconnect."
-                            .into(),
-                    ));
+                    call.reconnect_later();
                 }
             }
         });
-        call.ws
-            .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        call.ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        call.ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        call._ws_handlers
-            .borrow_mut()
-            .extend([on_message, on_open, on_close]);
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
 
-        let weak = Rc::downgrade(&call);
-        leptos::task::spawn_local(async move {
-            while let Some(message) = messages.next().await {
-                let Some(call) = weak.upgrade() else { break };
-                call.handle(message).await;
-            }
-        });
-        Ok(call)
+        self.welcomed.set(false);
+        let socket = Socket {
+            ws,
+            _handlers: vec![on_message, on_open, on_close],
+        };
+        if let Some(old) = self.socket.replace(Some(socket)) {
+            old.shut_down();
+        }
+        Ok(())
+    }
+
+    /// Says the connection dropped and tries again after a pause. Connected calls go
+    /// on meanwhile; they are rebuilt once Parley welcomes us back.
+    fn reconnect_later(self: &Rc<Self>) {
+        let attempt = self.reconnects.get();
+        self.reconnects.set(attempt + 1);
+        let delay = RECONNECT_DELAYS_MS[attempt.min(RECONNECT_DELAYS_MS.len() - 1)];
+        self.state.problem.set(Some(
+            "The connection to Parley was lost. Reconnecting…".into(),
+        ));
+        let weak = Rc::downgrade(self);
+        set_timeout(
+            move || {
+                let Some(call) = weak.upgrade() else { return };
+                if call.closing.get() {
+                    return;
+                }
+                if let Err(error) = call.open_socket() {
+                    log(&format!("could not reconnect: {error}"));
+                    call.reconnect_later();
+                }
+            },
+            Duration::from_millis(delay),
+        );
     }
 
     fn send(&self, message: &ClientMessage) {
-        if let Ok(text) = serde_json::to_string(message) {
-            let _ = self.ws.send_with_str(&text);
+        let Ok(text) = serde_json::to_string(message) else {
+            return;
+        };
+        if let Some(socket) = self.socket.borrow().as_ref() {
+            let _ = socket.ws.send_with_str(&text);
         }
     }
 
-    fn close(&self) {
-        self.closing.set(true);
+    /// Closes every connection to the others.
+    fn drop_peers(&self) {
         for (_, peer) in self.peers.borrow_mut().drain() {
             peer.shut_down();
         }
         self.streams.borrow_mut().clear();
+        self.state.remotes.set(Vec::new());
+    }
+
+    fn close(&self) {
+        self.closing.set(true);
+        self.drop_peers();
         if let Some(local) = &self.local {
             for track in local.get_tracks().iter() {
                 track.unchecked_into::<MediaStreamTrack>().stop();
             }
         }
-        let _ = self.ws.close();
+        if let Some(socket) = self.socket.take() {
+            socket.shut_down();
+        }
     }
 
     async fn handle(self: &Rc<Self>, message: ServerMessage) {
@@ -320,7 +394,15 @@ impl Call {
                 ice_transport_policy,
                 ..
             } => {
+                if self.me.get().is_some() {
+                    // Back after a dropped connection: the others knew us by another
+                    // id and are setting up new connections, as we do here.
+                    self.drop_peers();
+                }
+                self.state.problem.set(None);
                 self.me.set(Some(you));
+                self.welcomed.set(true);
+                self.reconnects.set(0);
                 *self.ice.borrow_mut() = (ice_servers, ice_transport_policy);
                 self.state.phase.set(Phase::InCall);
                 for peer in peers {
@@ -345,12 +427,12 @@ impl Call {
             }
             ServerMessage::Error { code, message } => {
                 log(&format!("Parley refused a message ({code:?}): {message}"));
-                if self.me.get().is_none() {
+                if !self.welcomed.get() {
                     // The join itself failed: nothing else will happen on this connection.
+                    self.close();
+                    self.state.has_local_stream.set(false);
                     self.state.problem.set(Some(message));
                     self.state.phase.set(Phase::Lobby);
-                    self.closing.set(true);
-                    let _ = self.ws.close();
                 }
             }
         }
