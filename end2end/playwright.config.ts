@@ -2,11 +2,13 @@ import { defineConfig } from '@playwright/test';
 import * as os from 'os';
 import * as path from 'path';
 
-// The suite starts its own Parley (built by `cargo leptos build`) on a loopback port,
-// with a fresh SQLite file, and drives Debian's Chromium with a fake camera and microphone.
+// The suite starts its own Parley (built by `cargo leptos build --release`, as
+// scripts/run.sh serves it; PARLEY_BIN=../target/debug/parley tests a debug build) on a
+// loopback port, with a fresh SQLite file, and drives Debian's Chromium with a fake
+// camera and microphone.
 const port = Number(process.env.PARLEY_E2E_PORT ?? 3900);
 const baseURL = `http://127.0.0.1:${port}`;
-const parley = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../target/debug/parley');
+const parley = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../target/release/parley');
 const siteRoot = path.resolve(__dirname, '../target/site');
 const database = path.join(os.tmpdir(), `parley-e2e-${process.pid}.db`);
 // A second Parley that sends every call through the test coturn (relay only).

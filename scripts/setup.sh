@@ -17,8 +17,8 @@ log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 packages=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # Debian's newer Rust (1.96): compiler with the wasm targets, std source, clippy, rustfmt;
-# lld links wasm, binaryen's wasm-opt shrinks the release bundle.
-for pkg in rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 binaryen pkg-config; do
+# lld links wasm.
+for pkg in rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 pkg-config; do
   have_pkg "$pkg" || packages+=("$pkg")
 done
 if $want_test_tools; then
@@ -51,6 +51,16 @@ bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/,
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
   log "installing wasm-bindgen-cli $bindgen_version"
   cargo install wasm-bindgen-cli --version "$bindgen_version"
+fi
+
+# --- wasm-opt, from binaryen's npm package ----------------------------------
+# Debian's binaryen (108) is too old for the wasm Rust emits now: even a plain
+# read-and-write of the module breaks its function table, and the release page never
+# starts. The npm package is a current binaryen, pinned in tools/package-lock.json;
+# scripts/env.sh puts it first on the PATH, where cargo-leptos looks for wasm-opt.
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+  log "installing wasm-opt (binaryen, from npm)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # --- end-to-end test packages ----------------------------------------------

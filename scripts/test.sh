@@ -21,8 +21,10 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -Zbuild-std=std,panic_a
 step "Rust unit and integration tests"
 cargo test -p app -p server --locked 2>&1 | tee "$logs/cargo.txt"
 
-step "build the site (server and wasm client)"
-cargo leptos build
+# The end-to-end tests run the release build: what scripts/run.sh serves to people,
+# optimized wasm client included.
+step "build the site (server and wasm client, release)"
+cargo leptos build --release
 
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && npx playwright test) 2>&1 | tee "$logs/e2e.txt"

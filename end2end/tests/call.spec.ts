@@ -1,5 +1,6 @@
 import { test, expect, Browser, BrowserContext, Page } from '@playwright/test';
 import { relayURL } from '../playwright.config';
+import { hydrated, watchScriptErrors } from './pages';
 
 // Calls between real Chromium contexts (each a separate participant) with Chromium's
 // fake camera and microphone. Every RTCPeerConnection the page creates is remembered
@@ -63,11 +64,12 @@ async function join(
   await context.addInitScript(trackSockets);
   if (options.blockCamera) await context.addInitScript(blockCamera);
   const page = await context.newPage();
+  watchScriptErrors(page);
   page.on('console', (m) => {
     if (m.type() === 'warning' || m.type() === 'error') console.log(`[${name}] ${m.text()}`);
   });
   await page.goto(roomUrl);
-  await page.waitForFunction(() => (window as any).__parley_hydrated === true);
+  await hydrated(page);
   await page.getByLabel('Your name').fill(name);
   const joinedAt = Date.now();
   await page.getByRole('button', { name: 'Join now' }).click();
@@ -216,8 +218,9 @@ test('microphone and camera switches show on the other side', async ({ browser, 
 
   // The remembered name is offered next time.
   const again = await ada.context.newPage();
+  watchScriptErrors(again);
   await again.goto(room);
-  await again.waitForFunction(() => (window as any).__parley_hydrated === true);
+  await hydrated(again);
   await expect(again.getByLabel('Your name')).toHaveValue('Ada');
   await ada.context.close();
   await bob.context.close();

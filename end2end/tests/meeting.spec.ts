@@ -1,12 +1,16 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+import { hydrated, watchScriptErrors } from './pages';
 
 const CODE = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
 
-/** Waits until the wasm client has taken over the page. */
-async function hydrated(page: Page) {
-  // "Join" is enabled only by the client once something is typed: a reactive control.
-  await page.waitForFunction(() => (window as any).__parley_hydrated === true);
-}
+// Every page in these tests must run without an uncaught script error.
+let scriptErrors: string[] = [];
+test.beforeEach(({ page }) => {
+  scriptErrors = watchScriptErrors(page);
+});
+test.afterEach(() => {
+  expect(scriptErrors, 'uncaught script errors').toEqual([]);
+});
 
 test('start a meeting from the home page and land in its room', async ({ page }) => {
   await page.goto('/');
