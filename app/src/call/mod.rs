@@ -39,6 +39,8 @@ pub struct CallState {
     pub my_media: RwSignal<MediaState>,
     /// Which devices the local person has at all.
     pub my_devices: RwSignal<MediaState>,
+    /// The name the local person joined with.
+    pub my_name: RwSignal<String>,
     /// Whether the self view has a stream to show.
     pub has_local_stream: RwSignal<bool>,
     /// A lasting notice, such as "your camera is blocked".
@@ -54,6 +56,7 @@ impl CallState {
             remotes: RwSignal::new(Vec::new()),
             my_media: RwSignal::new(MediaState::default()),
             my_devices: RwSignal::new(MediaState::default()),
+            my_name: RwSignal::new(String::new()),
             has_local_stream: RwSignal::new(false),
             notice: RwSignal::new(None),
             problem: RwSignal::new(None),

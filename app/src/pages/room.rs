@@ -1,4 +1,5 @@
 use crate::call::{grid_columns, initial, CallState, Phase};
+use crate::pages::icons::{CameraIcon, LeaveIcon, MicIcon};
 use crate::pages::not_found::NotFound;
 use crate::protocol::{clean_display_name, PeerId, MAX_DISPLAY_NAME_CHARS};
 use crate::room_code::RoomCode;
@@ -100,6 +101,7 @@ fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl IntoView
         let Some(clean) = clean_display_name(&name.get_untracked()) else {
             return;
         };
+        state.my_name.set(clean.clone());
         #[cfg(feature = "hydrate")]
         crate::call::browser::join(state, code.clone(), clean);
         #[cfg(not(feature = "hydrate"))]
@@ -183,14 +185,16 @@ fn SelfTile(state: CallState) -> impl IntoView {
     let camera_off = move || !state.my_media.get().video;
     let mic_off = move || !state.my_media.get().audio;
     view! {
-        <div class="tile self" class:camera-off=camera_off>
-            <video node_ref=video autoplay=true prop:muted=true></video>
-            <div class="avatar">"You"</div>
-            <div class="tile-label">
-                <Show when=mic_off>
-                    <span class="mic-off" role="img" aria-label="Microphone off">"🔇"</span>
-                </Show>
-                <span class="name">"You"</span>
+        <div class="cell">
+            <div class="tile self" class:camera-off=camera_off>
+                <video node_ref=video autoplay=true prop:muted=true></video>
+                <div class="avatar">{move || initial(&state.my_name.get())}</div>
+                <div class="tile-label">
+                    <Show when=mic_off>
+                        <MicOffBadge/>
+                    </Show>
+                    <span class="name">"You"</span>
+                </div>
             </div>
         </div>
     }
@@ -210,16 +214,28 @@ fn RemoteTile(state: CallState, id: PeerId) -> impl IntoView {
     let media = move || state.remote(id).map(|r| r.media).unwrap_or_default();
     let camera_off = move || !media().video || !has_stream();
     view! {
-        <div class="tile remote" data-peer=id.to_string() class:camera-off=camera_off>
-            <video node_ref=video autoplay=true></video>
-            <div class="avatar">{move || initial(&name())}</div>
-            <div class="tile-label">
-                <Show when=move || !media().audio>
-                    <span class="mic-off" role="img" aria-label="Microphone off">"🔇"</span>
-                </Show>
-                <span class="name">{name}</span>
+        <div class="cell">
+            <div class="tile remote" data-peer=id.to_string() class:camera-off=camera_off>
+                <video node_ref=video autoplay=true></video>
+                <div class="avatar">{move || initial(&name())}</div>
+                <div class="tile-label">
+                    <Show when=move || !media().audio>
+                        <MicOffBadge/>
+                    </Show>
+                    <span class="name">{name}</span>
+                </div>
             </div>
         </div>
+    }
+}
+
+/// Shown on a tile whose microphone is off.
+#[component]
+fn MicOffBadge() -> impl IntoView {
+    view! {
+        <span class="mic-off" role="img" aria-label="Microphone off">
+            <MicIcon off=true/>
+        </span>
     }
 }
 
@@ -259,7 +275,7 @@ fn ControlBar(state: CallState) -> impl IntoView {
                 aria-label=move || if media().audio { "Turn off microphone" } else { "Turn on microphone" }
                 on:click=move |_| toggle(true)
             >
-                {move || if media().audio { "🎤" } else { "🔇" }}
+                {move || view! { <MicIcon off=!media().audio/> }}
             </button>
             <button
                 type="button"
@@ -270,10 +286,10 @@ fn ControlBar(state: CallState) -> impl IntoView {
                 aria-label=move || if media().video { "Turn off camera" } else { "Turn on camera" }
                 on:click=move |_| toggle(false)
             >
-                {move || if media().video { "📷" } else { "🚫" }}
+                {move || view! { <CameraIcon off=!media().video/> }}
             </button>
             <button type="button" class="round leave" aria-label="Leave call" on:click=leave>
-                "📞"
+                <LeaveIcon/>
             </button>
         </nav>
     }

@@ -1,0 +1,37 @@
+//! The call controls' icons, drawn inline as SVG so they look the same on every
+//! machine (emoji depend on the fonts installed, and show as empty boxes without one).
+//! Each is decorative: the button or badge around it carries the accessible name.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn MicIcon(#[prop(optional)] off: bool) -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true">
+            <rect x="9" y="3" width="6" height="11" rx="3"/>
+            <path d="M5.5 11a6.5 6.5 0 0 0 13 0M12 17.5V21M8.5 21h7"/>
+            {off.then(|| view! { <path class="slash" d="M4 4l16 16"/> })}
+        </svg>
+    }
+}
+
+#[component]
+pub fn CameraIcon(#[prop(optional)] off: bool) -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true">
+            <rect x="3" y="6.5" width="12.5" height="11" rx="2"/>
+            <path d="M15.5 10.5l5-3v9l-5-3z"/>
+            {off.then(|| view! { <path class="slash" d="M3 3.5l18 17"/> })}
+        </svg>
+    }
+}
+
+/// A telephone handset laid down: leave the call.
+#[component]
+pub fn LeaveIcon() -> impl IntoView {
+    view! {
+        <svg class="icon filled" viewBox="0 0 24 24" aria-hidden="true">
+            <path d="M2.5 14.5c5.2-5 13.8-5 19 0l-2.6 2.9-3.7-1.7v-2.6a12 12 0 0 0-6.4 0v2.6l-3.7 1.7z"/>
+        </svg>
+    }
+}
