@@ -1,5 +1,9 @@
 //! Parley's pages and the types the server and the browser share.
 
+// Leptos views are nested generic types; the room page's is deep enough that computing
+// its layout in release builds needs more than the default query depth (128).
+#![recursion_limit = "256"]
+
 pub mod call;
 pub mod pages;
 pub mod protocol;

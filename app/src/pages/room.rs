@@ -147,6 +147,8 @@ fn LeftPage(state: CallState, code: RoomCode) -> impl IntoView {
 }
 
 /// The call: a grid of tiles and the bottom bar.
+// The tiles and the bar are type-erased (`into_any`): the room's view type is otherwise
+// deep enough to overflow the compiler's query depth in release wasm builds.
 #[component]
 fn Stage(state: CallState, invite_path: String) -> impl IntoView {
     let tiles = move || state.remotes.with(Vec::len) + 1;
@@ -170,6 +172,7 @@ fn Stage(state: CallState, invite_path: String) -> impl IntoView {
         </section>
         <ControlBar state/>
     }
+    .into_any()
 }
 
 /// The local person's own camera, mirrored and muted.
@@ -198,6 +201,7 @@ fn SelfTile(state: CallState) -> impl IntoView {
             </div>
         </div>
     }
+    .into_any()
 }
 
 /// Another participant: their video, name, and microphone and camera state.
@@ -227,6 +231,7 @@ fn RemoteTile(state: CallState, id: PeerId) -> impl IntoView {
             </div>
         </div>
     }
+    .into_any()
 }
 
 /// Shown on a tile whose microphone is off.
@@ -293,6 +298,7 @@ fn ControlBar(state: CallState) -> impl IntoView {
             </button>
         </nav>
     }
+    .into_any()
 }
 
 /// The meeting's link with a copy button.
