@@ -37,7 +37,7 @@ fi
 # --- cargo-leptos ----------------------------------------------------------
 CARGO_LEPTOS_VERSION=0.3.11
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (a one-time build, about a quarter of an hour)"
+  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (a one-time build of a few minutes)"
   # cargo-leptos's own release profile (fat LTO, one codegen unit, opt-level 3) takes
   # about 35 minutes to build on two cores. It only orchestrates the build, so it is
   # built unoptimized here, which takes a fraction of that.
