@@ -2,7 +2,7 @@
 //! environment variable. `parley --help` lists them all.
 
 use clap::{Args, Parser};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -69,6 +69,17 @@ pub struct SignalingConfig {
     /// Simultaneous signaling connections from one IP address.
     #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_IP", default_value_t = 32)]
     pub max_connections_per_ip: usize,
+
+    /// Addresses of reverse proxies in front of Parley, such as 127.0.0.1 when nginx
+    /// runs on the same machine (repeat, or separate with commas). Connections from
+    /// them are counted against the client their X-Forwarded-For header names; from
+    /// anyone else that header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PARLEY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
 
     /// Messages waiting to be sent to one connection; a client that falls this far
     /// behind is disconnected.
@@ -156,6 +167,7 @@ impl Config {
                 max_messages_per_second: 100,
                 max_participants: 8,
                 max_connections_per_ip: 32,
+                trusted_proxies: Vec::new(),
                 outgoing_queue: 256,
                 heartbeat_interval: Duration::from_secs(15),
                 heartbeat_timeout: Duration::from_secs(40),

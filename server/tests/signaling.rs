@@ -376,6 +376,47 @@ async fn one_address_may_hold_only_so_many_connections() {
     server.stop().await;
 }
 
+/// Connects as a reverse proxy would, naming `client` in X-Forwarded-For; returns the
+/// HTTP status of a refusal, or None when the connection was accepted.
+async fn connect_forwarded(server: &TestServer, client: &str) -> Option<u16> {
+    match Client::try_connect_with(&server.ws_url(), &[("x-forwarded-for", client)]).await {
+        Ok(connection) => {
+            // Held open (leaked into a task) so that it keeps counting against the limit.
+            tokio::spawn(async move {
+                let _held = connection;
+                std::future::pending::<()>().await
+            });
+            None
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Some(response.status().as_u16())
+        }
+        Err(other) => panic!("unexpected connection error: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
+    // The test client plays the proxy on 127.0.0.1.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_tuned(&dir, |c| {
+        c.signaling.max_connections_per_ip = 1;
+        c.signaling.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    assert_eq!(connect_forwarded(&server, "203.0.113.1").await, None);
+    assert_eq!(connect_forwarded(&server, "203.0.113.2").await, None);
+    assert_eq!(connect_forwarded(&server, "203.0.113.1").await, Some(429));
+    server.stop().await;
+
+    // From an address nobody listed, the header is ignored: it cannot dodge the limit.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_tuned(&dir, |c| c.signaling.max_connections_per_ip = 1).await;
+    assert_eq!(connect_forwarded(&server, "203.0.113.1").await, None);
+    assert_eq!(connect_forwarded(&server, "203.0.113.2").await, Some(429));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn pages_from_other_origins_may_not_connect() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 //! is in `app::protocol` (see app/src/PROTOCOL.md).
 
 mod connection;
+pub mod forwarded;
 pub mod hub;
 pub mod limits;
 pub mod origin;
@@ -14,6 +15,7 @@ use app::room_code::RoomCode;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use forwarded::TrustedProxies;
 use hub::Hub;
 use limits::ConnectionsPerIp;
 use origin::OriginPolicy;
@@ -31,6 +33,7 @@ pub struct Signaling {
     pub ice: IceServers,
     pub limits: SignalingConfig,
     origins: OriginPolicy,
+    proxies: TrustedProxies,
     connections: ConnectionsPerIp,
 }
 
@@ -39,6 +42,7 @@ impl Signaling {
         Self {
             hub: Hub::new(limits.max_participants),
             origins: OriginPolicy::new(&limits.public_origins),
+            proxies: TrustedProxies::new(&limits.trusted_proxies),
             connections: ConnectionsPerIp::new(limits.max_connections_per_ip),
             store,
             ice,
@@ -59,26 +63,27 @@ impl Signaling {
     }
 }
 
-/// `GET /ws`: checks the page's origin and the caller's connection count, then
-/// upgrades to a signaling WebSocket.
+/// `GET /ws`: checks the page's origin and the caller's connection count (the caller
+/// being the client behind a trusted proxy), then upgrades to a signaling WebSocket.
 pub async fn upgrade(
     State(signaling): State<Arc<Signaling>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let client = signaling.proxies.client_ip(peer.ip(), &headers);
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     if !signaling.origins.allows(origin, host) {
-        tracing::warn!(?origin, %peer, "refused a signaling connection from a foreign page");
+        tracing::warn!(?origin, %client, "refused a signaling connection from a foreign page");
         return (
             StatusCode::FORBIDDEN,
             "this page may not open Parley's signaling connection (Origin not allowed)\n",
         )
             .into_response();
     }
-    let Some(slot) = signaling.connections.acquire(peer.ip()) else {
-        tracing::warn!(ip = %peer.ip(), "too many signaling connections from one address");
+    let Some(slot) = signaling.connections.acquire(client) else {
+        tracing::warn!(%client, "too many signaling connections from one address");
         return (
             StatusCode::TOO_MANY_REQUESTS,
             "too many signaling connections from your address\n",

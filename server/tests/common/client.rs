@@ -40,11 +40,20 @@ impl Client {
         url: &str,
         origin: Option<&str>,
     ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        match origin {
+            Some(origin) => Self::try_connect_with(url, &[("origin", origin)]).await,
+            None => Self::try_connect_with(url, &[]).await,
+        }
+    }
+
+    /// Connects with extra request headers; the error is the HTTP refusal.
+    pub async fn try_connect_with(
+        url: &str,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
         let mut request = url.into_client_request().unwrap();
-        if let Some(origin) = origin {
-            request
-                .headers_mut()
-                .insert("origin", origin.parse().unwrap());
+        for (name, value) in headers {
+            request.headers_mut().append(*name, value.parse().unwrap());
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
         Ok(Self { ws })
