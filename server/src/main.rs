@@ -1,6 +1,7 @@
 use clap::Parser;
 use server::config::Config;
 use server::Server;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -40,7 +41,11 @@ fn init_logging(filter: Option<&str>) {
         None => EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
     };
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // Colours only on a terminal: in a file or the systemd journal they are noise.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
 }
 
 /// Resolves on Ctrl+C or SIGTERM, so the database is closed cleanly.
