@@ -91,13 +91,24 @@ pub fn initial(name: &str) -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
-/// The grid's column count for this many tiles: a square-ish layout like Meet's.
+/// The grid's column count for this many tiles on a landscape screen: a square-ish
+/// layout like Meet's.
 pub fn grid_columns(tiles: usize) -> usize {
     match tiles {
         0 | 1 => 1,
         2..=4 => 2,
         5..=9 => 3,
         _ => 4,
+    }
+}
+
+/// The column count on a portrait screen (a phone held upright): two people stacked,
+/// more in two columns.
+pub fn grid_columns_portrait(tiles: usize) -> usize {
+    if tiles <= 2 {
+        1
+    } else {
+        2
     }
 }
 
@@ -114,5 +125,8 @@ mod tests {
         assert_eq!(grid_columns(2), 2);
         assert_eq!(grid_columns(4), 2);
         assert_eq!(grid_columns(8), 3);
+        assert_eq!(grid_columns_portrait(2), 1);
+        assert_eq!(grid_columns_portrait(3), 2);
+        assert_eq!(grid_columns_portrait(8), 2);
     }
 }

@@ -1,4 +1,4 @@
-use crate::call::{grid_columns, initial, CallState, Phase};
+use crate::call::{grid_columns, grid_columns_portrait, initial, CallState, Phase};
 use crate::pages::icons::{CameraIcon, LeaveIcon, MicIcon};
 use crate::pages::not_found::NotFound;
 use crate::protocol::{clean_display_name, PeerId, MAX_DISPLAY_NAME_CHARS};
@@ -155,7 +155,16 @@ fn Stage(state: CallState, invite_path: String) -> impl IntoView {
     let alone = move || state.remotes.with(Vec::is_empty);
     view! {
         <section class="stage">
-            <div class="grid" style=move || format!("--columns: {}", grid_columns(tiles()))>
+            <div
+                class="grid"
+                style=move || {
+                    format!(
+                        "--columns: {}; --columns-portrait: {}",
+                        grid_columns(tiles()),
+                        grid_columns_portrait(tiles()),
+                    )
+                }
+            >
                 <SelfTile state/>
                 <For
                     each=move || state.remotes.get()
