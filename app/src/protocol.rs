@@ -151,6 +151,17 @@ pub enum LeaveReason {
     Dropped,
 }
 
+impl LeaveReason {
+    /// The name on the wire, also used in the server's logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Left => "left",
+            Self::TimedOut => "timed_out",
+            Self::Dropped => "dropped",
+        }
+    }
+}
+
 /// Stable error codes. Clients switch on these; the message is for people.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -248,6 +259,16 @@ mod tests {
             serde_json::to_value(&left).unwrap(),
             json!({"type": "peer_left", "id": 3, "reason": "timed_out"})
         );
+        for reason in [
+            LeaveReason::Left,
+            LeaveReason::TimedOut,
+            LeaveReason::Dropped,
+        ] {
+            assert_eq!(
+                serde_json::to_value(reason).unwrap(),
+                json!(reason.as_str())
+            );
+        }
         let error = ServerMessage::error(ErrorCode::RoomFull, "full");
         assert_eq!(
             serde_json::to_value(&error).unwrap(),
