@@ -1,7 +1,7 @@
 use crate::call::{grid_columns, grid_columns_portrait, initial, CallState, Phase};
 use crate::pages::icons::{CameraIcon, LeaveIcon, MicIcon};
 use crate::pages::not_found::NotFound;
-use crate::protocol::{clean_display_name, PeerId, MAX_DISPLAY_NAME_CHARS};
+use crate::protocol::{clean_display_name, MediaState, PeerId, MAX_DISPLAY_NAME_CHARS};
 use crate::room_code::RoomCode;
 use crate::rooms::{find_room, RoomInfo};
 use leptos::ev::SubmitEvent;
@@ -266,48 +266,74 @@ fn show_stream<T>(_element: &T, _peer: Option<PeerId>) {}
 /// Microphone, camera and leave, like Meet's bottom bar.
 #[component]
 fn ControlBar(state: CallState) -> impl IntoView {
-    let media = move || state.my_media.get();
-    let devices = move || state.my_devices.get();
-    let toggle = move |audio: bool| {
-        #[cfg(feature = "hydrate")]
-        crate::call::browser::toggle(state, audio);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = audio;
-    };
     let leave = move |_| {
         #[cfg(feature = "hydrate")]
         crate::call::browser::leave(state);
     };
     view! {
         <nav class="control-bar" aria-label="Call controls">
-            <button
-                type="button"
-                class="round"
-                class:off=move || !media().audio
-                disabled=move || !devices().audio
-                aria-pressed=move || (!media().audio).to_string()
-                aria-label=move || if media().audio { "Turn off microphone" } else { "Turn on microphone" }
-                on:click=move |_| toggle(true)
-            >
-                {move || view! { <MicIcon off=!media().audio/> }}
-            </button>
-            <button
-                type="button"
-                class="round"
-                class:off=move || !media().video
-                disabled=move || !devices().video
-                aria-pressed=move || (!media().video).to_string()
-                aria-label=move || if media().video { "Turn off camera" } else { "Turn on camera" }
-                on:click=move |_| toggle(false)
-            >
-                {move || view! { <CameraIcon off=!media().video/> }}
-            </button>
+            <DeviceButton state device=Device::Microphone/>
+            <DeviceButton state device=Device::Camera/>
             <button type="button" class="round leave" aria-label="Leave call" on:click=leave>
                 <LeaveIcon/>
             </button>
         </nav>
     }
     .into_any()
+}
+
+/// A device the local person can switch on and off during the call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Device {
+    Microphone,
+    Camera,
+}
+
+impl Device {
+    /// This device's switch in `media`.
+    fn is_on(self, media: MediaState) -> bool {
+        match self {
+            Self::Microphone => media.audio,
+            Self::Camera => media.video,
+        }
+    }
+
+    /// What pressing the button does, for screen readers and tests.
+    fn action(self, on: bool) -> &'static str {
+        match (self, on) {
+            (Self::Microphone, true) => "Turn off microphone",
+            (Self::Microphone, false) => "Turn on microphone",
+            (Self::Camera, true) => "Turn off camera",
+            (Self::Camera, false) => "Turn on camera",
+        }
+    }
+}
+
+/// The on/off button for one device; disabled when the device is missing or blocked.
+#[component]
+fn DeviceButton(state: CallState, device: Device) -> impl IntoView {
+    let on = move || device.is_on(state.my_media.get());
+    let available = move || device.is_on(state.my_devices.get());
+    let toggle = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::call::browser::toggle(state, device == Device::Microphone);
+    };
+    view! {
+        <button
+            type="button"
+            class="round"
+            class:off=move || !on()
+            disabled=move || !available()
+            aria-pressed=move || (!on()).to_string()
+            aria-label=move || device.action(on())
+            on:click=toggle
+        >
+            {move || match device {
+                Device::Microphone => view! { <MicIcon off=!on()/> }.into_any(),
+                Device::Camera => view! { <CameraIcon off=!on()/> }.into_any(),
+            }}
+        </button>
+    }
 }
 
 /// The meeting's link with a copy button.
