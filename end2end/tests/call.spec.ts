@@ -84,14 +84,19 @@ async function join(
 async function expectPlayingVideos(page: Page, count: number): Promise<number> {
   await expect(page.locator('.tile.remote')).toHaveCount(count);
   // Polled every 50 ms so the time of the first frame is close to exact.
-  await page.waitForFunction(
-    (n) =>
-      [...document.querySelectorAll('.tile.remote video')].filter(
-        (v) => (v as HTMLVideoElement).videoWidth > 0,
-      ).length === n,
-    count,
-    { polling: 50, timeout: 30_000 },
-  );
+  try {
+    await page.waitForFunction(
+      (n) =>
+        [...document.querySelectorAll('.tile.remote video')].filter(
+          (v) => (v as HTMLVideoElement).videoWidth > 0,
+        ).length === n,
+      count,
+      { polling: 50, timeout: 30_000 },
+    );
+  } catch (error) {
+    // Say where each connection got stuck, so a failure here can be diagnosed.
+    throw new Error(`${(error as Error).message}\nconnections: ${await connectionReport(page)}`);
+  }
   const framesAt = Date.now();
   const before = await page.$$eval('.tile.remote video', (vs) =>
     vs.map((v) => (v as HTMLVideoElement).currentTime),
@@ -102,6 +107,25 @@ async function expectPlayingVideos(page: Page, count: number): Promise<number> {
   );
   after.forEach((t, i) => expect(t, 'video time advances').toBeGreaterThan(before[i]));
   return framesAt;
+}
+
+/** Each peer connection's states and inbound video, for failure messages. */
+async function connectionReport(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const lines: string[] = [];
+    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
+      let video = 'no inbound video';
+      (await pc.getStats()).forEach((s: any) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') {
+          video = `video packets ${s.packetsReceived ?? 0}, frames ${s.framesDecoded ?? 0}`;
+        }
+      });
+      lines.push(
+        `[${pc.connectionState} ice=${pc.iceConnectionState} signaling=${pc.signalingState} ${video}]`,
+      );
+    }
+    return lines.join(' ');
+  });
 }
 
 /** Inbound RTP streams across the page's live peer connections. */

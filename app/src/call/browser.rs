@@ -591,16 +591,9 @@ impl Call {
 
     async fn make_offer(&self, them: PeerId, peer: &Peer) -> Result<(), JsValue> {
         peer.making_offer.set(true);
-        let offer = JsFuture::from(peer.pc.create_offer()).await?;
-        // A remote offer may have arrived meanwhile; it takes over.
-        if peer.pc.signaling_state() != RtcSignalingState::Stable {
-            return Ok(());
-        }
-        let sdp = set_local(&peer.pc, RtcSdpType::Offer, &offer).await?;
-        self.send(&ClientMessage::Signal {
-            to: them,
-            signal: Signal::Offer { sdp },
-        });
+        // Usually an offer; an answer if the other side's offer got in first.
+        let signal = set_local_description(&peer.pc).await?;
+        self.send(&ClientMessage::Signal { to: them, signal });
         Ok(())
     }
 
@@ -639,12 +632,8 @@ impl Call {
             add_candidate(peer, &candidate).await?;
         }
         if offer {
-            let answer = JsFuture::from(peer.pc.create_answer()).await?;
-            let sdp = set_local(&peer.pc, RtcSdpType::Answer, &answer).await?;
-            self.send(&ClientMessage::Signal {
-                to: from,
-                signal: Signal::Answer { sdp },
-            });
+            let signal = set_local_description(&peer.pc).await?;
+            self.send(&ClientMessage::Signal { to: from, signal });
         }
         Ok(())
     }
@@ -669,22 +658,26 @@ fn description(kind: RtcSdpType, sdp: &str) -> RtcSessionDescriptionInit {
     description
 }
 
-/// Applies an offer or answer just created (`created`) as the local description and
-/// returns its SDP, to send.
-async fn set_local(
-    pc: &RtcPeerConnection,
-    kind: RtcSdpType,
-    created: &JsValue,
-) -> Result<String, JsValue> {
-    let sdp = sdp_of(created)?;
-    JsFuture::from(pc.set_local_description(&description(kind, &sdp))).await?;
-    Ok(sdp)
-}
-
-fn sdp_of(description: &JsValue) -> Result<String, JsValue> {
-    Reflect::get(description, &JsValue::from_str("sdp"))?
-        .as_string()
-        .ok_or_else(|| JsValue::from_str("description without SDP"))
+/// `pc.setLocalDescription()` with no argument: the browser creates and applies the
+/// offer or answer that the connection's state calls for, in one step, so no remote
+/// description can slip in between creating it and applying it (web-sys only has the
+/// one-argument form). Returns it as the signal to send.
+async fn set_local_description(pc: &RtcPeerConnection) -> Result<Signal, JsValue> {
+    let method: js_sys::Function =
+        Reflect::get(pc, &JsValue::from_str("setLocalDescription"))?.dyn_into()?;
+    let promise: js_sys::Promise = method.call0(pc)?.dyn_into()?;
+    JsFuture::from(promise).await?;
+    let local = pc
+        .local_description()
+        .ok_or_else(|| JsValue::from_str("no local description after setting it"))?;
+    let sdp = local.sdp();
+    match local.type_() {
+        RtcSdpType::Offer => Ok(Signal::Offer { sdp }),
+        RtcSdpType::Answer => Ok(Signal::Answer { sdp }),
+        other => Err(JsValue::from_str(&format!(
+            "unexpected local description {other:?}"
+        ))),
+    }
 }
 
 fn describe(error: JsValue) -> String {

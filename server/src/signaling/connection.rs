@@ -61,7 +61,7 @@ pub async fn serve(socket: WebSocket, signaling: Arc<Signaling>, _slot: Connecti
             .signaling
             .hub
             .leave(&room, session.id, ending.reason);
-        tracing::info!(room = %room.code(), peer = %id, reason = ending.reason.as_str(), "participant left");
+        tracing::info!(room = %room.code(), peer = %id, reason = %ending.reason.as_str(), "participant left");
         session.signaling.touch(room.code()).await;
     }
     // Closing the outbox lets the writer finish what is queued and hand the socket back.
