@@ -42,6 +42,18 @@ const blockCamera = () => {
   };
 };
 
+/**
+ * Drops the page's negotiationneeded handlers, so no connection starts negotiating
+ * by itself: what a lost event or a stuck negotiation looks like.
+ */
+const dropNegotiationNeeded = () => {
+  Object.defineProperty(RTCPeerConnection.prototype, 'onnegotiationneeded', {
+    configurable: true,
+    get: () => null,
+    set: () => {},
+  });
+};
+
 async function newRoom(browser: Browser, base: string): Promise<string> {
   const context = await browser.newContext({ baseURL: base });
   const page = await context.newPage();
@@ -57,12 +69,13 @@ async function join(
   browser: Browser,
   roomUrl: string,
   name: string,
-  options: { blockCamera?: boolean } = {},
+  options: { blockCamera?: boolean; dropNegotiationNeeded?: boolean } = {},
 ): Promise<Participant> {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   await context.addInitScript(trackPeerConnections);
   await context.addInitScript(trackSockets);
   if (options.blockCamera) await context.addInitScript(blockCamera);
+  if (options.dropNegotiationNeeded) await context.addInitScript(dropNegotiationNeeded);
   const page = await context.newPage();
   watchScriptErrors(page);
   page.on('console', (m) => {
@@ -121,7 +134,9 @@ async function connectionReport(page: Page): Promise<string> {
         }
       });
       lines.push(
-        `[${pc.connectionState} ice=${pc.iceConnectionState} signaling=${pc.signalingState} ${video}]`,
+        `[${pc.connectionState} ice=${pc.iceConnectionState} signaling=${pc.signalingState}` +
+          ` local=${pc.localDescription?.type ?? 'none'} remote=${pc.remoteDescription?.type ?? 'none'}` +
+          ` ${video}]`,
       );
     }
     return lines.join(' ');
@@ -246,6 +261,19 @@ test('microphone and camera switches show on the other side', async ({ browser, 
   await again.goto(room);
   await hydrated(again);
   await expect(again.getByLabel('Your name')).toHaveValue('Ada');
+  await ada.context.close();
+  await bob.context.close();
+});
+
+test('a connection that never starts negotiating is started again', async ({ browser, baseURL }) => {
+  // Neither side hears negotiationneeded, so only Parley's check on stuck
+  // connections can get this call going.
+  const room = await newRoom(browser, baseURL!);
+  const ada = await join(browser, room, 'Ada', { dropNegotiationNeeded: true });
+  const bob = await join(browser, room, 'Bob', { dropNegotiationNeeded: true });
+  await expectPlayingVideos(bob.page, 1);
+  await expectPlayingVideos(ada.page, 1);
+  await expectAudioArriving(ada.page);
   await ada.context.close();
   await bob.context.close();
 });

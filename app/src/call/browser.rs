@@ -30,8 +30,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStream, MediaStreamConstraints, MediaStreamTrack, MessageEvent, RtcConfiguration,
     RtcIceCandidateInit, RtcIceServer, RtcIceTransportPolicy as JsPolicy, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
-    RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent, WebSocket,
+    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpTransceiverDirection,
+    RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
+    WebSocket,
 };
 
 thread_local! {
@@ -45,6 +46,9 @@ const NAME_KEY: &str = "parley.display_name";
 /// Pauses before reconnecting to Parley after the signaling connection drops: the
 /// first attempt comes quickly, then they space out up to the last value.
 const RECONNECT_DELAYS_MS: [u64; 6] = [500, 1_000, 2_000, 4_000, 8_000, 10_000];
+
+/// How often each connection is checked for being stuck (see `Call::watch`).
+const WATCH_INTERVAL: Duration = Duration::from_secs(3);
 
 pub fn remembered_name() -> Option<String> {
     let storage = web_sys::window()?.local_storage().ok()??;
@@ -586,7 +590,58 @@ impl Call {
         peer.pc
             .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
         peer.handlers.borrow_mut().push(on_negotiation);
+        self.watch(them, &peer, 0);
         Ok(peer)
+    }
+
+    /// Checks on a connection every few seconds while it lives, and starts over what
+    /// is stuck: a connection that never began negotiating (no offer or answer ever
+    /// applied) gets a fresh offer; one that negotiated but whose ICE never started
+    /// (two checks in a row) or failed restarts ICE. Either side may do this; offers
+    /// that collide are settled as usual.
+    fn watch(self: &Rc<Self>, them: PeerId, peer: &Rc<Peer>, stuck_checks: u32) {
+        let weak = Rc::downgrade(self);
+        let weak_peer = Rc::downgrade(peer);
+        set_timeout(
+            move || {
+                let (Some(call), Some(peer)) = (weak.upgrade(), weak_peer.upgrade()) else {
+                    return;
+                };
+                if peer.pc.signaling_state() == RtcSignalingState::Closed {
+                    return;
+                }
+                let idle = peer.pc.signaling_state() == RtcSignalingState::Stable
+                    && !peer.making_offer.get();
+                let negotiated = peer.pc.remote_description().is_some();
+                let mut stuck = 0;
+                match peer.pc.connection_state() {
+                    RtcPeerConnectionState::New if idle && !negotiated => {
+                        log(&format!(
+                            "the connection to {them} never started; offering again"
+                        ));
+                        let (retry_call, retry_peer) = (call.clone(), peer.clone());
+                        leptos::task::spawn_local(async move {
+                            if let Err(error) = retry_call.make_offer(them, &retry_peer).await {
+                                log(&format!("offer to {them} failed: {}", describe(error)));
+                            }
+                            retry_peer.making_offer.set(false);
+                        });
+                    }
+                    RtcPeerConnectionState::New if idle && stuck_checks >= 1 => {
+                        log(&format!("ICE to {them} never started; restarting it"));
+                        restart_ice(&peer.pc);
+                    }
+                    RtcPeerConnectionState::New if idle => stuck = stuck_checks + 1,
+                    RtcPeerConnectionState::Failed if idle => {
+                        log(&format!("the connection to {them} failed; restarting ICE"));
+                        restart_ice(&peer.pc);
+                    }
+                    _ => {}
+                }
+                call.watch(them, &peer, stuck);
+            },
+            WATCH_INTERVAL,
+        );
     }
 
     async fn make_offer(&self, them: PeerId, peer: &Peer) -> Result<(), JsValue> {
@@ -649,6 +704,17 @@ async fn add_candidate(peer: &Peer, candidate: &RtcIceCandidateInit) -> Result<(
         // Candidates for an offer we ignored are expected to fail.
         Err(_) if peer.ignore_offer.get() => Ok(()),
         other => other.map(|_| ()),
+    }
+}
+
+/// `pc.restartIce()` (not in web-sys): new ICE credentials and a fresh offer, through
+/// the negotiationneeded event.
+fn restart_ice(pc: &RtcPeerConnection) {
+    let restarted = Reflect::get(pc, &JsValue::from_str("restartIce"))
+        .and_then(|method| method.dyn_into::<js_sys::Function>())
+        .and_then(|method| method.call0(pc));
+    if let Err(error) = restarted {
+        log(&format!("could not restart ICE: {}", describe(error)));
     }
 }
 
