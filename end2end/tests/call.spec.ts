@@ -128,14 +128,18 @@ async function connectionReport(page: Page): Promise<string> {
     const lines: string[] = [];
     for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
       let video = 'no inbound video';
+      const candidates = { local: 0, remote: 0 };
       (await pc.getStats()).forEach((s: any) => {
         if (s.type === 'inbound-rtp' && s.kind === 'video') {
           video = `video packets ${s.packetsReceived ?? 0}, frames ${s.framesDecoded ?? 0}`;
         }
+        if (s.type === 'local-candidate') candidates.local += 1;
+        if (s.type === 'remote-candidate') candidates.remote += 1;
       });
       lines.push(
         `[${pc.connectionState} ice=${pc.iceConnectionState} signaling=${pc.signalingState}` +
           ` local=${pc.localDescription?.type ?? 'none'} remote=${pc.remoteDescription?.type ?? 'none'}` +
+          ` candidates local=${candidates.local} remote=${candidates.remote}` +
           ` ${video}]`,
       );
     }
