@@ -4,7 +4,9 @@
 //! Negotiation follows the "perfect negotiation" pattern: either side may offer at any
 //! time; when offers collide, the polite side (the lower peer id) gives way and the
 //! impolite side ignores the other's offer. ICE candidates trickle both ways and those
-//! that arrive before the remote description are queued until it is set.
+//! that arrive before the remote description are queued until it is set. Every few
+//! seconds each connection is checked, and one that is stuck (never negotiated, or
+//! ICE never started or failed) is started again.
 //!
 //! When the signaling connection drops, the call reconnects by itself (with growing
 //! pauses) and joins again under a new peer id; the connections to the others are then
