@@ -526,11 +526,21 @@ impl Call {
 
         let mut handlers = Vec::new();
         let weak = Rc::downgrade(self);
+        let gathered = Cell::new(0_u32);
         let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let event: RtcPeerConnectionIceEvent = event.unchecked_into();
-            let (Some(call), Some(candidate)) = (weak.upgrade(), event.candidate()) else {
+            let Some(call) = weak.upgrade() else { return };
+            let Some(candidate) = event.candidate() else {
+                // Gathering is over. With no candidate at all, this connection cannot
+                // work whatever the other side does; say so for whoever debugs it.
+                if gathered.get() == 0 {
+                    log(&format!(
+                        "found no ICE candidates for the connection to {them}"
+                    ));
+                }
                 return;
             };
+            gathered.set(gathered.get() + 1);
             call.send(&ClientMessage::Signal {
                 to: them,
                 signal: Signal::Candidate {
