@@ -589,15 +589,9 @@ impl Call {
         let weak = Rc::downgrade(self);
         let weak_peer = Rc::downgrade(&peer);
         let on_negotiation = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-            let (Some(call), Some(peer)) = (weak.upgrade(), weak_peer.upgrade()) else {
-                return;
-            };
-            leptos::task::spawn_local(async move {
-                if let Err(error) = call.make_offer(them, &peer).await {
-                    log(&format!("offer to {them} failed: {}", describe(error)));
-                }
-                peer.making_offer.set(false);
-            });
+            if let (Some(call), Some(peer)) = (weak.upgrade(), weak_peer.upgrade()) {
+                call.offer_soon(them, peer);
+            }
         });
         peer.pc
             .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
@@ -631,13 +625,7 @@ impl Call {
                         log(&format!(
                             "the connection to {them} never started; offering again"
                         ));
-                        let (retry_call, retry_peer) = (call.clone(), peer.clone());
-                        leptos::task::spawn_local(async move {
-                            if let Err(error) = retry_call.make_offer(them, &retry_peer).await {
-                                log(&format!("offer to {them} failed: {}", describe(error)));
-                            }
-                            retry_peer.making_offer.set(false);
-                        });
+                        call.offer_soon(them, peer.clone());
                     }
                     RtcPeerConnectionState::New if idle && stuck_checks >= 1 => {
                         log(&format!("ICE to {them} never started; restarting it"));
@@ -654,6 +642,18 @@ impl Call {
             },
             WATCH_INTERVAL,
         );
+    }
+
+    /// Starts `make_offer` in the background; `making_offer` is cleared when it ends,
+    /// whether it worked or not.
+    fn offer_soon(self: &Rc<Self>, them: PeerId, peer: Rc<Peer>) {
+        let call = self.clone();
+        leptos::task::spawn_local(async move {
+            if let Err(error) = call.make_offer(them, &peer).await {
+                log(&format!("offer to {them} failed: {}", describe(error)));
+            }
+            peer.making_offer.set(false);
+        });
     }
 
     async fn make_offer(&self, them: PeerId, peer: &Peer) -> Result<(), JsValue> {
@@ -722,12 +722,15 @@ async fn add_candidate(peer: &Peer, candidate: &RtcIceCandidateInit) -> Result<(
 /// `pc.restartIce()` (not in web-sys): new ICE credentials and a fresh offer, through
 /// the negotiationneeded event.
 fn restart_ice(pc: &RtcPeerConnection) {
-    let restarted = Reflect::get(pc, &JsValue::from_str("restartIce"))
-        .and_then(|method| method.dyn_into::<js_sys::Function>())
-        .and_then(|method| method.call0(pc));
-    if let Err(error) = restarted {
+    if let Err(error) = call_method(pc, "restartIce") {
         log(&format!("could not restart ICE: {}", describe(error)));
     }
+}
+
+/// Calls `pc[name]()` by name, for the methods web-sys does not have.
+fn call_method(pc: &RtcPeerConnection, name: &str) -> Result<JsValue, JsValue> {
+    let method: js_sys::Function = Reflect::get(pc, &JsValue::from_str(name))?.dyn_into()?;
+    method.call0(pc)
 }
 
 fn description(kind: RtcSdpType, sdp: &str) -> RtcSessionDescriptionInit {
@@ -741,9 +744,7 @@ fn description(kind: RtcSdpType, sdp: &str) -> RtcSessionDescriptionInit {
 /// description can slip in between creating it and applying it (web-sys only has the
 /// one-argument form). Returns it as the signal to send.
 async fn set_local_description(pc: &RtcPeerConnection) -> Result<Signal, JsValue> {
-    let method: js_sys::Function =
-        Reflect::get(pc, &JsValue::from_str("setLocalDescription"))?.dyn_into()?;
-    let promise: js_sys::Promise = method.call0(pc)?.dyn_into()?;
+    let promise: js_sys::Promise = call_method(pc, "setLocalDescription")?.dyn_into()?;
     JsFuture::from(promise).await?;
     let local = pc
         .local_description()
