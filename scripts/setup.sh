@@ -13,6 +13,15 @@ want_test_tools=false
 
 log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
+# --- disk space --------------------------------------------------------------
+# A full build and test run fills target/ with about 4 GB; say so up front rather than
+# let a compiler fail half-way with "No space left on device".
+mkdir -p target
+free_kb=$(df -Pk target | awk 'NR == 2 { print $4 }')
+if [ "${free_kb:-0}" -lt $((5 * 1024 * 1024)) ]; then
+  log "warning: only $((free_kb / 1024)) MB free for target/; building and testing Parley takes about 4 GB"
+fi
+
 # --- Debian packages -------------------------------------------------------
 packages=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
