@@ -12,8 +12,7 @@ async fn create_room(server: &TestServer, name: &str) -> String {
 
 #[tokio::test]
 async fn home_page_offers_new_meeting_and_join() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let response = http().get(server.url("/")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body = response.text().await.unwrap();
@@ -28,8 +27,7 @@ async fn home_page_offers_new_meeting_and_join() {
 
 #[tokio::test]
 async fn created_room_has_a_page_with_its_name_and_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let path = create_room(&server, "Design review").await;
     let code = path.trim_start_matches("/r/");
     assert!(app::room_code::RoomCode::parse(code).is_ok(), "{code}");
@@ -45,8 +43,7 @@ async fn created_room_has_a_page_with_its_name_and_code() {
 
 #[tokio::test]
 async fn a_room_without_a_name_gets_the_default_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let path = create_room(&server, "   ").await;
     let body = server.page_text(&path).await;
     assert!(body.contains(app::rooms::DEFAULT_NAME), "{body}");
@@ -55,8 +52,7 @@ async fn a_room_without_a_name_gets_the_default_one() {
 
 #[tokio::test]
 async fn names_are_escaped_in_the_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let path = create_room(&server, "</title><script>alert(1)</script>").await;
     let body = server.page_text(&path).await;
     assert!(!body.contains("<script>alert(1)"), "{body}");
@@ -73,8 +69,7 @@ async fn names_are_escaped_in_the_page() {
 
 #[tokio::test]
 async fn unknown_and_malformed_codes_are_404_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     create_room(&server, "Somebody else's meeting").await;
     for path in [
         "/r/zzz-zzzz-zzz",
@@ -102,8 +97,7 @@ async fn unknown_and_malformed_codes_are_404_pages() {
 
 #[tokio::test]
 async fn join_without_javascript_redirects_to_the_meeting() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let response = http()
         .get(server.url("/join?code=ABC+DEFG+HIJ"))
         .send()
@@ -123,6 +117,7 @@ async fn join_without_javascript_redirects_to_the_meeting() {
 
 #[tokio::test]
 async fn a_restarted_server_still_knows_every_room() {
+    // The folder outlives the first server: the second one opens the same file.
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir).await;
     let mut paths = Vec::new();

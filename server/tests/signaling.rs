@@ -21,15 +21,14 @@ fn offer(sdp: &str) -> Signal {
 
 #[tokio::test]
 async fn joins_and_leaves_are_told_to_the_room() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let room = server.create_room("Standup").await;
 
-    let mut ada = Client::connect(&server.ws_url()).await;
+    let mut ada = server.connect().await;
     let ada_welcome = ada.join(&room, "Ada").await;
     assert!(ada_welcome.peers.is_empty());
 
-    let mut bob = Client::connect(&server.ws_url()).await;
+    let mut bob = server.connect().await;
     let bob_welcome = bob.join(&room, "  Bob ").await;
     assert_eq!(bob_welcome.peers.len(), 1);
     assert_eq!(bob_welcome.peers[0].id, ada_welcome.you);
@@ -55,7 +54,7 @@ async fn joins_and_leaves_are_told_to_the_room() {
     );
 
     // Closing the tab: the socket just goes away.
-    let mut cy = Client::connect(&server.ws_url()).await;
+    let mut cy = server.connect().await;
     let cy_welcome = cy.join(&room, "Cy").await;
     assert_eq!(cy_welcome.peers.len(), 1, "Bob is gone");
     ada.recv().await; // Cy joined
@@ -72,12 +71,11 @@ async fn joins_and_leaves_are_told_to_the_room() {
 
 #[tokio::test]
 async fn signals_reach_exactly_the_named_peer_stamped_with_the_real_sender() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let room = server.create_room("Relay").await;
-    let mut a = Client::connect(&server.ws_url()).await;
-    let mut b = Client::connect(&server.ws_url()).await;
-    let mut c = Client::connect(&server.ws_url()).await;
+    let mut a = server.connect().await;
+    let mut b = server.connect().await;
+    let mut c = server.connect().await;
     let a_id = a.join(&room, "A").await.you;
     let b_id = b.join(&room, "B").await.you;
     a.recv().await; // B joined
@@ -123,12 +121,11 @@ async fn signals_reach_exactly_the_named_peer_stamped_with_the_real_sender() {
 
 #[tokio::test]
 async fn nothing_crosses_between_rooms() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let one = server.create_room("One").await;
     let two = server.create_room("Two").await;
-    let mut a = Client::connect(&server.ws_url()).await;
-    let mut x = Client::connect(&server.ws_url()).await;
+    let mut a = server.connect().await;
+    let mut x = server.connect().await;
     a.join(&one, "A").await;
     let x_welcome = x.join(&two, "X").await;
     assert!(x_welcome.peers.is_empty(), "rooms do not share members");
@@ -153,11 +150,10 @@ async fn nothing_crosses_between_rooms() {
 
 #[tokio::test]
 async fn media_state_is_broadcast_and_remembered_for_newcomers() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let room = server.create_room("Media").await;
-    let mut a = Client::connect(&server.ws_url()).await;
-    let mut b = Client::connect(&server.ws_url()).await;
+    let mut a = server.connect().await;
+    let mut b = server.connect().await;
     let a_id = a.join(&room, "A").await.you;
     b.join(&room, "B").await;
     let muted = MediaState {
@@ -172,7 +168,7 @@ async fn media_state_is_broadcast_and_remembered_for_newcomers() {
             media: muted
         }
     );
-    let mut c = Client::connect(&server.ws_url()).await;
+    let mut c = server.connect().await;
     let c_welcome = c.join(&room, "C").await;
     let seen_a = c_welcome.peers.iter().find(|p| p.id == a_id).unwrap();
     assert_eq!(seen_a.media, muted);
@@ -183,17 +179,16 @@ async fn media_state_is_broadcast_and_remembered_for_newcomers() {
 /// call in another room carries on undisturbed throughout.
 #[tokio::test]
 async fn bad_input_is_refused_clearly_and_harms_no_one_else() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| c.signaling.max_frame_bytes = 4096).await;
+    let server = TestServer::fresh_tuned(|c| c.signaling.max_frame_bytes = 4096).await;
     let room = server.create_room("Target").await;
     let other_room = server.create_room("Bystanders").await;
-    let mut p = Client::connect(&server.ws_url()).await;
-    let mut q = Client::connect(&server.ws_url()).await;
+    let mut p = server.connect().await;
+    let mut q = server.connect().await;
     let p_id = p.join(&other_room, "P").await.you;
     let q_id = q.join(&other_room, "Q").await.you;
     p.recv().await; // Q joined
     let mut round = 0;
-    let mut bad = Client::connect(&server.ws_url()).await;
+    let mut bad = server.connect().await;
     bad.send_text("{not json").await;
     bad.expect_error(ErrorCode::BadMessage).await;
     bad.send_text(r#"{"type":"teleport"}"#).await;
@@ -252,7 +247,7 @@ async fn bad_input_is_refused_clearly_and_harms_no_one_else() {
     bystanders_still_talk(&mut p, &mut q, p_id, q_id, &mut round).await;
 
     // A frame far beyond the limit is cut off before it is read whole.
-    let mut huge = Client::connect(&server.ws_url()).await;
+    let mut huge = server.connect().await;
     huge.try_send_text(&"y".repeat(1 << 20)).await;
     huge.expect_close().await;
     bystanders_still_talk(&mut p, &mut q, p_id, q_id, &mut round).await;
@@ -286,16 +281,15 @@ async fn bystanders_still_talk(
 
 #[tokio::test]
 async fn a_full_room_refuses_the_next_participant() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| c.signaling.max_participants = 3).await;
+    let server = TestServer::fresh_tuned(|c| c.signaling.max_participants = 3).await;
     let room = server.create_room("Small").await;
     let mut inside = Vec::new();
     for name in ["A", "B", "C"] {
-        let mut client = Client::connect(&server.ws_url()).await;
+        let mut client = server.connect().await;
         client.join(&room, name).await;
         inside.push(client);
     }
-    let mut late = Client::connect(&server.ws_url()).await;
+    let mut late = server.connect().await;
     late.send_json(json!({"type": "join", "version": 1, "room": room, "name": "D"}))
         .await;
     let message = late.expect_error(ErrorCode::RoomFull).await;
@@ -309,11 +303,10 @@ async fn a_full_room_refuses_the_next_participant() {
 
 #[tokio::test]
 async fn floods_are_rate_limited_without_ending_the_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| c.signaling.max_messages_per_second = 10).await;
+    let server = TestServer::fresh_tuned(|c| c.signaling.max_messages_per_second = 10).await;
     let room = server.create_room("Flood").await;
-    let mut flooder = Client::connect(&server.ws_url()).await;
-    let mut victim = Client::connect(&server.ws_url()).await;
+    let mut flooder = server.connect().await;
+    let mut victim = server.connect().await;
     flooder.join(&room, "Flooder").await;
     let victim_id = victim.join(&room, "Victim").await.you;
     flooder.recv().await; // Victim joined
@@ -350,11 +343,10 @@ async fn floods_are_rate_limited_without_ending_the_call() {
 
 #[tokio::test]
 async fn one_address_may_hold_only_so_many_connections() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| c.signaling.max_connections_per_ip = 3).await;
+    let server = TestServer::fresh_tuned(|c| c.signaling.max_connections_per_ip = 3).await;
     let mut held = Vec::new();
     for _ in 0..3 {
-        held.push(Client::connect(&server.ws_url()).await);
+        held.push(server.connect().await);
     }
     match Client::try_connect(&server.ws_url(), None).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
@@ -398,8 +390,7 @@ async fn connect_forwarded(server: &TestServer, client: &str) -> Option<u16> {
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     // The test client plays the proxy on 127.0.0.1.
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| {
+    let server = TestServer::fresh_tuned(|c| {
         c.signaling.max_connections_per_ip = 1;
         c.signaling.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
@@ -410,8 +401,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     server.stop().await;
 
     // From an address nobody listed, the header is ignored: it cannot dodge the limit.
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| c.signaling.max_connections_per_ip = 1).await;
+    let server = TestServer::fresh_tuned(|c| c.signaling.max_connections_per_ip = 1).await;
     assert_eq!(connect_forwarded(&server, "203.0.113.1").await, None);
     assert_eq!(connect_forwarded(&server, "203.0.113.2").await, Some(429));
     server.stop().await;
@@ -419,8 +409,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
 
 #[tokio::test]
 async fn pages_from_other_origins_may_not_connect() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let own = format!("http://{}", server.addr);
     assert!(Client::try_connect(&server.ws_url(), Some(&own))
         .await
@@ -433,8 +422,7 @@ async fn pages_from_other_origins_may_not_connect() {
     }
     server.stop().await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| {
+    let server = TestServer::fresh_tuned(|c| {
         c.signaling.public_origins = vec!["https://meet.example.org".into()]
     })
     .await;
@@ -452,15 +440,14 @@ async fn pages_from_other_origins_may_not_connect() {
 
 #[tokio::test]
 async fn a_dead_peer_is_found_by_heartbeat_and_the_room_told() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| {
+    let server = TestServer::fresh_tuned(|c| {
         c.signaling.heartbeat_interval = Duration::from_millis(100);
         c.signaling.heartbeat_timeout = Duration::from_millis(600);
     })
     .await;
     let room = server.create_room("Heartbeat").await;
-    let mut alive = Client::connect(&server.ws_url()).await;
-    let mut dead = Client::connect(&server.ws_url()).await;
+    let mut alive = server.connect().await;
+    let mut dead = server.connect().await;
     alive.join(&room, "Alive").await;
     let dead_id = dead.join(&room, "Dead").await.you;
     assert!(matches!(
@@ -479,15 +466,14 @@ async fn a_dead_peer_is_found_by_heartbeat_and_the_room_told() {
         }
     );
     alive.expect_silence(Duration::from_millis(1500)).await;
-    let mut newcomer = Client::connect(&server.ws_url()).await;
+    let mut newcomer = server.connect().await;
     assert_eq!(newcomer.join(&room, "New").await.peers.len(), 1);
     server.stop().await;
 }
 
 #[tokio::test]
 async fn joining_records_room_activity() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let room = server.create_room("Activity").await;
     let pool = sqlx::SqlitePool::connect(&server.database_url)
         .await
@@ -497,7 +483,7 @@ async fn joining_records_room_activity() {
         .execute(&pool)
         .await
         .unwrap();
-    let mut client = Client::connect(&server.ws_url()).await;
+    let mut client = server.connect().await;
     client.join(&room, "A").await;
     let last: i64 = sqlx::query_scalar("SELECT last_active_at FROM rooms WHERE code = ?")
         .bind(room.as_str())
@@ -515,22 +501,19 @@ async fn joining_records_room_activity() {
 
 #[tokio::test]
 async fn without_turn_the_welcome_offers_only_stun() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir).await;
+    let server = TestServer::fresh().await;
     let room = server.create_room("No ICE").await;
-    let mut client = Client::connect(&server.ws_url()).await;
+    let mut client = server.connect().await;
     let welcome = client.join(&room, "A").await;
     assert!(welcome.ice_servers.is_empty());
     assert_eq!(welcome.ice_transport_policy, IceTransportPolicy::All);
     server.stop().await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| {
-        c.ice.stun_urls = vec!["stun:stun.example.org:3478".into()]
-    })
-    .await;
+    let server =
+        TestServer::fresh_tuned(|c| c.ice.stun_urls = vec!["stun:stun.example.org:3478".into()])
+            .await;
     let room = server.create_room("STUN").await;
-    let mut client = Client::connect(&server.ws_url()).await;
+    let mut client = server.connect().await;
     let welcome = client.join(&room, "A").await;
     assert_eq!(welcome.ice_servers.len(), 1);
     assert_eq!(welcome.ice_servers[0].urls, ["stun:stun.example.org:3478"]);
@@ -541,8 +524,7 @@ async fn without_turn_the_welcome_offers_only_stun() {
 #[tokio::test]
 async fn turn_credentials_verify_with_an_independent_hmac() {
     let secret = "correct horse battery staple";
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_tuned(&dir, |c| {
+    let server = TestServer::fresh_tuned(|c| {
         c.ice.turn_urls = vec!["turn:127.0.0.1:3478?transport=udp".into()];
         c.ice.turn_secret = Some(secret.into());
         c.ice.turn_credential_lifetime = Duration::from_secs(3600);
@@ -550,8 +532,8 @@ async fn turn_credentials_verify_with_an_independent_hmac() {
     })
     .await;
     let room = server.create_room("TURN").await;
-    let mut a = Client::connect(&server.ws_url()).await;
-    let mut b = Client::connect(&server.ws_url()).await;
+    let mut a = server.connect().await;
+    let mut b = server.connect().await;
     let a_welcome = a.join(&room, "A").await;
     let b_welcome = b.join(&room, "B").await;
     assert_eq!(a_welcome.ice_transport_policy, IceTransportPolicy::Relay);

@@ -16,9 +16,25 @@ pub struct TestServer {
     pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// The folder of the database, when the server made its own; removed after it stops.
+    own_dir: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
+    /// Starts a server on a fresh database file in a folder of its own.
+    pub async fn fresh() -> Self {
+        Self::fresh_tuned(|_| {}).await
+    }
+
+    /// Starts a server on a fresh database file in a folder of its own, with settings
+    /// changed by `change`.
+    pub async fn fresh_tuned(change: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut server = Self::start_tuned(&dir, change).await;
+        server.own_dir = Some(dir);
+        server
+    }
+
     /// Starts a server on a fresh database file inside `dir`.
     pub async fn start(dir: &tempfile::TempDir) -> Self {
         Self::start_with(database_url(dir.path().join("parley.db"))).await
@@ -54,11 +70,17 @@ impl TestServer {
             database_url,
             stop: Some(stop),
             task: Some(task),
+            own_dir: None,
         }
     }
 
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
+    }
+
+    /// A new signaling connection to this server.
+    pub async fn connect(&self) -> client::Client {
+        client::Client::connect(&self.ws_url()).await
     }
 
     /// Posts the home page's "New meeting" form the way a browser without JavaScript
