@@ -46,6 +46,10 @@ export default defineConfig({
         '--disable-sync',
         '--no-first-run',
         '--disable-quic',
+        // Extra flags for debugging, such as Chromium's own logging:
+        // PARLEY_E2E_CHROMIUM_ARGS='--enable-logging=stderr --vmodule=*/webrtc/*=1'
+        // (DEBUG=pw:browser shows what Chromium prints).
+        ...(process.env.PARLEY_E2E_CHROMIUM_ARGS ?? '').split(' ').filter((arg) => arg !== ''),
       ],
     },
   },

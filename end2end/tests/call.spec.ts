@@ -137,7 +137,8 @@ async function connectionReport(page: Page): Promise<string> {
         if (s.type === 'remote-candidate') candidates.remote += 1;
       });
       lines.push(
-        `[${pc.connectionState} ice=${pc.iceConnectionState} signaling=${pc.signalingState}` +
+        `[${pc.connectionState} ice=${pc.iceConnectionState} gathering=${pc.iceGatheringState}` +
+          ` signaling=${pc.signalingState}` +
           ` local=${pc.localDescription?.type ?? 'none'} remote=${pc.remoteDescription?.type ?? 'none'}` +
           ` candidates local=${candidates.local} remote=${candidates.remote}` +
           ` ${video}]`,
