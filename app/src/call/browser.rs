@@ -1,7 +1,11 @@
 //! The call in the browser: the camera and microphone, the signaling WebSocket, and one
 //! RTCPeerConnection per other participant (a full mesh).
 //!
-//! Negotiation follows the "perfect negotiation" pattern: either side may offer at any
+//! The newcomer makes the first offer to everyone already in the room; they wait for
+//! it rather than offer at the same time. (Colliding first offers are settled by the
+//! rules below, but Chromium sometimes never gathers ICE candidates for a connection
+//! whose first offer was rolled back, and then that pair never connects.) After that,
+//! negotiation follows the "perfect negotiation" pattern: either side may offer at any
 //! time; when offers collide, the polite side (the lower peer id) gives way and the
 //! impolite side ignores the other's offer. ICE candidates trickle both ways and those
 //! that arrive before the remote description are queued until it is set. Every few
@@ -190,10 +194,21 @@ async fn get_user_media(audio: bool, video: bool) -> Result<MediaStream, JsValue
 /// A JavaScript event handler written in Rust, kept alive as long as its target.
 type Handler = Closure<dyn FnMut(JsValue)>;
 
+/// Which side of a new connection makes the first offer: the one who joined later.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FirstOffer {
+    /// They were in the room before us (they came in our welcome).
+    Ours,
+    /// They joined after us.
+    Theirs,
+}
+
 /// One other participant's connection.
 struct Peer {
     pc: RtcPeerConnection,
     polite: bool,
+    /// Whether the other side makes the first offer (they joined after us).
+    awaits_first_offer: bool,
     making_offer: Cell<bool>,
     ignore_offer: Cell<bool>,
     /// Candidates that came before the remote description.
@@ -412,10 +427,10 @@ impl Call {
                 *self.ice.borrow_mut() = (ice_servers, ice_transport_policy);
                 self.state.phase.set(Phase::InCall);
                 for peer in peers {
-                    self.add_peer(peer);
+                    self.add_peer(peer, FirstOffer::Ours);
                 }
             }
-            ServerMessage::PeerJoined { peer } => self.add_peer(peer),
+            ServerMessage::PeerJoined { peer } => self.add_peer(peer, FirstOffer::Theirs),
             ServerMessage::PeerLeft { id, .. } => self.remove_peer(id),
             ServerMessage::Media { from, media } => {
                 self.state.update_remote(from, |r| r.media = media);
@@ -444,9 +459,9 @@ impl Call {
         }
     }
 
-    fn add_peer(self: &Rc<Self>, info: PeerInfo) {
+    fn add_peer(self: &Rc<Self>, info: PeerInfo, first_offer: FirstOffer) {
         let Some(me) = self.me.get() else { return };
-        match self.new_peer(me, info.id) {
+        match self.new_peer(me, info.id, first_offer) {
             Ok(peer) => {
                 self.peers.borrow_mut().insert(info.id, peer);
                 self.state.remotes.update(|remotes| {
@@ -476,7 +491,12 @@ impl Call {
             .update(|remotes| remotes.retain(|r| r.id != id));
     }
 
-    fn new_peer(self: &Rc<Self>, me: PeerId, them: PeerId) -> Result<Rc<Peer>, JsValue> {
+    fn new_peer(
+        self: &Rc<Self>,
+        me: PeerId,
+        them: PeerId,
+        first_offer: FirstOffer,
+    ) -> Result<Rc<Peer>, JsValue> {
         let (servers, policy) = self.ice.borrow().clone();
         let config = RtcConfiguration::new();
         let list = Array::new();
@@ -580,6 +600,7 @@ impl Call {
         let peer = Rc::new(Peer {
             pc,
             polite: me < them,
+            awaits_first_offer: first_offer == FirstOffer::Theirs,
             making_offer: Cell::new(false),
             ignore_offer: Cell::new(false),
             pending: RefCell::new(Vec::new()),
@@ -590,6 +611,11 @@ impl Call {
         let weak_peer = Rc::downgrade(&peer);
         let on_negotiation = Closure::<dyn FnMut(JsValue)>::new(move |_| {
             if let (Some(call), Some(peer)) = (weak.upgrade(), weak_peer.upgrade()) {
+                if peer.awaits_first_offer && peer.pc.remote_description().is_none() {
+                    // Their first offer is on its way; answering it negotiates our
+                    // tracks too.
+                    return;
+                }
                 call.offer_soon(them, peer);
             }
         });
@@ -602,7 +628,8 @@ impl Call {
 
     /// Checks on a connection every few seconds while it lives, and starts over what
     /// is stuck: a connection that never began negotiating (no offer or answer ever
-    /// applied) gets a fresh offer; one that negotiated but whose ICE never started
+    /// applied; one check later when the other side makes the first offer) gets a
+    /// fresh offer; one that negotiated but whose ICE never started
     /// (two checks in a row) or failed restarts ICE. Either side may do this; offers
     /// that collide are settled as usual.
     fn watch(self: &Rc<Self>, them: PeerId, peer: &Rc<Peer>, stuck_checks: u32) {
@@ -619,15 +646,22 @@ impl Call {
                 let idle = peer.pc.signaling_state() == RtcSignalingState::Stable
                     && !peer.making_offer.get();
                 let negotiated = peer.pc.remote_description().is_some();
+                let waited = stuck_checks >= 1;
                 let mut stuck = 0;
                 match peer.pc.connection_state() {
+                    // Their first offer may only be slow: give it one more check.
+                    RtcPeerConnectionState::New
+                        if idle && !negotiated && peer.awaits_first_offer && !waited =>
+                    {
+                        stuck = stuck_checks + 1
+                    }
                     RtcPeerConnectionState::New if idle && !negotiated => {
                         log(&format!(
                             "the connection to {them} never started; offering again"
                         ));
                         call.offer_soon(them, peer.clone());
                     }
-                    RtcPeerConnectionState::New if idle && stuck_checks >= 1 => {
+                    RtcPeerConnectionState::New if idle && waited => {
                         log(&format!("ICE to {them} never started; restarting it"));
                         restart_ice(&peer.pc);
                     }
