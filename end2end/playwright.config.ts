@@ -24,10 +24,8 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   forbidOnly: !!process.env.CI,
-  // One retry: a call that sometimes fails to connect (about 2% of calls here, see
-  // the notes on the call tests) shows as "flaky" in the summary instead of failing
-  // the run; a test that fails twice still fails it.
-  retries: 1,
+  // No retries: a test that fails once fails the run, so an intermittent fault shows.
+  retries: 0,
   reporter: [['list']],
   use: {
     baseURL,

@@ -35,6 +35,5 @@ rust_passed=$(count '[0-9]+ passed' "$logs/cargo.txt")
 rust_failed=$(count '[0-9]+ failed' "$logs/cargo.txt")
 e2e_passed=$(count '^ *[0-9]+ passed' "$logs/e2e.txt")
 e2e_failed=$(count '^ *[0-9]+ failed' "$logs/e2e.txt")
-e2e_flaky=$(count '^ *[0-9]+ flaky' "$logs/e2e.txt")
 echo
-echo "tests: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed, $e2e_flaky flaky (passed on a retry)"
+echo "tests: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed"

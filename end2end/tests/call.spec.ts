@@ -5,17 +5,26 @@ import { hydrated, watchScriptErrors } from './pages';
 // Calls between real Chromium contexts (each a separate participant) with Chromium's
 // fake camera and microphone. Every RTCPeerConnection the page creates is remembered
 // in window.__pcs so the tests can read getStats(), the way a person would look at
-// chrome://webrtc-internals.
+// chrome://webrtc-internals. window.__collisions counts offers that arrived while the
+// connection had an offer of its own out (colliding offers, which a join should not
+// cause: the newcomer offers first).
 
 type Participant = { context: BrowserContext; page: Page; joinedAt: number };
 
 const trackPeerConnections = () => {
   const Original = window.RTCPeerConnection;
   (window as any).__pcs = [];
+  (window as any).__collisions = 0;
   (window as any).RTCPeerConnection = class extends Original {
     constructor(...args: any[]) {
       super(...(args as [RTCConfiguration]));
       (window as any).__pcs.push(this);
+    }
+    setRemoteDescription(description: RTCSessionDescriptionInit) {
+      if (description?.type === 'offer' && this.signalingState === 'have-local-offer') {
+        (window as any).__collisions += 1;
+      }
+      return super.setRemoteDescription(description);
     }
   };
 };
@@ -189,6 +198,11 @@ async function selectedLocalCandidateTypes(page: Page): Promise<string[]> {
   });
 }
 
+/** How many offers collided with one of the page's own. */
+async function collisions(page: Page): Promise<number> {
+  return page.evaluate(() => (window as any).__collisions);
+}
+
 function reportFirstFrame(label: string, who: Participant, framesAt: number) {
   console.log(`join → first remote frame (${label}): ${framesAt - who.joinedAt} ms`);
 }
@@ -210,6 +224,7 @@ test('two participants see and hear each other', async ({ browser, baseURL }) =>
   for (const who of [ada, bob]) {
     const video = (await inbound(who.page)).filter((s) => s.kind === 'video');
     expect(video.some((s) => s.frames > 0), 'video frames decoded').toBe(true);
+    expect(await collisions(who.page), 'colliding offers').toBe(0);
   }
   await ada.context.close();
   await bob.context.close();
@@ -222,6 +237,7 @@ test('three participants, then one leaves', async ({ browser, baseURL }) => {
   const c = await join(browser, room, 'Cleo');
   reportFirstFrame('third to join, both remotes', c, await expectPlayingVideos(c.page, 2));
   for (const who of [a, b]) await expectPlayingVideos(who.page, 2);
+  for (const who of [a, b, c]) expect(await collisions(who.page), 'colliding offers').toBe(0);
 
   await c.page.getByRole('button', { name: 'Leave call' }).click();
   await expect(c.page.getByRole('heading', { name: 'You left the meeting' })).toBeVisible();
