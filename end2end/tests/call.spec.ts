@@ -218,6 +218,7 @@ test('two participants see and hear each other', async ({ browser, baseURL }) =>
   await expect(ada.page.locator('.tile.remote .name')).toHaveText('Bob');
   await expect(bob.page.locator('.tile.remote .name')).toHaveText('Ada');
   await expect(ada.page.getByText('Waiting for others to join')).toBeHidden();
+  for (const who of [ada, bob]) await expect(who.page.getByText('Connecting…')).toBeHidden();
 
   await expectAudioArriving(ada.page);
   await expectAudioArriving(bob.page);
@@ -292,9 +293,14 @@ test('a connection that never starts negotiating is started again', async ({ bro
   const room = await newRoom(browser, baseURL!);
   const ada = await join(browser, room, 'Ada', { dropNegotiationNeeded: true });
   const bob = await join(browser, room, 'Bob', { dropNegotiationNeeded: true });
+  // Until then, each tile says the connection is being set up.
+  for (const who of [ada, bob]) {
+    await expect(who.page.locator('.tile.remote').getByText('Connecting…')).toBeVisible();
+  }
   await expectPlayingVideos(bob.page, 1);
   await expectPlayingVideos(ada.page, 1);
   await expectAudioArriving(ada.page);
+  for (const who of [ada, bob]) await expect(who.page.getByText('Connecting…')).toBeHidden();
   await ada.context.close();
   await bob.context.close();
 });

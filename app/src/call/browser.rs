@@ -224,6 +224,7 @@ impl Peer {
         self.pc.set_onicecandidate(None);
         self.pc.set_ontrack(None);
         self.pc.set_onnegotiationneeded(None);
+        self.pc.set_onconnectionstatechange(None);
         self.pc.close();
     }
 }
@@ -471,6 +472,7 @@ impl Call {
                         name: info.name,
                         media: info.media,
                         has_stream: false,
+                        connecting: true,
                     });
                 });
             }
@@ -596,6 +598,18 @@ impl Call {
         });
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
         handlers.push(on_track);
+
+        // The tile says "Connecting…" until media can flow, and again if it stops.
+        let weak = Rc::downgrade(self);
+        let pc_for_state = pc.clone();
+        let on_state = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            let Some(call) = weak.upgrade() else { return };
+            let connected = pc_for_state.connection_state() == RtcPeerConnectionState::Connected;
+            call.state
+                .update_remote(them, |r| r.connecting = !connected);
+        });
+        pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        handlers.push(on_state);
 
         let peer = Rc::new(Peer {
             pc,

@@ -28,6 +28,9 @@ pub struct Remote {
     pub media: MediaState,
     /// Whether their audio or video has arrived (a stream to show).
     pub has_stream: bool,
+    /// Whether the connection to them is being set up (or set up again after it
+    /// dropped), rather than connected.
+    pub connecting: bool,
 }
 
 /// The signals the room page renders from. `Copy`, so every handler can hold it.

@@ -226,11 +226,15 @@ fn RemoteTile(state: CallState, id: PeerId) -> impl IntoView {
     let name = move || state.remote(id).map(|r| r.name).unwrap_or_default();
     let media = move || state.remote(id).map(|r| r.media).unwrap_or_default();
     let camera_off = move || !media().video || !has_stream();
+    let connecting = move || state.remote(id).is_some_and(|r| r.connecting);
     view! {
         <div class="cell">
             <div class="tile remote" data-peer=id.to_string() class:camera-off=camera_off>
                 <video node_ref=video autoplay=true></video>
                 <div class="avatar">{move || initial(&name())}</div>
+                <Show when=connecting>
+                    <span class="tile-status">"Connecting…"</span>
+                </Show>
                 <div class="tile-label">
                     <Show when=move || !media().audio>
                         <MicOffBadge/>
