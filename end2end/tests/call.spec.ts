@@ -277,6 +277,21 @@ test('microphone and camera switches show on the other side', async ({ browser, 
   await expect(adaOnBob).not.toHaveClass(/camera-off/);
   await expect(adaOnBob.getByRole('img', { name: 'Microphone off' })).toHaveCount(0);
 
+  // Meet's shortcuts do the same: Ctrl+D for the microphone, Ctrl+E for the camera.
+  await expect(ada.page.getByRole('button', { name: 'Turn off microphone' })).toHaveAttribute(
+    'title',
+    'Turn off microphone (Ctrl+D)',
+  );
+  await ada.page.keyboard.press('Control+d');
+  await expect(adaOnBob.getByRole('img', { name: 'Microphone off' })).toBeVisible();
+  await expect(ada.page.getByRole('button', { name: 'Turn on microphone' })).toBeVisible();
+  await ada.page.keyboard.press('Control+e');
+  await expect(adaOnBob).toHaveClass(/camera-off/);
+  await ada.page.keyboard.press('Control+d');
+  await ada.page.keyboard.press('Control+e');
+  await expect(adaOnBob).not.toHaveClass(/camera-off/);
+  await expect(adaOnBob.getByRole('img', { name: 'Microphone off' })).toHaveCount(0);
+
   // The remembered name is offered next time.
   const again = await ada.context.newPage();
   watchScriptErrors(again);
@@ -327,6 +342,8 @@ test('a blocked camera still joins, receive-only for video, and says so', async 
   const room = await newRoom(browser, baseURL!);
   const shy = await join(browser, room, 'Shy', { blockCamera: true });
   await expect(shy.page.getByRole('status')).toContainText('camera is unavailable or blocked');
+  await expect(shy.page.getByRole('button', { name: 'Turn on camera' })).toBeDisabled();
+  await shy.page.keyboard.press('Control+e'); // no camera to switch on
   await expect(shy.page.getByRole('button', { name: 'Turn on camera' })).toBeDisabled();
   const bob = await join(browser, room, 'Bob');
 

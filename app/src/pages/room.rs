@@ -302,6 +302,27 @@ impl Device {
         }
     }
 
+    /// The keyboard shortcut, as in Meet.
+    fn shortcut(self) -> &'static str {
+        match self {
+            Self::Microphone => "Ctrl+D",
+            Self::Camera => "Ctrl+E",
+        }
+    }
+
+    /// The device a key press switches: Ctrl (or ⌘) with D or E, as in Meet.
+    #[cfg(feature = "hydrate")]
+    fn for_key(event: &web_sys::KeyboardEvent) -> Option<Self> {
+        if !(event.ctrl_key() || event.meta_key()) || event.alt_key() || event.shift_key() {
+            return None;
+        }
+        match event.key().to_ascii_lowercase().as_str() {
+            "d" => Some(Self::Microphone),
+            "e" => Some(Self::Camera),
+            _ => None,
+        }
+    }
+
     /// What pressing the button does, for screen readers and tests.
     fn action(self, on: bool) -> &'static str {
         match (self, on) {
@@ -322,6 +343,20 @@ fn DeviceButton(state: CallState, device: Device) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         crate::call::browser::toggle(state, device == Device::Microphone);
     };
+    #[cfg(feature = "hydrate")]
+    {
+        let keys = window_event_listener(leptos::ev::keydown, move |event| {
+            if Device::for_key(&event) != Some(device) {
+                return;
+            }
+            // Ctrl+D and Ctrl+E mean other things to the browser (bookmark, search).
+            event.prevent_default();
+            if available() {
+                crate::call::browser::toggle(state, device == Device::Microphone);
+            }
+        });
+        on_cleanup(move || keys.remove());
+    }
     view! {
         <button
             type="button"
@@ -330,6 +365,7 @@ fn DeviceButton(state: CallState, device: Device) -> impl IntoView {
             disabled=move || !available()
             aria-pressed=move || (!on()).to_string()
             aria-label=move || device.action(on())
+            title=move || format!("{} ({})", device.action(on()), device.shortcut())
             on:click=toggle
         >
             {move || match device {
