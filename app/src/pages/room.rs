@@ -351,7 +351,8 @@ fn DeviceButton(state: CallState, device: Device) -> impl IntoView {
             }
             // Ctrl+D and Ctrl+E mean other things to the browser (bookmark, search).
             event.prevent_default();
-            if available() {
+            // An event handler, not a view: read the signal without subscribing.
+            if device.is_on(state.my_devices.get_untracked()) {
                 crate::call::browser::toggle(state, device == Device::Microphone);
             }
         });
