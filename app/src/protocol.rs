@@ -11,13 +11,14 @@ use std::fmt;
 
 /// Bumped whenever a message changes incompatibly. A client sends the version it
 /// speaks in [`ClientMessage::Join`]; the server refuses other versions.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Longest display name accepted, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 40;
 
-/// A participant's id within the server, assigned by the server when the WebSocket
-/// connects. Ids are never reused while the server runs.
+/// A participant's id, assigned by the server when they join. Ids are never reused,
+/// also across restarts of the server (it reserves them in its database), and a
+/// participant keeps theirs when they resume their session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PeerId(pub u64);
@@ -52,6 +53,15 @@ pub struct PeerInfo {
     pub media: MediaState,
 }
 
+/// Which RTCPeerConnection between two participants a signal belongs to. It starts at
+/// 0 and goes up each time the connection is rebuilt, so that what was meant for a
+/// connection that is gone is recognised and dropped.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Epoch(pub u32);
+
 /// WebRTC negotiation data, carried to one named peer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -68,6 +78,9 @@ pub enum Signal {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sdp_m_line_index: Option<u16>,
     },
+    /// The sender closed its connection to the receiver and is building a new one
+    /// (the signal's epoch); the receiver does the same and waits for its offer.
+    Rebuild,
 }
 
 /// One entry of RTCConfiguration.iceServers.
@@ -103,12 +116,58 @@ pub enum ClientMessage {
         #[serde(default)]
         media: MediaState,
     },
+    /// Come back to a room after the connection dropped (or the server restarted),
+    /// keeping the peer id: `token` is the one from the welcome (or the last
+    /// `resumed`), `last_seen` the `seq` of the last message handled. The name and
+    /// media are repeated for a server that restarted and no longer knows them.
+    Resume {
+        version: u32,
+        room: RoomCode,
+        token: String,
+        last_seen: u64,
+        name: String,
+        #[serde(default)]
+        media: MediaState,
+    },
     /// Pass negotiation data to one peer in the same room.
-    Signal { to: PeerId, signal: Signal },
+    Signal {
+        to: PeerId,
+        #[serde(default)]
+        epoch: Epoch,
+        signal: Signal,
+    },
     /// Tell the room that the microphone or camera was switched.
     Media { media: MediaState },
+    /// "Still here": answered with `pong`. `seen` acknowledges every message up to
+    /// that `seq`, so the server can forget them.
+    Ping {
+        #[serde(default)]
+        seen: u64,
+    },
     /// Leave the room; the server then closes the connection.
     Leave,
+}
+
+/// How the server limits one connection, told in the welcome so that the client can
+/// keep within them instead of having messages dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionLimits {
+    /// Messages per second (bursts of twice as many pass).
+    pub messages_per_second: u32,
+    /// How long the server keeps a participant whose connection dropped, in ms.
+    pub resume_grace_ms: u64,
+}
+
+/// A server message as it travels: room messages (joins, leaves, signals, media)
+/// carry a `seq`, counting up by one per participant, so that after a resume they are
+/// replayed in order and exactly once. Replies (welcome, resumed, pong, errors) have
+/// none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(flatten)]
+    pub message: ServerMessage,
 }
 
 /// What the server sends.
@@ -125,19 +184,46 @@ pub enum ServerMessage {
         peers: Vec<PeerInfo>,
         ice_servers: Vec<IceServer>,
         ice_transport_policy: IceTransportPolicy,
+        /// Proves who you are when you come back with `resume`.
+        token: String,
+        limits: SessionLimits,
     },
-    /// Someone entered the room.
+    /// The answer to a successful `resume`: the same id, everyone in the room now, and
+    /// a fresh token. With `complete`, every room message since `last_seen` follows,
+    /// in order; without (the server restarted), some may have been lost.
+    Resumed {
+        you: PeerId,
+        peers: Vec<PeerInfo>,
+        ice_servers: Vec<IceServer>,
+        ice_transport_policy: IceTransportPolicy,
+        token: String,
+        limits: SessionLimits,
+        complete: bool,
+    },
+    /// Someone entered the room, or came back to it (then with an id already known).
     PeerJoined { peer: PeerInfo },
-    /// Someone left the room, or their connection was lost.
+    /// Someone's connection dropped; they have a while to come back before they leave.
+    PeerReconnecting { id: PeerId },
+    /// Someone left the room, or their connection was lost for good.
     PeerLeft { id: PeerId, reason: LeaveReason },
     /// Negotiation data from a peer; `from` is set by the server.
-    Signal { from: PeerId, signal: Signal },
+    Signal {
+        from: PeerId,
+        #[serde(default)]
+        epoch: Epoch,
+        signal: Signal,
+    },
     /// A peer switched their microphone or camera.
     Media { from: PeerId, media: MediaState },
+    /// The answer to `ping`.
+    Pong,
     /// Something the client sent was refused. Unless the connection is then closed,
     /// the client may carry on.
     Error { code: ErrorCode, message: String },
 }
+
+/// The close code the server sends when it stops for a restart: come back soon.
+pub const CLOSE_RESTARTING: u16 = 1012;
 
 /// Why a peer left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +274,17 @@ pub enum ErrorCode {
     BadName,
     /// The server failed; try again.
     Internal,
+    /// A `resume` that cannot be honoured (unknown, expired or forged token, another
+    /// room, or the session already ended): join afresh.
+    ResumeRefused,
+}
+
+impl ErrorCode {
+    /// Whether trying the same again shortly may work (the meeting is full of one's
+    /// own ghost from a dropped connection, or the server failed).
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::RoomFull | Self::Internal | Self::RateLimited)
+    }
 }
 
 impl ServerMessage {
@@ -219,13 +316,13 @@ mod tests {
     #[test]
     fn client_messages_have_a_stable_shape() {
         let join: ClientMessage = serde_json::from_value(json!({
-            "type": "join", "version": 1, "room": "abc-defg-hij", "name": "Ada"
+            "type": "join", "version": 2, "room": "abc-defg-hij", "name": "Ada"
         }))
         .unwrap();
         assert_eq!(
             join,
             ClientMessage::Join {
-                version: 1,
+                version: 2,
                 room: RoomCode::parse("abc-defg-hij").unwrap(),
                 name: "Ada".into(),
                 media: MediaState::default(),
@@ -233,6 +330,7 @@ mod tests {
         );
         let signal = ClientMessage::Signal {
             to: PeerId(7),
+            epoch: Epoch(1),
             signal: Signal::Candidate {
                 candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
                 sdp_mid: Some("0".into()),
@@ -241,11 +339,40 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(&signal).unwrap(),
-            json!({"type": "signal", "to": 7, "signal": {
+            json!({"type": "signal", "to": 7, "epoch": 1, "signal": {
                 "kind": "candidate",
                 "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
                 "sdp_mid": "0", "sdp_m_line_index": 0
             }})
+        );
+    }
+
+    #[test]
+    fn room_messages_carry_a_sequence_number_beside_the_type() {
+        let delivery = Delivery {
+            seq: Some(12),
+            message: ServerMessage::PeerReconnecting { id: PeerId(4) },
+        };
+        let text = serde_json::to_string(&delivery).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            json!({"seq": 12, "type": "peer_reconnecting", "id": 4})
+        );
+        assert_eq!(serde_json::from_str::<Delivery>(&text).unwrap(), delivery);
+        let reply: Delivery = serde_json::from_str(r#"{"type":"pong"}"#).unwrap();
+        assert_eq!(reply.seq, None);
+        assert_eq!(reply.message, ServerMessage::Pong);
+        // A signal without an epoch (an older sender) belongs to the first connection.
+        let signal: ClientMessage =
+            serde_json::from_str(r#"{"type":"signal","to":3,"signal":{"kind":"rebuild"}}"#)
+                .unwrap();
+        assert_eq!(
+            signal,
+            ClientMessage::Signal {
+                to: PeerId(3),
+                epoch: Epoch(0),
+                signal: Signal::Rebuild
+            }
         );
     }
 

@@ -6,7 +6,9 @@
 //! Every message carries its sender's sequence number and send time, so each
 //! receiver checks exactly-once, in-order delivery and measures latency itself.
 
-use app::protocol::{ClientMessage, MediaState, PeerId, ServerMessage, Signal, PROTOCOL_VERSION};
+use app::protocol::{
+    ClientMessage, Delivery, MediaState, PeerId, ServerMessage, Signal, PROTOCOL_VERSION,
+};
 use app::room_code::RoomCode;
 use clap::Parser;
 use futures_util::stream::{self, SplitSink, SplitStream};
@@ -50,6 +52,9 @@ struct Args {
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How often each client acknowledges what it received (browsers: every 3 s).
+const ACK_EVERY: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 enum LoadError {
@@ -138,17 +143,28 @@ async fn run(args: Args) -> Result<bool, LoadError> {
             .filter(|id| *id != ids[client])
             .collect();
         let (sink, stream) = ws.split();
-        readers.push(tokio::spawn(read_loop(stream, epoch, totals.clone())));
+        // What the reader handled, acknowledged by the writer, as browsers do.
+        let seen = Arc::new(AtomicU64::new(0));
+        readers.push(tokio::spawn(read_loop(
+            stream,
+            epoch,
+            totals.clone(),
+            seen.clone(),
+        )));
         // Spread the clients' send times evenly over one interval.
         let offset = interval.mul_f64(client as f64 / args.clients as f64);
-        writers.push(tokio::spawn(write_loop(
-            sink,
-            mates,
+        let schedule = Schedule {
             epoch,
             offset,
             interval,
+        };
+        writers.push(tokio::spawn(write_loop(
+            sink,
+            mates,
+            schedule,
             stop.clone(),
             totals.clone(),
+            seen,
         )));
     }
 
@@ -275,24 +291,47 @@ async fn connect_and_join(
     Err(fail("closed before the welcome".into()))
 }
 
+/// When one client sends: every `interval` from `epoch + offset`.
+struct Schedule {
+    epoch: Instant,
+    offset: Duration,
+    interval: Duration,
+}
+
 /// Sends to each room mate in turn: mostly candidates, with an offer and an answer
 /// every ten messages, sized like real ones.
 async fn write_loop(
     mut sink: SplitSink<Ws, Message>,
     mates: Vec<PeerId>,
-    epoch: Instant,
-    offset: Duration,
-    interval: Duration,
+    Schedule {
+        epoch,
+        offset,
+        interval,
+    }: Schedule,
     stop: Arc<AtomicBool>,
     totals: Arc<Totals>,
+    seen: Arc<AtomicU64>,
 ) -> SplitSink<Ws, Message> {
     let mut ticks = tokio::time::interval_at((epoch + offset).into(), interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut seq: HashMap<PeerId, u64> = HashMap::new();
     let mut n: usize = 0;
     let sdp_padding = "a=x-padding:".to_owned() + &"v".repeat(2400);
+    let mut acked_at = Instant::now();
     while !stop.load(Ordering::Relaxed) && !mates.is_empty() {
         ticks.tick().await;
+        // A ping with an acknowledgement every few seconds, as a browser sends it, so
+        // the server can forget what was delivered.
+        if acked_at.elapsed() >= ACK_EVERY {
+            acked_at = Instant::now();
+            let ping = ClientMessage::Ping {
+                seen: seen.load(Ordering::Relaxed),
+            };
+            let text = serde_json::to_string(&ping).unwrap();
+            if sink.send(Message::Text(text.into())).await.is_err() {
+                break;
+            }
+        }
         let to = mates[n % mates.len()];
         let next = seq.entry(to).or_default();
         *next += 1;
@@ -312,7 +351,11 @@ async fn write_loop(
             },
         };
         n += 1;
-        let message = ClientMessage::Signal { to, signal };
+        let message = ClientMessage::Signal {
+            to,
+            epoch: Default::default(),
+            signal,
+        };
         let text = serde_json::to_string(&message).unwrap();
         if sink.send(Message::Text(text.into())).await.is_err() {
             totals.errors.fetch_add(1, Ordering::Relaxed);
@@ -325,17 +368,27 @@ async fn write_loop(
 
 /// Reads until the connection ends; checks sequence numbers per sender and returns
 /// the latencies seen, in microseconds.
-async fn read_loop(mut stream: SplitStream<Ws>, epoch: Instant, totals: Arc<Totals>) -> Vec<u32> {
+async fn read_loop(
+    mut stream: SplitStream<Ws>,
+    epoch: Instant,
+    totals: Arc<Totals>,
+    seen: Arc<AtomicU64>,
+) -> Vec<u32> {
     let mut latencies = Vec::new();
     let mut expected: HashMap<PeerId, u64> = HashMap::new();
     while let Some(Ok(frame)) = stream.next().await {
         let Message::Text(text) = frame else { continue };
         let now = epoch.elapsed().as_micros() as u64;
-        match serde_json::from_str::<ServerMessage>(text.as_str()) {
-            Ok(ServerMessage::Signal { from, signal }) => {
+        let delivery = serde_json::from_str::<Delivery>(text.as_str());
+        if let Ok(Delivery { seq: Some(seq), .. }) = &delivery {
+            seen.store(*seq, Ordering::Relaxed);
+        }
+        match delivery.map(|d| d.message) {
+            Ok(ServerMessage::Signal { from, signal, .. }) => {
                 let body = match &signal {
                     Signal::Offer { sdp } | Signal::Answer { sdp } => sdp,
                     Signal::Candidate { candidate, .. } => candidate,
+                    Signal::Rebuild => continue,
                 };
                 let Some((seq, sent_at)) = parse_stamp(body) else {
                     totals.errors.fetch_add(1, Ordering::Relaxed);

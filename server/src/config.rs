@@ -82,7 +82,8 @@ pub struct SignalingConfig {
     pub trusted_proxies: Vec<IpAddr>,
 
     /// Messages waiting to be sent to one connection; a client that falls this far
-    /// behind is disconnected.
+    /// behind is disconnected. Also how many messages are kept for a participant whose
+    /// connection dropped, to replay when they resume.
     #[arg(long, env = "PARLEY_OUTGOING_QUEUE", default_value_t = 256)]
     pub outgoing_queue: usize,
 
@@ -94,6 +95,11 @@ pub struct SignalingConfig {
     /// its room is told.
     #[arg(long, env = "PARLEY_HEARTBEAT_TIMEOUT", default_value = "40s", value_parser = parse_duration)]
     pub heartbeat_timeout: Duration,
+
+    /// How long a participant whose connection dropped keeps their place (the others
+    /// see "Reconnecting…") and may resume their session with the same calls.
+    #[arg(long, env = "PARLEY_RESUME_GRACE", default_value = "20s", value_parser = parse_duration)]
+    pub resume_grace: Duration,
 }
 
 /// The STUN and TURN servers browsers are told to use.
@@ -171,6 +177,7 @@ impl Config {
                 outgoing_queue: 256,
                 heartbeat_interval: Duration::from_secs(15),
                 heartbeat_timeout: Duration::from_secs(40),
+                resume_grace: Duration::from_secs(20),
             },
             ice: IceConfig {
                 stun_urls: Vec::new(),

@@ -11,7 +11,10 @@ pub mod store;
 
 use axum::serve::ListenerExt;
 use config::Config;
+use ice::IceServers;
+use signaling::Signaling;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use store::{RoomStore, StoreError};
 use tokio::net::TcpListener;
 
@@ -34,6 +37,7 @@ pub struct Server {
     addr: SocketAddr,
     router: axum::Router,
     store: RoomStore,
+    signaling: Arc<Signaling>,
 }
 
 impl Server {
@@ -51,12 +55,21 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        let router = routes::router(config, addr, store.clone());
+        let signaling = Arc::new(
+            Signaling::open(
+                config.signaling.clone(),
+                IceServers::new(&config.ice),
+                store.clone(),
+            )
+            .await?,
+        );
+        let router = routes::router(config, addr, store.clone(), signaling.clone());
         Ok(Self {
             listener,
             addr,
             router,
             store,
+            signaling,
         })
     }
 
@@ -65,7 +78,8 @@ impl Server {
         self.addr
     }
 
-    /// Serves until `shutdown` resolves, then closes the database cleanly.
+    /// Serves until `shutdown` resolves, then asks every signaling client to come back
+    /// (the calls go on meanwhile) and closes the database cleanly.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -74,6 +88,7 @@ impl Server {
             listener,
             router,
             store,
+            signaling,
             ..
         } = self;
         // Signaling messages are small and latency matters: send them at once instead
@@ -87,7 +102,10 @@ impl Server {
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            signaling.stop().await;
+        })
         .await
         .map_err(ServerError::Serve);
         store.close().await;

@@ -2,7 +2,6 @@
 //! few plain endpoints.
 
 use crate::config::Config;
-use crate::ice::IceServers;
 use crate::signaling::{self, Signaling};
 use crate::store::RoomStore;
 use app::room_code::RoomCode;
@@ -28,18 +27,18 @@ pub struct AppState {
     pub signaling: Arc<Signaling>,
 }
 
-pub fn router(config: &Config, addr: SocketAddr, store: RoomStore) -> Router {
+pub fn router(
+    config: &Config,
+    addr: SocketAddr,
+    store: RoomStore,
+    signaling: Arc<Signaling>,
+) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("parley")
         .site_root(config.site_root.to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let signaling = Arc::new(Signaling::new(
-        config.signaling.clone(),
-        IceServers::new(&config.ice),
-        store.clone(),
-    ));
     let state = AppState {
         leptos_options,
         store: store.clone(),

@@ -111,6 +111,42 @@ impl RoomStore {
         Ok(updated == 1)
     }
 
+    /// Reserves `count` peer ids that no one has had before and returns the first.
+    pub async fn reserve_peer_ids(&self, count: u64) -> Result<u64, StoreError> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        // fetch_all steps the statement to its end, so its write is committed at once
+        // (a statement left half-stepped would keep the database locked).
+        let ends: Vec<i64> = sqlx::query_scalar(
+            "UPDATE peer_ids SET next = next + ? WHERE only_row = 1 RETURNING next",
+        )
+        .bind(count)
+        .fetch_all(&self.pool)
+        .await?;
+        let end = ends.first().copied().ok_or(sqlx::Error::RowNotFound)?;
+        Ok((end - count).max(0) as u64)
+    }
+
+    /// The secret named `name`, made by `make` and stored the first time it is asked for.
+    pub async fn secret(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        sqlx::query(
+            "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(make())
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// Closes the pool, flushing SQLite's write-ahead log.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -196,6 +232,26 @@ mod tests {
         // Opening again runs the migrations again: they must be a no-op now.
         let reopened = RoomStore::open(&url).await.unwrap();
         assert_eq!(reopened.find(&room.code).await.unwrap(), Some(room));
+    }
+
+    #[tokio::test]
+    async fn peer_ids_and_secrets_outlive_the_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = db_url(&dir);
+        let store = RoomStore::open(&url).await.unwrap();
+        assert_eq!(store.reserve_peer_ids(100).await.unwrap(), 1);
+        assert_eq!(store.reserve_peer_ids(100).await.unwrap(), 101);
+        let key = store.secret("k", || vec![1, 2, 3]).await.unwrap();
+        assert_eq!(key, vec![1, 2, 3]);
+        assert_eq!(
+            store.secret("k", || vec![9]).await.unwrap(),
+            key,
+            "made once"
+        );
+        store.close().await;
+        let reopened = RoomStore::open(&url).await.unwrap();
+        assert_eq!(reopened.reserve_peer_ids(100).await.unwrap(), 201);
+        assert_eq!(reopened.secret("k", || vec![9]).await.unwrap(), key);
     }
 
     #[tokio::test]

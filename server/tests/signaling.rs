@@ -21,7 +21,8 @@ fn offer(sdp: &str) -> Signal {
 
 #[tokio::test]
 async fn joins_and_leaves_are_told_to_the_room() {
-    let server = TestServer::fresh().await;
+    let server =
+        TestServer::fresh_tuned(|c| c.signaling.resume_grace = Duration::from_millis(300)).await;
     let room = server.create_room("Standup").await;
 
     let mut ada = server.connect().await;
@@ -53,7 +54,8 @@ async fn joins_and_leaves_are_told_to_the_room() {
         }
     );
 
-    // Closing the tab: the socket just goes away.
+    // Closing the tab without a word: the socket just goes away. Cy may come back
+    // within the grace period; when she does not, she has left.
     let mut cy = server.connect().await;
     let cy_welcome = cy.join(&room, "Cy").await;
     assert_eq!(cy_welcome.peers.len(), 1, "Bob is gone");
@@ -61,9 +63,13 @@ async fn joins_and_leaves_are_told_to_the_room() {
     drop(cy);
     assert_eq!(
         ada.recv().await,
+        ServerMessage::PeerReconnecting { id: cy_welcome.you }
+    );
+    assert_eq!(
+        ada.recv().await,
         ServerMessage::PeerLeft {
             id: cy_welcome.you,
-            reason: LeaveReason::Left
+            reason: LeaveReason::TimedOut
         }
     );
     server.stop().await;
@@ -92,6 +98,7 @@ async fn signals_reach_exactly_the_named_peer_stamped_with_the_real_sender() {
     assert_eq!(
         b.recv().await,
         ServerMessage::Signal {
+            epoch: Default::default(),
             from: a_id,
             signal: offer("v=0 from A")
         }
@@ -102,6 +109,7 @@ async fn signals_reach_exactly_the_named_peer_stamped_with_the_real_sender() {
         sdp_m_line_index: Some(0),
     };
     b.send(&ClientMessage::Signal {
+        epoch: Default::default(),
         to: a_id,
         signal: candidate.clone(),
     })
@@ -109,6 +117,7 @@ async fn signals_reach_exactly_the_named_peer_stamped_with_the_real_sender() {
     assert_eq!(
         a.recv().await,
         ServerMessage::Signal {
+            epoch: Default::default(),
             from: b_id,
             signal: candidate
         }
@@ -131,6 +140,7 @@ async fn nothing_crosses_between_rooms() {
     assert!(x_welcome.peers.is_empty(), "rooms do not share members");
 
     a.send(&ClientMessage::Signal {
+        epoch: Default::default(),
         to: x_welcome.you,
         signal: offer("v=0"),
     })
@@ -197,37 +207,40 @@ async fn bad_input_is_refused_clearly_and_harms_no_one_else() {
     bad.send_raw(Message::Binary(vec![1, 2, 3].into())).await;
     bad.expect_error(ErrorCode::BadMessage).await;
     bad.send(&ClientMessage::Signal {
+        epoch: Default::default(),
         to: p_id,
         signal: offer("v=0"),
     })
     .await;
     bad.expect_error(ErrorCode::NotJoined).await;
-    bad.send_json(json!({"type": "join", "version": 1, "room": "../../etc", "name": "x"}))
+    bad.send_json(json!({"type": "join", "version": 2, "room": "../../etc", "name": "x"}))
         .await;
     bad.expect_error(ErrorCode::BadMessage).await;
-    bad.send_json(json!({"type": "join", "version": 1, "room": "zzz-zzzz-zzz", "name": "x"}))
+    bad.send_json(json!({"type": "join", "version": 2, "room": "zzz-zzzz-zzz", "name": "x"}))
         .await;
     bad.expect_error(ErrorCode::RoomNotFound).await;
     bad.send_json(json!({"type": "join", "version": 99, "room": room, "name": "x"}))
         .await;
     bad.expect_error(ErrorCode::UnsupportedVersion).await;
-    bad.send_json(json!({"type": "join", "version": 1, "room": room, "name": " \n "}))
+    bad.send_json(json!({"type": "join", "version": 2, "room": room, "name": " \n "}))
         .await;
     bad.expect_error(ErrorCode::BadName).await;
     bystanders_still_talk(&mut p, &mut q, p_id, q_id, &mut round).await;
 
     // After all that, the same connection can still join properly...
     let me = bad.join(&room, "Mallory").await.you;
-    bad.send_json(json!({"type": "join", "version": 1, "room": room, "name": "again"}))
+    bad.send_json(json!({"type": "join", "version": 2, "room": room, "name": "again"}))
         .await;
     bad.expect_error(ErrorCode::AlreadyJoined).await;
     bad.send(&ClientMessage::Signal {
+        epoch: Default::default(),
         to: me,
         signal: offer("to myself"),
     })
     .await;
     bad.expect_error(ErrorCode::UnknownPeer).await;
     bad.send(&ClientMessage::Signal {
+        epoch: Default::default(),
         to: PeerId(u64::MAX),
         signal: offer("to nobody"),
     })
@@ -237,6 +250,7 @@ async fn bad_input_is_refused_clearly_and_harms_no_one_else() {
 
     // ...and an oversized frame ends it with 1009 after saying why.
     bad.send(&ClientMessage::Signal {
+        epoch: Default::default(),
         to: p_id,
         signal: offer(&"x".repeat(10_000)),
     })
@@ -266,6 +280,7 @@ async fn bystanders_still_talk(
     *round += 1;
     let sdp = format!("round {round}");
     p.send(&ClientMessage::Signal {
+        epoch: Default::default(),
         to: q_id,
         signal: offer(&sdp),
     })
@@ -273,6 +288,7 @@ async fn bystanders_still_talk(
     assert_eq!(
         q.recv().await,
         ServerMessage::Signal {
+            epoch: Default::default(),
             from: p_id,
             signal: offer(&sdp)
         }
@@ -290,7 +306,7 @@ async fn a_full_room_refuses_the_next_participant() {
         inside.push(client);
     }
     let mut late = server.connect().await;
-    late.send_json(json!({"type": "join", "version": 1, "room": room, "name": "D"}))
+    late.send_json(json!({"type": "join", "version": 2, "room": room, "name": "D"}))
         .await;
     let message = late.expect_error(ErrorCode::RoomFull).await;
     assert!(message.contains('3'), "{message}");
@@ -314,6 +330,7 @@ async fn floods_are_rate_limited_without_ending_the_call() {
     for i in 0..200 {
         flooder
             .send(&ClientMessage::Signal {
+                epoch: Default::default(),
                 to: victim_id,
                 signal: offer(&format!("{i}")),
             })
@@ -333,6 +350,7 @@ async fn floods_are_rate_limited_without_ending_the_call() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     flooder
         .send(&ClientMessage::Signal {
+            epoch: Default::default(),
             to: victim_id,
             signal: offer("calm"),
         })

@@ -1,9 +1,12 @@
 //! A meeting as the room page shows it. The state here is plain data in signals, so
 //! the server can render the page; the WebRTC work happens in [`browser`], which only
-//! exists in the hydrated wasm client.
+//! exists in the hydrated wasm client, following the rules in [`negotiation`] and
+//! [`session`], which are plain Rust and tested without a browser.
 
 #[cfg(feature = "hydrate")]
 pub mod browser;
+pub mod negotiation;
+pub mod session;
 
 use crate::protocol::{MediaState, PeerId};
 use leptos::prelude::*;
@@ -20,23 +23,56 @@ pub enum Phase {
     Left,
 }
 
-/// Someone else in the meeting.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Remote {
-    pub id: PeerId,
-    pub name: String,
-    pub media: MediaState,
-    /// Whether their audio or video has arrived (a stream to show).
-    pub has_stream: bool,
-    /// Whether the connection to them is being set up (or set up again after it
-    /// dropped), rather than connected.
-    pub connecting: bool,
+/// How the connection to someone stands, as their tile says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkStatus {
+    /// Being set up, not yet connected.
+    Connecting,
+    Connected,
+    /// Their connection to Parley, or ours to them, dropped; it is coming back.
+    Reconnecting,
 }
 
-/// The signals the room page renders from. `Copy`, so every handler can hold it.
+/// Someone else in the meeting. Each part is a signal of its own, so that a change to
+/// one person touches only what shows that part of their tile.
+#[derive(Clone, Copy, Debug)]
+pub struct Remote {
+    pub id: PeerId,
+    pub name: RwSignal<String>,
+    pub media: RwSignal<MediaState>,
+    /// Goes up each time a different stream arrives from them (0: none yet); their
+    /// `<video>` takes the stream then, and only then.
+    pub stream: RwSignal<u32>,
+    pub status: RwSignal<LinkStatus>,
+}
+
+impl Remote {
+    pub fn new(info: crate::protocol::PeerInfo) -> Self {
+        Self {
+            id: info.id,
+            name: RwSignal::new(info.name),
+            media: RwSignal::new(info.media),
+            stream: RwSignal::new(0),
+            status: RwSignal::new(LinkStatus::Connecting),
+        }
+    }
+
+    /// Frees the signals (they were made outside any component).
+    pub fn dispose(self) {
+        self.name.dispose();
+        self.media.dispose();
+        self.stream.dispose();
+        self.status.dispose();
+    }
+}
+
+/// The signals the room page renders from, provided as context by the meeting page.
+/// `Copy`, so every handler can hold it.
 #[derive(Clone, Copy)]
 pub struct CallState {
     pub phase: RwSignal<Phase>,
+    /// Everyone else, in the order they came; the list changes only when someone
+    /// comes or goes.
     pub remotes: RwSignal<Vec<Remote>>,
     /// What the local person is sending (their switches).
     pub my_media: RwSignal<MediaState>,
@@ -66,17 +102,36 @@ impl CallState {
         }
     }
 
+    /// Someone's tile state, without subscribing to the list.
     pub fn remote(&self, id: PeerId) -> Option<Remote> {
         self.remotes
-            .with(|remotes| remotes.iter().find(|r| r.id == id).cloned())
+            .try_with_untracked(|remotes| remotes.iter().find(|r| r.id == id).copied())
+            .flatten()
+    }
+}
+
+/// A device the local person can switch on and off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    Microphone,
+    Camera,
+}
+
+impl Device {
+    /// This device's switch in `media`.
+    pub fn is_on(self, media: MediaState) -> bool {
+        match self {
+            Self::Microphone => media.audio,
+            Self::Camera => media.video,
+        }
     }
 
-    pub fn update_remote(&self, id: PeerId, change: impl FnOnce(&mut Remote)) {
-        self.remotes.update(|remotes| {
-            if let Some(remote) = remotes.iter_mut().find(|r| r.id == id) {
-                change(remote);
-            }
-        });
+    /// `media` with this device switched to `on`.
+    pub fn set(self, media: MediaState, on: bool) -> MediaState {
+        match self {
+            Self::Microphone => MediaState { audio: on, ..media },
+            Self::Camera => MediaState { video: on, ..media },
+        }
     }
 }
 

@@ -1,7 +1,9 @@
-use crate::call::{grid_columns, grid_columns_portrait, initial, CallState, Phase};
+use crate::call::{
+    grid_columns, grid_columns_portrait, initial, CallState, Device, LinkStatus, Phase, Remote,
+};
 use crate::pages::icons::{CameraIcon, LeaveIcon, MicIcon};
 use crate::pages::not_found::NotFound;
-use crate::protocol::{clean_display_name, MediaState, PeerId, MAX_DISPLAY_NAME_CHARS};
+use crate::protocol::{clean_display_name, PeerId, MAX_DISPLAY_NAME_CHARS};
 use crate::room_code::RoomCode;
 use crate::rooms::{find_room, RoomInfo};
 use leptos::ev::SubmitEvent;
@@ -46,11 +48,20 @@ fn LookupFailed(message: String) -> impl IntoView {
     }
 }
 
-/// The meeting itself: a lobby to pick a name, then the call.
+/// The meeting itself: a lobby to pick a name, then the call. Provides the call's
+/// state (and, in the browser, the call itself) to everything inside as context, and
+/// leaves the call when the page goes away, however it goes (in-app navigation too).
 #[component]
 fn Meeting(room: RoomInfo) -> impl IntoView {
     let RoomInfo { code, name } = room;
     let state = CallState::new();
+    provide_context(state);
+    #[cfg(feature = "hydrate")]
+    {
+        let call = crate::call::browser::CallHandle::new();
+        provide_context(call);
+        on_cleanup(move || call.hang_up());
+    }
     let invite_path = code.path();
     let code_attr = code.to_string();
     let code_text = code.to_string();
@@ -103,7 +114,7 @@ fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl IntoView
         };
         state.my_name.set(clean.clone());
         #[cfg(feature = "hydrate")]
-        crate::call::browser::join(state, code.clone(), clean);
+        expect_context::<crate::call::browser::CallHandle>().join(state, code.clone(), clean);
         #[cfg(not(feature = "hydrate"))]
         let _ = (&code, clean);
     };
@@ -169,7 +180,7 @@ fn Stage(state: CallState, invite_path: String) -> impl IntoView {
                 <For
                     each=move || state.remotes.get()
                     key=|remote| remote.id
-                    children=move |remote| view! { <RemoteTile state id=remote.id/> }
+                    children=move |remote| view! { <RemoteTile remote/> }
                 />
             </div>
             <Show when=alone>
@@ -213,30 +224,34 @@ fn SelfTile(state: CallState) -> impl IntoView {
     .into_any()
 }
 
-/// Another participant: their video, name, and microphone and camera state.
+/// Another participant: their video, name, and microphone and camera state. Each
+/// part follows its own signal, and the `<video>` takes a stream only when a
+/// different one arrives, so nothing here reloads when someone else changes.
 #[component]
-fn RemoteTile(state: CallState, id: PeerId) -> impl IntoView {
+fn RemoteTile(remote: Remote) -> impl IntoView {
     let video = NodeRef::<leptos::html::Video>::new();
-    let has_stream = move || state.remote(id).is_some_and(|r| r.has_stream);
+    let id = remote.id;
     Effect::new(move |_| {
-        if let (true, Some(element)) = (has_stream(), video.get()) {
+        let version = remote.stream.get();
+        if let (true, Some(element)) = (version > 0, video.get()) {
             show_stream(&element, Some(id));
         }
     });
-    let name = move || state.remote(id).map(|r| r.name).unwrap_or_default();
-    let media = move || state.remote(id).map(|r| r.media).unwrap_or_default();
-    let camera_off = move || !media().video || !has_stream();
-    let connecting = move || state.remote(id).is_some_and(|r| r.connecting);
+    let name = move || remote.name.get();
+    let camera_off = move || !remote.media.get().video || remote.stream.get() == 0;
+    let status = move || match remote.status.get() {
+        LinkStatus::Connected => None,
+        LinkStatus::Connecting => Some("Connecting…"),
+        LinkStatus::Reconnecting => Some("Reconnecting…"),
+    };
     view! {
         <div class="cell">
             <div class="tile remote" data-peer=id.to_string() class:camera-off=camera_off>
                 <video node_ref=video autoplay=true></video>
                 <div class="avatar">{move || initial(&name())}</div>
-                <Show when=connecting>
-                    <span class="tile-status">"Connecting…"</span>
-                </Show>
+                {move || status().map(|text| view! { <span class="tile-status">{text}</span> })}
                 <div class="tile-label">
-                    <Show when=move || !media().audio>
+                    <Show when=move || !remote.media.get().audio>
                         <MicOffBadge/>
                     </Show>
                     <span class="name">{name}</span>
@@ -259,7 +274,10 @@ fn MicOffBadge() -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 fn show_stream(element: &web_sys::HtmlVideoElement, peer: Option<PeerId>) {
-    let stream = crate::call::browser::stream_of(peer);
+    let Some(call) = use_context::<crate::call::browser::CallHandle>() else {
+        return;
+    };
+    let stream = call.stream_of(peer);
     element.set_src_object(stream.as_ref());
     let _ = element.set_attribute("playsinline", "");
 }
@@ -270,9 +288,11 @@ fn show_stream<T>(_element: &T, _peer: Option<PeerId>) {}
 /// Microphone, camera and leave, like Meet's bottom bar.
 #[component]
 fn ControlBar(state: CallState) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    let call = expect_context::<crate::call::browser::CallHandle>();
     let leave = move |_| {
         #[cfg(feature = "hydrate")]
-        crate::call::browser::leave(state);
+        call.leave(state);
     };
     view! {
         <nav class="control-bar" aria-label="Call controls">
@@ -286,22 +306,15 @@ fn ControlBar(state: CallState) -> impl IntoView {
     .into_any()
 }
 
-/// A device the local person can switch on and off during the call.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Device {
-    Microphone,
-    Camera,
+/// How a device's switch presents itself.
+trait DeviceSwitch {
+    fn shortcut(self) -> &'static str;
+    #[cfg(feature = "hydrate")]
+    fn for_key(event: &web_sys::KeyboardEvent) -> Option<Device>;
+    fn action(self, on: bool) -> &'static str;
 }
 
-impl Device {
-    /// This device's switch in `media`.
-    fn is_on(self, media: MediaState) -> bool {
-        match self {
-            Self::Microphone => media.audio,
-            Self::Camera => media.video,
-        }
-    }
-
+impl DeviceSwitch for Device {
     /// The keyboard shortcut, as in Meet.
     fn shortcut(self) -> &'static str {
         match self {
@@ -312,13 +325,13 @@ impl Device {
 
     /// The device a key press switches: Ctrl (or ⌘) with D or E, as in Meet.
     #[cfg(feature = "hydrate")]
-    fn for_key(event: &web_sys::KeyboardEvent) -> Option<Self> {
+    fn for_key(event: &web_sys::KeyboardEvent) -> Option<Device> {
         if !(event.ctrl_key() || event.meta_key()) || event.alt_key() || event.shift_key() {
             return None;
         }
         match event.key().to_ascii_lowercase().as_str() {
-            "d" => Some(Self::Microphone),
-            "e" => Some(Self::Camera),
+            "d" => Some(Device::Microphone),
+            "e" => Some(Device::Camera),
             _ => None,
         }
     }
@@ -339,21 +352,23 @@ impl Device {
 fn DeviceButton(state: CallState, device: Device) -> impl IntoView {
     let on = move || device.is_on(state.my_media.get());
     let available = move || device.is_on(state.my_devices.get());
+    #[cfg(feature = "hydrate")]
+    let call = expect_context::<crate::call::browser::CallHandle>();
     let toggle = move |_| {
         #[cfg(feature = "hydrate")]
-        crate::call::browser::toggle(state, device == Device::Microphone);
+        call.toggle(state, device);
     };
     #[cfg(feature = "hydrate")]
     {
         let keys = window_event_listener(leptos::ev::keydown, move |event| {
-            if Device::for_key(&event) != Some(device) {
+            if <Device as DeviceSwitch>::for_key(&event) != Some(device) {
                 return;
             }
             // Ctrl+D and Ctrl+E mean other things to the browser (bookmark, search).
             event.prevent_default();
             // An event handler, not a view: read the signal without subscribing.
             if device.is_on(state.my_devices.get_untracked()) {
-                crate::call::browser::toggle(state, device == Device::Microphone);
+                call.toggle(state, device);
             }
         });
         on_cleanup(move || keys.remove());

@@ -1,43 +1,65 @@
 //! One participant's WebSocket: reads and checks what they send, and writes what the
 //! room sends them from their bounded outbox, with heartbeats.
+//!
+//! How a connection ends decides what the room hears: a `leave` is a leave at once; a
+//! connection that drops leaves its participant away for the grace period, to be
+//! resumed on a new connection; a server that stops tells nobody anything, since
+//! everyone comes back once it is up again.
 
-use super::hub::{encode, Delivery, Kick, Outbox, OutboxReceiver, Room};
+use super::hub::{encode, Comeback, Delivery, JoinError, Kick, Outbox, OutboxReceiver, Room};
 use super::limits::{ConnectionSlot, RateLimiter};
 use super::Signaling;
 use app::protocol::{
-    clean_display_name, ClientMessage, ErrorCode, LeaveReason, MediaState, PeerId, PeerInfo,
-    ServerMessage, Signal, MAX_DISPLAY_NAME_CHARS, PROTOCOL_VERSION,
+    clean_display_name, ClientMessage, Epoch, ErrorCode, LeaveReason, MediaState, PeerId, PeerInfo,
+    ServerMessage, Signal, CLOSE_RESTARTING, MAX_DISPLAY_NAME_CHARS, PROTOCOL_VERSION,
 };
 use app::room_code::RoomCode;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::ops::ControlFlow;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::{timeout, Instant, MissedTickBehavior};
 
 /// How long the writer may take to flush what is queued once the reader is done.
 const WRITER_GRACE: Duration = Duration::from_secs(2);
 
-/// How a connection ends: what the room is told and what close frame is sent.
-struct Ending {
-    reason: LeaveReason,
-    close: Option<(u16, &'static str)>,
+/// Why a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// The participant said `leave`.
+    Left,
+    /// The socket closed or broke without a `leave`: the participant may come back.
+    Lost,
+    /// Nothing heard for the heartbeat timeout.
+    TimedOut,
+    /// Disconnected by the server (too slow to read, a frame far too large).
+    Dropped,
+    /// The participant resumed on another connection.
+    Replaced,
+    /// The server is stopping.
+    Stopping,
 }
 
-impl Ending {
-    fn left() -> Self {
-        Self {
-            reason: LeaveReason::Left,
-            close: Some((close_code::NORMAL, "goodbye")),
+impl End {
+    /// The close frame to send, if the socket is still there to take one.
+    fn close_frame(self) -> Option<(u16, &'static str)> {
+        match self {
+            Self::Left => Some((close_code::NORMAL, "goodbye")),
+            Self::TimedOut => Some((close_code::AWAY, "no heartbeat")),
+            Self::Dropped => Some((close_code::SIZE, "frame too large")),
+            Self::Replaced => Some((close_code::NORMAL, "resumed on another connection")),
+            Self::Stopping => Some((CLOSE_RESTARTING, "server restarting: come back")),
+            Self::Lost => None,
         }
     }
 }
 
 /// Serves one WebSocket until it closes. `_slot` holds its place in the per-address count.
 pub async fn serve(socket: WebSocket, signaling: Arc<Signaling>, _slot: ConnectionSlot) {
-    let id = signaling.hub.next_peer_id();
+    let connection = signaling.next_connection.fetch_add(1, Ordering::Relaxed);
     let (outbox, receiver) = Outbox::new(signaling.limits.outgoing_queue);
     let (sink, mut stream) = socket.split();
     let mut writer = tokio::spawn(write_loop(
@@ -46,29 +68,22 @@ pub async fn serve(socket: WebSocket, signaling: Arc<Signaling>, _slot: Connecti
         signaling.limits.heartbeat_interval,
     ));
     let mut session = Session {
-        id,
+        connection,
         limiter: RateLimiter::new(signaling.limits.max_messages_per_second),
         last_rate_error: None,
-        room: None,
+        joined: None,
         outbox,
         signaling,
     };
-    tracing::debug!(peer = %id, "signaling connection opened");
-    let ending = session.read_loop(&mut stream).await;
+    tracing::debug!(connection, "signaling connection opened");
+    let end = session.read_loop(&mut stream).await;
+    session.finish(end).await;
 
-    if let Some(room) = session.room.take() {
-        session
-            .signaling
-            .hub
-            .leave(&room, session.id, ending.reason);
-        tracing::info!(room = %room.code(), peer = %id, reason = %ending.reason.as_str(), "participant left");
-        session.signaling.touch(room.code()).await;
-    }
     // Closing the outbox lets the writer finish what is queued and hand the socket back.
     drop(session);
     match timeout(WRITER_GRACE, &mut writer).await {
         Ok(Ok(Some(mut sink))) => {
-            if let Some((code, reason)) = ending.close {
+            if let Some((code, reason)) = end.close_frame() {
                 let frame = CloseFrame {
                     code,
                     reason: Utf8Bytes::from_static(reason),
@@ -91,7 +106,7 @@ pub async fn serve(socket: WebSocket, signaling: Arc<Signaling>, _slot: Connecti
         // Stuck writing to a peer that stopped reading: drop the socket.
         Err(_) => writer.abort(),
     }
-    tracing::debug!(peer = %id, "signaling connection closed");
+    tracing::debug!(connection, "signaling connection closed");
 }
 
 /// Sends queued messages and pings until the queue closes. Returns the socket for a
@@ -108,11 +123,12 @@ async fn write_loop(
             biased;
             // An error here means the outbox is gone, which the queue reports too.
             Ok(()) = receiver.kick.changed() => {
-                let Some(Kick::TooSlow) = *receiver.kick.borrow() else { continue };
-                let frame = CloseFrame {
-                    code: close_code::POLICY,
-                    reason: Utf8Bytes::from_static("too slow: messages were piling up"),
+                let (code, reason) = match *receiver.kick.borrow() {
+                    Some(Kick::TooSlow) => (close_code::POLICY, "too slow: messages were piling up"),
+                    Some(Kick::Replaced) => (close_code::NORMAL, "resumed on another connection"),
+                    None => continue,
                 };
+                let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
                 let _ = sink.send(Message::Close(Some(frame))).await;
                 return None;
             }
@@ -136,35 +152,49 @@ fn frame_len(frame: &Message) -> usize {
     }
 }
 
-struct Session {
+/// The room a connection's participant is in, and who they are there.
+struct Joined {
+    room: Arc<Room>,
     id: PeerId,
+}
+
+struct Session {
+    connection: u64,
     signaling: Arc<Signaling>,
     outbox: Outbox,
     limiter: RateLimiter,
     last_rate_error: Option<Instant>,
-    room: Option<Arc<Room>>,
+    joined: Option<Joined>,
 }
 
 impl Session {
-    async fn read_loop(&mut self, stream: &mut SplitStream<WebSocket>) -> Ending {
-        let mut kicked = self.outbox_kick();
+    async fn read_loop(&mut self, stream: &mut SplitStream<WebSocket>) -> End {
+        let mut kicked = self.outbox.kick_watch();
+        let mut stopping = self.signaling.stopping.subscribe();
+        if *stopping.borrow() {
+            return End::Stopping;
+        }
         let idle_limit = self.signaling.limits.heartbeat_timeout;
         loop {
             let next = tokio::select! {
                 _ = kicked.changed() => {
-                    return Ending { reason: LeaveReason::Dropped, close: None };
+                    return match *kicked.borrow() {
+                        Some(Kick::Replaced) => End::Replaced,
+                        _ => End::Dropped,
+                    };
                 }
+                _ = stopping.changed() => return End::Stopping,
                 next = timeout(idle_limit, stream.next()) => next,
             };
             let frame = match next {
                 Err(_) => {
-                    tracing::info!(peer = %self.id, "no heartbeat, dropping the connection");
-                    return Ending {
-                        reason: LeaveReason::TimedOut,
-                        close: Some((close_code::AWAY, "no heartbeat")),
-                    };
+                    tracing::info!(
+                        connection = self.connection,
+                        "no heartbeat, dropping the connection"
+                    );
+                    return End::TimedOut;
                 }
-                Ok(None) => return Ending::left(),
+                Ok(None) => return End::Lost,
                 Ok(Some(Err(error))) => return self.read_failed(error),
                 Ok(Some(Ok(frame))) => frame,
             };
@@ -189,40 +219,77 @@ impl Session {
                     ControlFlow::Continue(())
                 }
                 Message::Ping(_) | Message::Pong(_) => ControlFlow::Continue(()),
-                Message::Close(_) => ControlFlow::Break(Ending::left()),
+                // A close without `leave` (a page going away before it could say so, a
+                // proxy): the participant may still come back.
+                Message::Close(_) => ControlFlow::Break(End::Lost),
             };
-            if let ControlFlow::Break(ending) = flow {
-                return ending;
+            if let ControlFlow::Break(end) = flow {
+                return end;
             }
         }
     }
 
-    fn outbox_kick(&self) -> tokio::sync::watch::Receiver<Option<Kick>> {
-        self.outbox.kick_watch()
+    /// Tells the room how this participant's connection ended.
+    async fn finish(&mut self, end: End) {
+        let Some(Joined { room, id }) = self.joined.take() else {
+            return;
+        };
+        let hub = &self.signaling.hub;
+        let reason = match end {
+            End::Left => LeaveReason::Left,
+            End::TimedOut => LeaveReason::TimedOut,
+            End::Dropped => LeaveReason::Dropped,
+            End::Replaced => return,
+            End::Stopping => {
+                // Lets the writer finish: the close frame asks the client to come back.
+                hub.detach(&room, id, self.connection);
+                return;
+            }
+            End::Lost => {
+                if hub.went_away(&room, id, self.connection) {
+                    tracing::info!(room = %room.code(), peer = %id, "participant's connection dropped; keeping their place");
+                    self.expire_later(room, id);
+                }
+                return;
+            }
+        };
+        hub.leave(&room, id, self.connection, reason);
+        tracing::info!(room = %room.code(), peer = %id, reason = %reason.as_str(), "participant left");
+        self.signaling.touch(room.code()).await;
+    }
+
+    /// Ends the session of a participant who went away, unless they are back in time.
+    fn expire_later(&self, room: Arc<Room>, id: PeerId) {
+        let signaling = self.signaling.clone();
+        let connection = self.connection;
+        tokio::spawn(async move {
+            tokio::time::sleep(signaling.limits.resume_grace).await;
+            if signaling.hub.expire(&room, id, connection) {
+                tracing::info!(room = %room.code(), peer = %id, "participant did not come back; they left");
+                signaling.touch(room.code()).await;
+            }
+        });
     }
 
     /// A read error: an oversized frame is answered and closed with 1009; anything
     /// else means the connection is gone.
-    fn read_failed(&mut self, error: axum::Error) -> Ending {
+    fn read_failed(&mut self, error: axum::Error) -> End {
         let inner = error.into_inner();
         match inner.downcast_ref::<tungstenite::Error>() {
             Some(tungstenite::Error::Capacity(capacity)) => {
-                tracing::debug!(peer = %self.id, %capacity, "frame far too large");
+                tracing::debug!(connection = self.connection, %capacity, "frame far too large");
                 self.too_large()
             }
             _ => {
-                tracing::debug!(peer = %self.id, error = %inner, "signaling connection lost");
-                Ending {
-                    reason: LeaveReason::Left,
-                    close: None,
-                }
+                tracing::debug!(connection = self.connection, error = %inner, "signaling connection lost");
+                End::Lost
             }
         }
     }
 
     /// Says why, then ends the connection with 1009.
-    fn too_large(&mut self) -> Ending {
-        tracing::info!(peer = %self.id, "frame too large, closing");
+    fn too_large(&mut self) -> End {
+        tracing::info!(connection = self.connection, "frame too large, closing");
         self.refuse(
             ErrorCode::FrameTooLarge,
             format!(
@@ -230,10 +297,7 @@ impl Session {
                 self.signaling.limits.max_frame_bytes
             ),
         );
-        Ending {
-            reason: LeaveReason::Dropped,
-            close: Some((close_code::SIZE, "frame too large")),
-        }
+        End::Dropped
     }
 
     /// Counts a message against the rate limit; over it, the message is dropped and
@@ -248,7 +312,7 @@ impl Session {
             .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
         {
             self.last_rate_error = Some(now);
-            tracing::info!(peer = %self.id, "rate limited");
+            tracing::info!(connection = self.connection, "rate limited");
             self.refuse(
                 ErrorCode::RateLimited,
                 format!(
@@ -260,7 +324,7 @@ impl Session {
         false
     }
 
-    async fn handle_text(&mut self, text: &str) -> ControlFlow<Ending> {
+    async fn handle_text(&mut self, text: &str) -> ControlFlow<End> {
         let message = match serde_json::from_str::<ClientMessage>(text) {
             Ok(message) => message,
             Err(error) => {
@@ -277,16 +341,41 @@ impl Session {
                 room,
                 name,
                 media,
-            } => self.join(version, room, &name, media).await,
-            ClientMessage::Signal { to, signal } => self.signal(to, signal),
+            } => self.join(version, room, &name, media, None).await,
+            ClientMessage::Resume {
+                version,
+                room,
+                token,
+                last_seen,
+                name,
+                media,
+            } => {
+                self.join(version, room, &name, media, Some((token, last_seen)))
+                    .await
+            }
+            ClientMessage::Signal { to, epoch, signal } => self.signal(to, epoch, signal),
             ClientMessage::Media { media } => self.media(media),
-            ClientMessage::Leave => return ControlFlow::Break(Ending::left()),
+            ClientMessage::Ping { seen } => {
+                if let Some(Joined { room, id }) = &self.joined {
+                    room.acknowledge(*id, seen);
+                }
+                self.reply(&ServerMessage::Pong);
+            }
+            ClientMessage::Leave => return ControlFlow::Break(End::Left),
         }
         ControlFlow::Continue(())
     }
 
-    async fn join(&mut self, version: u32, code: RoomCode, name: &str, media: MediaState) {
-        if self.room.is_some() {
+    /// A `join`, or with `resume` (token, last seen) a `resume`.
+    async fn join(
+        &mut self,
+        version: u32,
+        code: RoomCode,
+        name: &str,
+        media: MediaState,
+        resume: Option<(String, u64)>,
+    ) {
+        if self.joined.is_some() {
             return self.refuse(
                 ErrorCode::AlreadyJoined,
                 "this connection is already in a meeting",
@@ -303,6 +392,30 @@ impl Session {
                 ErrorCode::BadName,
                 format!("a name needs 1 to {MAX_DISPLAY_NAME_CHARS} characters"),
             );
+        };
+        // Who this is: a new id, or the one the token proves.
+        let now = SystemTime::now();
+        let (id, comeback) = match resume {
+            None => match self.signaling.ids.next().await {
+                Ok(id) => (id, None),
+                Err(error) => {
+                    tracing::error!(%error, "could not reserve peer ids");
+                    return self.refuse(ErrorCode::Internal, "could not join, try again");
+                }
+            },
+            Some((token, last_seen)) => match self.signaling.tokens.verify(&token, &code, now) {
+                Ok(claims) => (
+                    claims.peer,
+                    Some(Comeback {
+                        last_seen,
+                        may_restore: claims.issued_at < self.signaling.started_at,
+                    }),
+                ),
+                Err(error) => {
+                    tracing::info!(connection = self.connection, room = %code, %error, "resume refused");
+                    return self.refuse(ErrorCode::ResumeRefused, format!("{error}: join again"));
+                }
+            },
         };
         // Checks the room exists and records the activity in one query.
         match self.signaling.store.touch(&code).await {
@@ -321,39 +434,70 @@ impl Session {
                 );
             }
         }
-        let id = self.id;
-        let ice = &self.signaling.ice;
+        let signaling = &self.signaling;
         let me = PeerInfo { id, name, media };
-        let welcome = |peers| ServerMessage::Welcome {
-            version: PROTOCOL_VERSION,
-            you: id,
-            room: code.clone(),
-            peers,
-            ice_servers: ice.for_peer(id),
-            ice_transport_policy: ice.policy(),
+        let token = signaling.tokens.issue(&code, id, now);
+        let limits = signaling.session_limits();
+        let hub = &signaling.hub;
+        let outbox = self.outbox.clone();
+        let resumed = comeback.is_some();
+        let joined = match comeback {
+            None => hub.join(&code, me, self.connection, outbox, |peers| {
+                ServerMessage::Welcome {
+                    version: PROTOCOL_VERSION,
+                    you: id,
+                    room: code.clone(),
+                    peers,
+                    ice_servers: signaling.ice.for_peer(id),
+                    ice_transport_policy: signaling.ice.policy(),
+                    token,
+                    limits,
+                }
+            }),
+            Some(comeback) => hub.resume(
+                &code,
+                me,
+                self.connection,
+                outbox,
+                comeback,
+                |peers, complete| ServerMessage::Resumed {
+                    you: id,
+                    peers,
+                    ice_servers: signaling.ice.for_peer(id),
+                    ice_transport_policy: signaling.ice.policy(),
+                    token,
+                    limits,
+                    complete,
+                },
+            ),
         };
-        match self
-            .signaling
-            .hub
-            .join(&code, me, self.outbox.clone(), welcome)
-        {
+        match joined {
             Ok(room) => {
-                tracing::info!(room = %code, peer = %id, "participant joined");
-                self.room = Some(room);
+                if resumed {
+                    tracing::info!(room = %code, peer = %id, "participant resumed");
+                } else {
+                    tracing::info!(room = %code, peer = %id, "participant joined");
+                }
+                self.joined = Some(Joined { room, id });
             }
-            Err(error) => self.refuse(ErrorCode::RoomFull, error.to_string()),
+            Err(error @ JoinError::Full(_)) => self.refuse(ErrorCode::RoomFull, error.to_string()),
+            Err(error @ JoinError::Ended) => {
+                tracing::info!(room = %code, peer = %id, "resume refused: the session has ended");
+                self.refuse(ErrorCode::ResumeRefused, error.to_string())
+            }
         }
     }
 
-    fn signal(&mut self, to: PeerId, signal: Signal) {
-        let Some(room) = &self.room else {
+    fn signal(&mut self, to: PeerId, epoch: Epoch, signal: Signal) {
+        let Some(Joined { room, id }) = &self.joined else {
             return self.refuse(ErrorCode::NotJoined, "join a meeting before signaling");
         };
         let relayed = ServerMessage::Signal {
-            from: self.id,
+            from: *id,
+            epoch,
             signal,
         };
-        if to == self.id || room.send_to(to, &relayed).is_none() {
+        if to == *id || room.send_to(to, &relayed).is_none() {
             self.refuse(
                 ErrorCode::UnknownPeer,
                 format!("peer {to} is not in this meeting"),
@@ -362,31 +506,26 @@ impl Session {
     }
 
     fn media(&mut self, media: MediaState) {
-        let Some(room) = &self.room else {
+        let Some(Joined { room, id }) = &self.joined else {
             return self.refuse(
                 ErrorCode::NotJoined,
                 "join a meeting before sharing media state",
             );
         };
-        room.update_media(self.id, media);
-        room.broadcast(
-            self.id,
-            &ServerMessage::Media {
-                from: self.id,
-                media,
-            },
-        );
+        room.update_media(*id, media);
+        room.broadcast(*id, &ServerMessage::Media { from: *id, media });
     }
 
     /// Tells the client why something it sent was refused.
     fn refuse(&self, code: ErrorCode, message: impl Into<String>) {
         let message = message.into();
-        tracing::debug!(peer = %self.id, ?code, %message, "refused");
-        if self
-            .outbox
-            .send(encode(&ServerMessage::error(code, message)))
-            == Delivery::Overflow
-        {
+        tracing::debug!(connection = self.connection, ?code, %message, "refused");
+        self.reply(&ServerMessage::error(code, message));
+    }
+
+    /// Sends a message that is not a room message (not numbered, not replayed).
+    fn reply(&self, message: &ServerMessage) {
+        if self.outbox.send(encode(message)) == Delivery::Overflow {
             self.outbox.kick(Kick::TooSlow);
         }
     }

@@ -5,22 +5,30 @@
 mod connection;
 pub mod forwarded;
 pub mod hub;
+pub mod ids;
 pub mod limits;
 pub mod origin;
+pub mod resume;
 
 use crate::config::SignalingConfig;
 use crate::ice::IceServers;
-use crate::store::RoomStore;
+use crate::store::{RoomStore, StoreError};
+use app::protocol::SessionLimits;
 use app::room_code::RoomCode;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use forwarded::TrustedProxies;
 use hub::Hub;
+use ids::PeerIds;
 use limits::ConnectionsPerIp;
 use origin::OriginPolicy;
+use resume::ResumeTokens;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
 
 /// Bytes the WebSocket reads from the network at a time. Signaling messages are
 /// small, and a small buffer keeps idle connections cheap.
@@ -32,27 +40,68 @@ pub struct Signaling {
     pub store: RoomStore,
     pub ice: IceServers,
     pub limits: SignalingConfig,
+    ids: PeerIds,
+    tokens: ResumeTokens,
+    /// When this server started: a session it does not know, whose token is older,
+    /// was begun before a restart and may be taken up again.
+    started_at: SystemTime,
+    /// Numbers the connections, so that news from one that was replaced is ignored.
+    next_connection: AtomicU64,
+    /// Set when the server stops: every connection closes, asking clients to come back.
+    stopping: watch::Sender<bool>,
     origins: OriginPolicy,
     proxies: TrustedProxies,
     connections: ConnectionsPerIp,
 }
 
+/// Names the resume-token key in the database.
+const RESUME_KEY: &str = "resume-token-key";
+
 impl Signaling {
-    pub fn new(limits: SignalingConfig, ice: IceServers, store: RoomStore) -> Self {
-        Self {
-            hub: Hub::new(limits.max_participants),
+    /// Sets up signaling, with the resume key and a block of peer ids from `store`.
+    pub async fn open(
+        limits: SignalingConfig,
+        ice: IceServers,
+        store: RoomStore,
+    ) -> Result<Self, StoreError> {
+        let key = store.secret(RESUME_KEY, resume::new_key).await?;
+        Ok(Self {
+            hub: Hub::new(limits.max_participants, limits.outgoing_queue),
+            ids: PeerIds::open(store.clone()).await?,
+            tokens: ResumeTokens::new(key),
+            started_at: SystemTime::now(),
+            next_connection: AtomicU64::new(1),
+            stopping: watch::channel(false).0,
             origins: OriginPolicy::new(&limits.public_origins),
             proxies: TrustedProxies::new(&limits.trusted_proxies),
             connections: ConnectionsPerIp::new(limits.max_connections_per_ip),
             store,
             ice,
             limits,
-        }
+        })
     }
 
     /// Open signaling connections.
     pub fn connections(&self) -> usize {
         self.connections.total()
+    }
+
+    /// What the client is told of its limits.
+    fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            messages_per_second: self.limits.max_messages_per_second,
+            resume_grace_ms: self.limits.resume_grace.as_millis() as u64,
+        }
+    }
+
+    /// Closes every signaling connection with "restarting, come back", and waits (a
+    /// little) for the close frames to go out.
+    pub async fn stop(&self) {
+        self.stopping.send_replace(true);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while self.connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Records activity in a room; a failure is logged, not fatal to the call.

@@ -1,7 +1,8 @@
 //! A signaling client over a real WebSocket (tokio-tungstenite), for tests.
 
 use app::protocol::{
-    ClientMessage, ErrorCode, MediaState, PeerId, PeerInfo, ServerMessage, PROTOCOL_VERSION,
+    ClientMessage, Delivery, ErrorCode, MediaState, PeerId, PeerInfo, ServerMessage,
+    PROTOCOL_VERSION,
 };
 use app::room_code::RoomCode;
 use futures_util::{SinkExt, StreamExt};
@@ -26,6 +27,7 @@ pub struct Welcome {
     pub peers: Vec<PeerInfo>,
     pub ice_servers: Vec<app::protocol::IceServer>,
     pub ice_transport_policy: app::protocol::IceTransportPolicy,
+    pub token: String,
 }
 
 impl Client {
@@ -86,7 +88,12 @@ impl Client {
 
     /// The next signaling message, failing the test after a few seconds.
     pub async fn recv(&mut self) -> ServerMessage {
-        tokio::time::timeout(PATIENCE, self.next_message())
+        self.recv_numbered().await.message
+    }
+
+    /// The next signaling message with its number, failing the test after a few seconds.
+    pub async fn recv_numbered(&mut self) -> Delivery {
+        tokio::time::timeout(PATIENCE, self.next_delivery())
             .await
             .expect("a message within 5 s")
             .expect("a message, not the end of the connection")
@@ -94,6 +101,10 @@ impl Client {
 
     /// The next signaling message, or `None` when the connection ends.
     async fn next_message(&mut self) -> Option<ServerMessage> {
+        self.next_delivery().await.map(|d| d.message)
+    }
+
+    async fn next_delivery(&mut self) -> Option<Delivery> {
         loop {
             match self.ws.next().await? {
                 Ok(Message::Text(text)) => {
@@ -152,6 +163,8 @@ impl Client {
                 ice_transport_policy,
                 room: welcomed,
                 version,
+                token,
+                ..
             } => {
                 assert_eq!(&welcomed, room);
                 assert_eq!(version, PROTOCOL_VERSION);
@@ -160,10 +173,31 @@ impl Client {
                     peers,
                     ice_servers,
                     ice_transport_policy,
+                    token,
                 }
             }
             other => panic!("expected a welcome, got {other:?}"),
         }
+    }
+
+    /// Sends a resume and returns the server's answer.
+    pub async fn resume(
+        &mut self,
+        room: &RoomCode,
+        token: &str,
+        last_seen: u64,
+        name: &str,
+    ) -> ServerMessage {
+        self.send(&ClientMessage::Resume {
+            version: PROTOCOL_VERSION,
+            room: room.clone(),
+            token: token.into(),
+            last_seen,
+            name: name.into(),
+            media: MediaState::default(),
+        })
+        .await;
+        self.recv().await
     }
 
     /// Gives the raw stream to a test that wants to stop reading it.

@@ -1,0 +1,705 @@
+//! The call in the browser: the camera and microphone ([`media`]), the signaling
+//! session ([`socket`] and the [`Call`] here), and one RTCPeerConnection per other
+//! participant ([`peer`], a full mesh). The rules they follow are plain Rust, tested
+//! without a browser: `call::negotiation` for each connection, `call::session` for
+//! the signaling connection.
+//!
+//! The session survives a dropped socket: the client reconnects (with jittered
+//! backoff, at once when the browser comes back online, and when the socket falls
+//! silent) and resumes with the token from its welcome. It keeps its peer id and its
+//! connections, and receives what it missed, each message once. After a server
+//! restart the same resume works, since the token is checked against a key kept in
+//! the database; negotiation then repeats whatever may have been lost.
+
+mod media;
+mod peer;
+mod shims;
+mod socket;
+
+use super::negotiation::{Event, FirstOffer};
+use super::session::{self, Pacer, Seen};
+use super::{CallState, Device, Phase, Remote};
+use crate::protocol::{
+    ClientMessage, Delivery, Epoch, ErrorCode, IceServer, IceTransportPolicy, PeerId, PeerInfo,
+    ServerMessage, SessionLimits, Signal, CLOSE_RESTARTING, PROTOCOL_VERSION,
+};
+use crate::room_code::RoomCode;
+use leptos::prelude::*;
+use peer::Peer;
+use shims::{describe, log};
+use socket::{Socket, SocketEvent};
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use web_sys::{MediaStream, RtcTrackEvent};
+
+/// Where the display name is remembered between visits.
+const NAME_KEY: &str = "parley.display_name";
+/// How often connections and the socket are looked after.
+const TICK: Duration = Duration::from_secs(1);
+/// Messages kept for sending while the socket is down.
+const MAX_OUTGOING: usize = 1_000;
+
+pub fn remembered_name() -> Option<String> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    storage.get_item(NAME_KEY).ok()?
+}
+
+fn remember_name(name: &str) {
+    if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
+        let _ = storage.set_item(NAME_KEY, name);
+    }
+}
+
+/// The meeting page's way to its call, provided as context. It holds the live call,
+/// if any.
+#[derive(Clone, Copy)]
+pub struct CallHandle(StoredValue<Option<Rc<Call>>, LocalStorage>);
+
+impl Default for CallHandle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CallHandle {
+    pub fn new() -> Self {
+        Self(StoredValue::new_local(None))
+    }
+
+    fn current(self) -> Option<Rc<Call>> {
+        self.0.try_with_value(|call| call.clone()).flatten()
+    }
+
+    fn take(self) -> Option<Rc<Call>> {
+        self.0.try_update_value(|call| call.take()).flatten()
+    }
+
+    /// Joins `room` as `name`: asks for the camera and microphone, connects and joins.
+    pub fn join(self, state: CallState, room: RoomCode, name: String) {
+        remember_name(&name);
+        if let Some(old) = self.take() {
+            old.hang_up();
+        }
+        state.phase.set(Phase::Joining);
+        state.problem.set(None);
+        state.notice.set(None);
+        leptos::task::spawn_local(async move {
+            let local = media::open_camera(state).await;
+            let call = Call::new(state, room, name, local);
+            self.0.try_set_value(Some(call.clone()));
+            call.connect();
+        });
+    }
+
+    /// Leaves the meeting (the Leave button): tells the others, closes every
+    /// connection, stops the camera, and shows the "you left" page.
+    pub fn leave(self, state: CallState) {
+        self.hang_up();
+        state.has_local_stream.set(false);
+        state.phase.set(Phase::Left);
+    }
+
+    /// Leaves without touching the page (it is going away).
+    pub fn hang_up(self) {
+        if let Some(call) = self.take() {
+            call.hang_up();
+        }
+    }
+
+    /// Switches the microphone or camera on or off and tells the room.
+    pub fn toggle(self, state: CallState, device: Device) {
+        let Some(call) = self.current() else { return };
+        let media = state.my_media.get_untracked();
+        let on = !device.is_on(media);
+        if let Some(local) = &call.local {
+            media::set_enabled(local, device, on);
+        }
+        let media = device.set(media, on);
+        state.my_media.set(media);
+        call.send(&ClientMessage::Media { media });
+    }
+
+    /// The stream to show in a participant's tile (`None` for the self view).
+    pub fn stream_of(self, peer: Option<PeerId>) -> Option<MediaStream> {
+        let call = self.current()?;
+        match peer {
+            None => call.local.clone(),
+            Some(id) => call.streams.borrow().get(&id).cloned(),
+        }
+    }
+}
+
+/// Where the signaling session stands.
+#[derive(Default)]
+struct Session {
+    me: Option<PeerId>,
+    /// Proves who we are when resuming.
+    token: Option<String>,
+    seen: Seen,
+    limits: Option<SessionLimits>,
+    /// Whether the current socket was welcomed (or resumed) into the room.
+    welcomed: bool,
+    /// Reconnection attempts since the last welcome.
+    attempts: u32,
+    last_heard: u64,
+    last_ping: u64,
+}
+
+/// What waits to be sent, paced to the server's limit.
+struct Outgoing {
+    queue: VecDeque<String>,
+    pacer: Option<Pacer>,
+    flush_scheduled: bool,
+}
+
+/// The live call.
+pub struct Call {
+    state: CallState,
+    room: RoomCode,
+    name: String,
+    local: Option<MediaStream>,
+    socket: RefCell<Option<Socket>>,
+    session: RefCell<Session>,
+    outgoing: RefCell<Outgoing>,
+    ice: RefCell<(Vec<IceServer>, IceTransportPolicy)>,
+    peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
+    streams: RefCell<HashMap<PeerId, MediaStream>>,
+    closing: Cell<bool>,
+    ticker: RefCell<Option<IntervalHandle>>,
+    listeners: RefCell<Vec<WindowListenerHandle>>,
+}
+
+impl Call {
+    fn new(state: CallState, room: RoomCode, name: String, local: Option<MediaStream>) -> Rc<Self> {
+        let call = Rc::new(Self {
+            state,
+            room,
+            name,
+            local,
+            socket: RefCell::new(None),
+            session: RefCell::new(Session::default()),
+            outgoing: RefCell::new(Outgoing {
+                queue: VecDeque::new(),
+                pacer: None,
+                flush_scheduled: false,
+            }),
+            ice: RefCell::new((Vec::new(), IceTransportPolicy::All)),
+            peers: RefCell::new(HashMap::new()),
+            streams: RefCell::new(HashMap::new()),
+            closing: Cell::new(false),
+            ticker: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+        });
+        let weak = Rc::downgrade(&call);
+        if let Ok(ticker) = set_interval_with_handle(
+            move || {
+                if let Some(call) = weak.upgrade() {
+                    call.tick();
+                }
+            },
+            TICK,
+        ) {
+            *call.ticker.borrow_mut() = Some(ticker);
+        }
+        // Closing the tab or going to another site leaves the call at once.
+        let weak = Rc::downgrade(&call);
+        let pagehide = window_event_listener_untyped("pagehide", move |_| {
+            if let Some(call) = weak.upgrade() {
+                call.hang_up();
+            }
+        });
+        // Back online: the old socket is probably dead; do not wait to find out.
+        let weak = Rc::downgrade(&call);
+        let online = window_event_listener_untyped("online", move |_| {
+            if let Some(call) = weak.upgrade() {
+                log("back online: reconnecting to Parley");
+                call.reconnect_now();
+            }
+        });
+        *call.listeners.borrow_mut() = vec![pagehide, online];
+        call
+    }
+
+    /// Opens a signaling connection; it joins (or resumes) once open.
+    fn connect(self: &Rc<Self>) {
+        if self.closing.get() {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let opened = Socket::open(move |event| {
+            if let Some(call) = weak.upgrade() {
+                call.on_socket(event);
+            }
+        });
+        match opened {
+            Ok(socket) => {
+                {
+                    let mut session = self.session.borrow_mut();
+                    session.welcomed = false;
+                    session.last_heard = shims::now();
+                }
+                if let Some(old) = self.socket.replace(Some(socket)) {
+                    old.shut_down();
+                }
+            }
+            Err(error) => {
+                log(&format!("could not connect to Parley: {error}"));
+                self.reconnect_later(None);
+            }
+        }
+    }
+
+    fn on_socket(self: &Rc<Self>, event: SocketEvent) {
+        match event {
+            SocketEvent::Open => self.introduce(),
+            SocketEvent::Message(text) => {
+                self.session.borrow_mut().last_heard = shims::now();
+                match serde_json::from_str::<Delivery>(&text) {
+                    Ok(Delivery { seq, message }) => {
+                        if self.session.borrow_mut().seen.admit(seq) {
+                            self.handle(message);
+                        }
+                    }
+                    Err(error) => log(&format!("unreadable signaling message: {error}")),
+                }
+            }
+            SocketEvent::Closed(code) => {
+                if let Some(old) = self.socket.take() {
+                    old.shut_down();
+                }
+                // A server going down for a restart says so: come back soon.
+                let attempt = (code == CLOSE_RESTARTING).then_some(0);
+                self.reconnect_later(attempt);
+            }
+        }
+    }
+
+    /// The first message on a new socket: resume if we were in the room, else join.
+    fn introduce(&self) {
+        let message = {
+            let session = self.session.borrow();
+            match &session.token {
+                Some(token) => ClientMessage::Resume {
+                    version: PROTOCOL_VERSION,
+                    room: self.room.clone(),
+                    token: token.clone(),
+                    last_seen: session.seen.last(),
+                    name: self.name.clone(),
+                    media: self.state.my_media.get_untracked(),
+                },
+                None => self.join_message(),
+            }
+        };
+        self.send_now(&message);
+    }
+
+    fn join_message(&self) -> ClientMessage {
+        ClientMessage::Join {
+            version: PROTOCOL_VERSION,
+            room: self.room.clone(),
+            name: self.name.clone(),
+            media: self.state.my_media.get_untracked(),
+        }
+    }
+
+    /// Says the connection dropped and tries again after a pause (attempt `attempt`,
+    /// or the next one). Calls go on meanwhile.
+    fn reconnect_later(self: &Rc<Self>, attempt: Option<u32>) {
+        if self.closing.get() {
+            return;
+        }
+        let attempt = {
+            let mut session = self.session.borrow_mut();
+            session.welcomed = false;
+            let attempt = attempt.unwrap_or(session.attempts);
+            session.attempts = attempt + 1;
+            attempt
+        };
+        self.state.problem.try_set(Some(
+            "The connection to Parley was lost. Reconnecting…".into(),
+        ));
+        let delay = session::reconnect_delay(attempt, shims::random());
+        let weak = Rc::downgrade(self);
+        set_timeout(
+            move || {
+                if let Some(call) = weak.upgrade() {
+                    if call.socket.borrow().is_none() {
+                        call.connect();
+                    }
+                }
+            },
+            Duration::from_millis(delay),
+        );
+    }
+
+    /// Drops the current socket (dead, half-open, or just suspect) and connects again.
+    fn reconnect_now(self: &Rc<Self>) {
+        if self.closing.get() {
+            return;
+        }
+        if let Some(old) = self.socket.take() {
+            old.shut_down();
+        }
+        self.session.borrow_mut().attempts = 0;
+        self.connect();
+    }
+
+    /// Every second: each connection's timers, the socket's liveness, our ping.
+    fn tick(self: &Rc<Self>) {
+        let now = shims::now();
+        let peers: Vec<Rc<Peer>> = self.peers.borrow().values().cloned().collect();
+        for peer in peers {
+            if peer.gone_by(now) {
+                self.remove_peer(peer.remote.id);
+            } else {
+                peer.feed(Event::Tick);
+            }
+        }
+        let (open, welcomed, last_heard, last_ping, seen) = {
+            let session = self.session.borrow();
+            let open = self.socket.borrow().as_ref().is_some_and(Socket::is_open);
+            (
+                open,
+                session.welcomed,
+                session.last_heard,
+                session.last_ping,
+                session.seen.last(),
+            )
+        };
+        if !open {
+            return;
+        }
+        if session::is_silent(now, last_heard) {
+            log("the connection to Parley went silent; reconnecting");
+            self.state.problem.try_set(Some(
+                "The connection to Parley was lost. Reconnecting…".into(),
+            ));
+            self.reconnect_now();
+            return;
+        }
+        if welcomed && now.saturating_sub(last_ping) >= session::PING_EVERY {
+            self.session.borrow_mut().last_ping = now;
+            self.send_now(&ClientMessage::Ping { seen });
+        }
+    }
+
+    fn handle(self: &Rc<Self>, message: ServerMessage) {
+        match message {
+            ServerMessage::Welcome {
+                you,
+                peers,
+                ice_servers,
+                ice_transport_policy,
+                token,
+                limits,
+                ..
+            } => {
+                if self.session.borrow().me.is_some() {
+                    // Our old session could not be resumed: the others saw us leave
+                    // and will connect to the new id afresh.
+                    self.drop_peers();
+                    self.outgoing.borrow_mut().queue.clear();
+                }
+                self.session.borrow_mut().seen.restart();
+                self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
+                for peer in peers {
+                    self.add_peer(peer, FirstOffer::Ours);
+                }
+            }
+            ServerMessage::Resumed {
+                you,
+                peers,
+                ice_servers,
+                ice_transport_policy,
+                token,
+                limits,
+                complete,
+            } => {
+                self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
+                if !complete {
+                    // The server restarted: numbering starts over, messages may have
+                    // been lost, and the room is only what came back so far.
+                    self.session.borrow_mut().seen.restart();
+                    self.reconcile(peers, limits);
+                }
+            }
+            ServerMessage::PeerJoined { peer } => {
+                let known = self.peers.borrow().get(&peer.id).cloned();
+                match known {
+                    // Back after their connection to Parley dropped.
+                    Some(known) => {
+                        known.remote.name.try_set(peer.name);
+                        known.remote.media.try_set(peer.media);
+                        known.set_away(None);
+                    }
+                    None => self.add_peer(peer, FirstOffer::Theirs),
+                }
+            }
+            ServerMessage::PeerReconnecting { id } => {
+                let grace = self.grace_ms();
+                if let Some(peer) = self.peers.borrow().get(&id) {
+                    // Parley tells us when they leave; this is only a backstop.
+                    peer.set_away(Some(shims::now() + grace * 2));
+                }
+            }
+            ServerMessage::PeerLeft { id, .. } => self.remove_peer(id),
+            ServerMessage::Media { from, media } => {
+                if let Some(remote) = self.state.remote(from) {
+                    remote.media.try_set(media);
+                }
+            }
+            ServerMessage::Signal {
+                from,
+                epoch,
+                signal,
+            } => {
+                let peer = self.peers.borrow().get(&from).cloned();
+                if let Some(peer) = peer {
+                    peer.feed(Event::Remote { epoch, signal });
+                }
+            }
+            ServerMessage::Pong => {}
+            ServerMessage::Error { code, message } => self.refused(code, message),
+        }
+    }
+
+    /// What a welcome and a resume have in common.
+    fn welcomed(
+        self: &Rc<Self>,
+        you: PeerId,
+        token: String,
+        limits: SessionLimits,
+        ice: (Vec<IceServer>, IceTransportPolicy),
+    ) {
+        {
+            let mut session = self.session.borrow_mut();
+            session.me = Some(you);
+            session.token = Some(token);
+            session.limits = Some(limits);
+            session.welcomed = true;
+            session.attempts = 0;
+        }
+        self.outgoing.borrow_mut().pacer =
+            Some(Pacer::new(limits.messages_per_second, shims::now()));
+        *self.ice.borrow_mut() = ice;
+        self.state.problem.try_set(None);
+        self.state.phase.try_set(Phase::InCall);
+        self.flush();
+    }
+
+    /// After a restart: the server's room is whoever came back so far. Those we know
+    /// keep their connections; those not back yet are waited for; newcomers are added.
+    fn reconcile(self: &Rc<Self>, peers: Vec<PeerInfo>, limits: SessionLimits) {
+        let until = shims::now() + limits.resume_grace_ms;
+        let present: Vec<PeerId> = peers.iter().map(|p| p.id).collect();
+        let known: Vec<Rc<Peer>> = self.peers.borrow().values().cloned().collect();
+        for peer in &known {
+            if !present.contains(&peer.remote.id) {
+                peer.set_away(Some(until));
+            }
+            peer.feed(Event::SignalsMayBeLost);
+        }
+        for info in peers {
+            if !self.peers.borrow().contains_key(&info.id) {
+                self.add_peer(info, FirstOffer::Ours);
+            }
+        }
+    }
+
+    fn refused(self: &Rc<Self>, code: ErrorCode, message: String) {
+        log(&format!("Parley refused a message ({code:?}): {message}"));
+        if code == ErrorCode::ResumeRefused {
+            // Our session is over (gone too long, or unknown): join as someone new.
+            self.session.borrow_mut().token = None;
+            let join = self.join_message();
+            self.send_now(&join);
+            return;
+        }
+        if self.session.borrow().welcomed {
+            return;
+        }
+        if code.is_transient() {
+            // For instance the room is still full of our own ghost: try again shortly.
+            if let Some(old) = self.socket.take() {
+                old.shut_down();
+            }
+            self.reconnect_later(None);
+            return;
+        }
+        // The join itself failed for good: nothing else will happen on this connection.
+        self.hang_up();
+        self.state.has_local_stream.try_set(false);
+        self.state.problem.try_set(Some(message));
+        self.state.phase.try_set(Phase::Lobby);
+    }
+
+    fn grace_ms(&self) -> u64 {
+        self.session
+            .borrow()
+            .limits
+            .map_or(20_000, |l| l.resume_grace_ms)
+    }
+
+    fn add_peer(self: &Rc<Self>, info: PeerInfo, first_offer: FirstOffer) {
+        let Some(me) = self.session.borrow().me else {
+            return;
+        };
+        let remote = Remote::new(info);
+        match Peer::open(self, me, remote, first_offer) {
+            Ok(peer) => {
+                self.peers.borrow_mut().insert(remote.id, peer);
+                self.state
+                    .remotes
+                    .try_update(|remotes| remotes.push(remote));
+            }
+            Err(error) => {
+                remote.dispose();
+                log(&format!(
+                    "could not set up a connection: {}",
+                    describe(error)
+                ));
+            }
+        }
+    }
+
+    fn remove_peer(&self, id: PeerId) {
+        if let Some(peer) = self.peers.borrow_mut().remove(&id) {
+            peer.close();
+        }
+        self.streams.borrow_mut().remove(&id);
+        let mut removed = None;
+        self.state.remotes.try_update(|remotes| {
+            if let Some(at) = remotes.iter().position(|r| r.id == id) {
+                removed = Some(remotes.remove(at));
+            }
+        });
+        if let Some(remote) = removed {
+            remote.dispose();
+        }
+    }
+
+    /// Closes every connection to the others.
+    fn drop_peers(&self) {
+        let ids: Vec<PeerId> = self.peers.borrow().keys().copied().collect();
+        for id in ids {
+            self.remove_peer(id);
+        }
+    }
+
+    /// A track arrived from `them`: their tile takes the stream, if it is a new one.
+    fn show_track(&self, them: PeerId, remote: &Remote, event: &RtcTrackEvent) {
+        let stream = match event.streams().get(0).dyn_into::<MediaStream>() {
+            Ok(stream) => stream,
+            Err(_) => {
+                // A track without a stream: collect it into one of our own.
+                let existing = self.streams.borrow().get(&them).cloned();
+                let Some(stream) = existing.or_else(|| MediaStream::new().ok()) else {
+                    return;
+                };
+                stream.add_track(&event.track());
+                stream
+            }
+        };
+        let same = self.streams.borrow().get(&them) == Some(&stream);
+        if !same {
+            self.streams.borrow_mut().insert(them, stream);
+            remote.stream.try_update(|version| *version += 1);
+        }
+    }
+
+    /// Sends a signal to `to`, paced.
+    fn send_signal(self: &Rc<Self>, to: PeerId, epoch: Epoch, signal: Signal) {
+        self.send(&ClientMessage::Signal { to, epoch, signal });
+    }
+
+    /// Queues a message, sent as fast as the server's limit allows (and kept while
+    /// the socket is down, to go out once the session is resumed).
+    fn send(self: &Rc<Self>, message: &ClientMessage) {
+        let Ok(text) = serde_json::to_string(message) else {
+            return;
+        };
+        {
+            let mut outgoing = self.outgoing.borrow_mut();
+            if outgoing.queue.len() >= MAX_OUTGOING {
+                outgoing.queue.pop_front();
+            }
+            outgoing.queue.push_back(text);
+        }
+        self.flush();
+    }
+
+    /// Sends what the pacer allows now, and comes back for the rest.
+    fn flush(self: &Rc<Self>) {
+        if !self.session.borrow().welcomed {
+            return;
+        }
+        let socket = self.socket.borrow();
+        let Some(socket) = socket.as_ref() else {
+            return;
+        };
+        let mut outgoing = self.outgoing.borrow_mut();
+        let outgoing = &mut *outgoing;
+        let now = shims::now();
+        while let Some(text) = outgoing.queue.front() {
+            let allowed = match &mut outgoing.pacer {
+                Some(pacer) => pacer.take(now),
+                None => Ok(()),
+            };
+            match allowed {
+                Ok(()) => {
+                    if !socket.send(text) {
+                        return;
+                    }
+                    outgoing.queue.pop_front();
+                }
+                Err(wait) => {
+                    if !outgoing.flush_scheduled {
+                        outgoing.flush_scheduled = true;
+                        let weak = Rc::downgrade(self);
+                        set_timeout(
+                            move || {
+                                if let Some(call) = weak.upgrade() {
+                                    call.outgoing.borrow_mut().flush_scheduled = false;
+                                    call.flush();
+                                }
+                            },
+                            Duration::from_millis(wait),
+                        );
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends at once, outside the queue (join, resume, ping, leave).
+    fn send_now(&self, message: &ClientMessage) {
+        if let (Ok(text), Some(socket)) = (serde_json::to_string(message), &*self.socket.borrow()) {
+            socket.send(&text);
+        }
+    }
+
+    /// Leaves: tells the room at once, closes every connection, stops the camera.
+    fn hang_up(&self) {
+        if self.closing.replace(true) {
+            return;
+        }
+        self.send_now(&ClientMessage::Leave);
+        if let Some(ticker) = self.ticker.take() {
+            ticker.clear();
+        }
+        for listener in self.listeners.take() {
+            listener.remove();
+        }
+        self.drop_peers();
+        if let Some(local) = &self.local {
+            media::stop(local);
+        }
+        if let Some(socket) = self.socket.take() {
+            socket.shut_down();
+        }
+    }
+}

@@ -1,0 +1,74 @@
+// Fault injection in the page: init scripts that wrap the browser's WebSocket and
+// media APIs, to lose messages the way real networks do (and a small camera so that
+// many pages fit on two cores).
+
+/** Drops the first offer this page sends, before it reaches the socket. */
+export const dropFirstOffer = () => {
+  const send = WebSocket.prototype.send;
+  let dropped = false;
+  (window as any).__dropped = 0;
+  WebSocket.prototype.send = function (data: any) {
+    if (!dropped && typeof data === 'string' && data.includes('"kind":"offer"')) {
+      dropped = true;
+      (window as any).__dropped += 1;
+      return;
+    }
+    return send.call(this, data);
+  };
+};
+
+/** Drops one in three of the ICE candidates this page sends. */
+export const dropSomeCandidates = () => {
+  const send = WebSocket.prototype.send;
+  let candidates = 0;
+  (window as any).__dropped = 0;
+  WebSocket.prototype.send = function (data: any) {
+    if (typeof data === 'string' && data.includes('"kind":"candidate"')) {
+      candidates += 1;
+      if (candidates % 3 === 1) {
+        (window as any).__dropped += 1;
+        return;
+      }
+    }
+    return send.call(this, data);
+  };
+};
+
+/** Counts the error codes the server sends this page, in window.__errors. */
+export const recordServerErrors = () => {
+  (window as any).__errors = [];
+  const Original = window.WebSocket;
+  (window as any).WebSocket = class extends Original {
+    constructor(...args: any[]) {
+      super(...(args as [string]));
+      this.addEventListener('message', (event: MessageEvent) => {
+        const message = JSON.parse(event.data);
+        if (message.type === 'error') (window as any).__errors.push(message.code);
+      });
+    }
+  };
+};
+
+/** Keeps the page's camera and microphone streams in window.__localStreams. */
+export const keepLocalStreams = () => {
+  (window as any).__localStreams = [];
+  const devices = navigator.mediaDevices;
+  const real = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
+    const stream = await real(constraints);
+    (window as any).__localStreams.push(stream);
+    return stream;
+  };
+};
+
+/** A small, slow fake camera (160x120 at 10 frames a second). */
+export const smallCamera = () => {
+  const devices = navigator.mediaDevices;
+  const real = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (constraints?: MediaStreamConstraints) =>
+    real(
+      constraints?.video
+        ? { ...constraints, video: { width: 160, height: 120, frameRate: 10 } }
+        : constraints,
+    );
+};

@@ -1,0 +1,114 @@
+import * as net from 'net';
+import { ChildProcess, spawn } from 'child_process';
+import * as os from 'os';
+import * as path from 'path';
+
+// The network and the server, as tests break them: a TCP proxy between a browser
+// and Parley that can cut or freeze the signaling connections going through it, and
+// a Parley of the test's own that it can kill and start again.
+
+/**
+ * Forwards 127.0.0.1:port to Parley. Pages opened through it reach Parley's
+ * signaling through it too, so the test can end those connections the way a network
+ * does: cut (both ends see the connection end) or frozen (nothing passes any more, and
+ * nobody is told: a half-open connection).
+ */
+export class Proxy {
+  private server: net.Server;
+  private signaling: { client: net.Socket; upstream: net.Socket }[] = [];
+  port = 0;
+
+  constructor(private target: number) {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.target, '127.0.0.1');
+      const pair = { client, upstream };
+      client.once('data', (first) => {
+        if (first.toString('latin1').toLowerCase().includes('upgrade: websocket')) {
+          this.signaling.push(pair);
+        }
+        upstream.write(first);
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end);
+      upstream.on('error', end);
+      client.on('close', end);
+      upstream.on('close', end);
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Ends every signaling connection through the proxy, at both ends. */
+  cutSignaling() {
+    for (const { client, upstream } of this.signaling.splice(0)) {
+      client.destroy();
+      upstream.destroy();
+    }
+  }
+
+  /** Stops every signaling connection through the proxy passing anything, without
+   * closing it; new connections pass as usual. */
+  freezeSignaling() {
+    for (const { client, upstream } of this.signaling.splice(0)) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  async stop() {
+    this.cutSignaling();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+/** A Parley server of the test's own, on a loopback port, with its own database. */
+export class Parley {
+  private process?: ChildProcess;
+  readonly url: string;
+  readonly database: string;
+
+  constructor(readonly port: number) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.database = path.join(os.tmpdir(), `parley-e2e-restart-${process.pid}-${port}.db`);
+  }
+
+  async start() {
+    const binary = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../../target/release/parley');
+    const siteRoot = path.resolve(__dirname, '../../target/site');
+    this.process = spawn(
+      binary,
+      ['--listen', `127.0.0.1:${this.port}`, '--database-url', `sqlite:${this.database}`, '--site-root', siteRoot],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    for (let i = 0; i < 200; i++) {
+      try {
+        const response = await fetch(`${this.url}/healthz`);
+        if (response.ok) return;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`Parley did not start on ${this.url}`);
+  }
+
+  /** Stops the server with a signal (SIGTERM: it shuts down; SIGKILL: a crash). */
+  async stop(signal: NodeJS.Signals) {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  }
+}

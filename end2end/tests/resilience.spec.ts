@@ -1,0 +1,239 @@
+import { test, expect, Page } from '@playwright/test';
+import {
+  callIdentity,
+  expectPlayingVideos,
+  join,
+  newRoom,
+  Participant,
+  reportFirstFrame,
+  videoTimes,
+} from './calls';
+import {
+  dropFirstOffer,
+  dropSomeCandidates,
+  keepLocalStreams,
+  recordServerErrors,
+  smallCamera,
+} from './faults';
+import { Parley, Proxy } from './network';
+
+// Calls under the ordinary faults of real networks and real use: lost messages, a
+// signaling connection that breaks or goes half-open, a server that restarts, people
+// leaving by any route, many people at once. Each asserts what the people in the call
+// would see.
+
+/** Starts watching every remote video on the page for frames that stop advancing. */
+async function watchFrames(page: Page) {
+  await page.evaluate(() => {
+    const w = window as any;
+    w.__frameGap = 0;
+    const last = new Map<Element, { time: number; at: number }>();
+    w.__frameWatch = setInterval(() => {
+      const now = performance.now();
+      for (const video of document.querySelectorAll('.tile.remote video')) {
+        const time = (video as HTMLVideoElement).currentTime;
+        const seen = last.get(video);
+        if (!seen || time !== seen.time) {
+          last.set(video, { time, at: now });
+        } else {
+          w.__frameGap = Math.max(w.__frameGap, now - seen.at);
+        }
+      }
+    }, 50);
+  });
+}
+
+/** The longest time (ms) any remote video stood still since watchFrames. */
+async function longestFrameGap(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    clearInterval((window as any).__frameWatch);
+    return Math.round((window as any).__frameGap);
+  });
+}
+
+/** Asserts that the call is the same call it was: same people, same connections, no
+ * video reloaded, and pictures still moving. */
+async function expectUntouched(who: Participant, before: Awaited<ReturnType<typeof callIdentity>>) {
+  expect(await callIdentity(who.page)).toEqual(before);
+  const first = await videoTimes(who.page);
+  await expect
+    .poll(async () => (await videoTimes(who.page)).every((t, i) => t > first[i]), { timeout: 5_000 })
+    .toBe(true);
+}
+
+test('a lost first offer is made again, and the call comes up within 10 s', async ({ browser, baseURL }) => {
+  const room = await newRoom(browser, baseURL!);
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob', { scripts: [{ script: dropFirstOffer }] });
+  const framesAt = await expectPlayingVideos(bob.page, 1);
+  reportFirstFrame('first offer lost', bob, framesAt);
+  expect(framesAt - bob.joinedAt).toBeLessThan(10_000);
+  await expectPlayingVideos(ada.page, 1);
+  expect(await bob.page.evaluate(() => (window as any).__dropped)).toBe(1);
+  await ada.context.close();
+  await bob.context.close();
+});
+
+test('candidates lost at random: the call still comes up', async ({ browser, baseURL }) => {
+  const room = await newRoom(browser, baseURL!);
+  const lossy = { scripts: [{ script: dropSomeCandidates }] };
+  const ada = await join(browser, room, 'Ada', lossy);
+  const bob = await join(browser, room, 'Bob', lossy);
+  reportFirstFrame('a third of candidates lost', bob, await expectPlayingVideos(bob.page, 1));
+  await expectPlayingVideos(ada.page, 1);
+  const dropped = (await ada.page.evaluate(() => (window as any).__dropped)) +
+    (await bob.page.evaluate(() => (window as any).__dropped));
+  expect(dropped, 'candidates were lost').toBeGreaterThan(0);
+  await ada.context.close();
+  await bob.context.close();
+});
+
+test("switching the microphone and camera reloads nobody's video", async ({ browser, baseURL }) => {
+  const room = await newRoom(browser, baseURL!);
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob');
+  const cleo = await join(browser, room, 'Cleo');
+  for (const who of [ada, bob, cleo]) await expectPlayingVideos(who.page, 2);
+  const before = await Promise.all([bob, cleo].map((who) => callIdentity(who.page)));
+  for (let i = 0; i < 4; i++) {
+    await ada.page.keyboard.press('Control+d');
+    await ada.page.keyboard.press('Control+e');
+  }
+  const adaOnBob = bob.page.locator('.tile.remote', { hasText: 'Ada' });
+  await expect(adaOnBob.getByRole('img', { name: 'Microphone off' })).toHaveCount(0);
+  await expect(adaOnBob).not.toHaveClass(/camera-off/);
+  await bob.page.waitForTimeout(500);
+  for (const [i, who] of [bob, cleo].entries()) await expectUntouched(who, before[i]);
+  for (const who of [ada, bob, cleo]) await who.context.close();
+});
+
+test('a signaling connection cut by the network resumes the same call', async ({ browser, baseURL }) => {
+  const proxy = new Proxy(Number(new URL(baseURL!).port));
+  const proxied = await proxy.start();
+  const room = new URL(await newRoom(browser, baseURL!)).pathname;
+  const ada = await join(browser, baseURL + room, 'Ada');
+  const bob = await join(browser, proxied + room, 'Bob');
+  for (const who of [ada, bob]) await expectPlayingVideos(who.page, 1);
+  const before = await Promise.all([ada, bob].map((who) => callIdentity(who.page)));
+
+  const cutAt = Date.now();
+  proxy.cutSignaling();
+  await expect(bob.page.getByRole('alert')).toContainText('Reconnecting');
+  await expect(bob.page.getByRole('alert')).toBeHidden();
+  console.log(`socket cut → resumed: ${Date.now() - cutAt} ms`);
+  for (const [i, who] of [ada, bob].entries()) await expectUntouched(who, before[i]);
+  expect(await bob.page.evaluate(() => (window as any).__sockets.length)).toBe(2);
+  await ada.context.close();
+  await bob.context.close();
+  await proxy.stop();
+});
+
+test('a half-open signaling connection is noticed and resumed', async ({ browser, baseURL }) => {
+  const proxy = new Proxy(Number(new URL(baseURL!).port));
+  const proxied = await proxy.start();
+  const room = new URL(await newRoom(browser, baseURL!)).pathname;
+  const ada = await join(browser, baseURL + room, 'Ada');
+  const bob = await join(browser, proxied + room, 'Bob');
+  for (const who of [ada, bob]) await expectPlayingVideos(who.page, 1);
+  const before = await Promise.all([ada, bob].map((who) => callIdentity(who.page)));
+
+  const frozenAt = Date.now();
+  proxy.freezeSignaling();
+  await expect
+    .poll(() => bob.page.evaluate(() => (window as any).__sockets.length), { timeout: 20_000 })
+    .toBe(2);
+  await expect(bob.page.getByRole('alert')).toBeHidden();
+  console.log(`half-open socket → resumed: ${Date.now() - frozenAt} ms`);
+  for (const [i, who] of [ada, bob].entries()) await expectUntouched(who, before[i]);
+  // The signaling works on the new connection: a switch reaches the other side.
+  await bob.page.keyboard.press('Control+d');
+  await expect(ada.page.locator('.tile.remote').getByRole('img', { name: 'Microphone off' })).toBeVisible();
+  await ada.context.close();
+  await bob.context.close();
+  await proxy.stop();
+});
+
+for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+  test(`the server restarts (${signal}) and the call goes on untouched`, async ({ browser }) => {
+    test.setTimeout(90_000);
+    const parley = new Parley(3950 + (signal === 'SIGKILL' ? 0 : 1));
+    await parley.start();
+    try {
+      const room = await newRoom(browser, parley.url);
+      const ada = await join(browser, room, 'Ada');
+      const bob = await join(browser, room, 'Bob');
+      for (const who of [ada, bob]) await expectPlayingVideos(who.page, 1);
+      const before = await Promise.all([ada, bob].map((who) => callIdentity(who.page)));
+      for (const who of [ada, bob]) await watchFrames(who.page);
+
+      await parley.stop(signal);
+      await expect(ada.page.getByRole('alert')).toContainText('Reconnecting');
+      await ada.page.waitForTimeout(1_000);
+      const restartedAt = Date.now();
+      await parley.start();
+      for (const who of [ada, bob]) {
+        await expect(who.page.getByRole('alert')).toBeHidden({ timeout: 15_000 });
+      }
+      console.log(`server restart (${signal}) → both resumed: ${Date.now() - restartedAt} ms after it was up`);
+      for (const [i, who] of [ada, bob].entries()) await expectUntouched(who, before[i]);
+      for (const [name, who] of [['Ada', ada], ['Bob', bob]] as const) {
+        const gap = await longestFrameGap(who.page);
+        console.log(`server restart (${signal}): longest still picture at ${name}: ${gap} ms`);
+        expect(gap, 'frames kept coming').toBeLessThan(1_500);
+      }
+      // Signaling works after the restart: a switch reaches the other side.
+      await ada.page.keyboard.press('Control+d');
+      await expect(bob.page.locator('.tile.remote').getByRole('img', { name: 'Microphone off' })).toBeVisible();
+      await ada.context.close();
+      await bob.context.close();
+    } finally {
+      await parley.stop('SIGKILL');
+    }
+  });
+}
+
+test('leaving by navigating away or closing the tab leaves at once', async ({ browser, baseURL }) => {
+  const room = await newRoom(browser, baseURL!);
+  const keep = { scripts: [{ script: keepLocalStreams }] };
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob', keep);
+  const cleo = await join(browser, room, 'Cleo');
+  await expectPlayingVideos(ada.page, 2);
+
+  // Bob follows the Parley link in the header: the app shows the home page.
+  await bob.page.getByRole('link', { name: 'Parley' }).click();
+  await expect(bob.page.getByRole('button', { name: 'New meeting' })).toBeVisible();
+  await expect(ada.page.locator('.tile.remote')).toHaveCount(1, { timeout: 2_000 });
+  const states = await bob.page.evaluate(() =>
+    (window as any).__localStreams.flatMap((s: MediaStream) => s.getTracks().map((t) => t.readyState)),
+  );
+  expect(states.length).toBeGreaterThan(0);
+  expect(states.every((s: string) => s === 'ended'), `Bob's tracks: ${states}`).toBe(true);
+
+  // Cleo closes her tab.
+  await cleo.page.close();
+  await expect(ada.page.locator('.tile.remote')).toHaveCount(0, { timeout: 2_000 });
+  await expect(ada.page.getByText('Waiting for others to join')).toBeVisible();
+  for (const who of [ada, bob, cleo]) await who.context.close();
+});
+
+test('six people joining at once all connect, with no message refused', async ({ browser, baseURL }) => {
+  test.setTimeout(180_000);
+  const room = await newRoom(browser, baseURL!);
+  const options = { scripts: [{ script: smallCamera }, { script: recordServerErrors }] };
+  const names = ['Ana', 'Ben', 'Cleo', 'Dev', 'Eli', 'Fay'];
+  const people = await Promise.all(names.map((name) => join(browser, room, name, options)));
+  for (const who of people) await expectPlayingVideos(who.page, 5);
+  const connected = await Promise.all(
+    people.map((who) =>
+      who.page.evaluate(
+        () => (window as any).__pcs.filter((pc: RTCPeerConnection) => pc.connectionState === 'connected').length,
+      ),
+    ),
+  );
+  expect(connected.reduce((a, b) => a + b, 0) / 2, 'connections up').toBe(15);
+  for (const who of people) {
+    expect(await who.page.evaluate(() => (window as any).__errors)).toEqual([]);
+  }
+  for (const who of people) await who.context.close();
+});
