@@ -10,7 +10,8 @@
 //! - **Perfect negotiation.** Either side may offer; when offers collide the polite
 //!   side (the lower peer id) gives way and the impolite side ignores the other's.
 //! - **Lost offers.** An offer with no answer after [`ANSWER_TIMEOUT`] (growing with
-//!   each try) is rolled back and made again.
+//!   each try) is sent again, the very same one: a new offer could meet the late
+//!   answer to the old one, and ICE would then run on credentials that do not match.
 //! - **Candidates** that come before the remote description wait for it.
 //! - **ICE.** Only the impolite side restarts ICE: at once on `failed`, after
 //!   [`DISCONNECTED_GRACE`] on `disconnected`, and when checks never succeed. A
@@ -89,8 +90,6 @@ pub enum Action {
     /// `setLocalDescription()`: makes an offer (or the answer, if an offer came in);
     /// reported back as [`Event::LocalDescription`].
     MakeOffer,
-    /// Take back our unanswered offer (`setLocalDescription({type: "rollback"})`).
-    Rollback,
     /// Apply their offer and answer it; the answer is reported back as
     /// [`Event::LocalDescription`].
     AcceptOffer { sdp: String },
@@ -139,6 +138,8 @@ pub struct Negotiation {
     restarted_at: Option<Millis>,
     /// When the last offer was asked for (so the fallbacks do not pile up).
     last_offer_at: Option<Millis>,
+    /// The offer that is out, to send again if it gets no answer.
+    offer_out: Option<String>,
 }
 
 impl Negotiation {
@@ -157,6 +158,7 @@ impl Negotiation {
             link_since: now,
             restarted_at: None,
             last_offer_at: None,
+            offer_out: None,
         }
     }
 
@@ -218,17 +220,23 @@ impl Negotiation {
         vec![Action::MakeOffer]
     }
 
-    /// Rolls back the unanswered offer and makes it again.
+    /// Sends the unanswered offer again.
     fn offer_again(&mut self, now: Millis, tries: u32) -> Vec<Action> {
-        let mut actions = vec![Action::Rollback];
-        actions.extend(self.make_offer(now, tries + 1));
-        actions
+        let Some(sdp) = self.offer_out.clone() else {
+            return Vec::new();
+        };
+        self.exchange = Exchange::OfferOut {
+            since: now,
+            tries: tries + 1,
+        };
+        vec![self.send(Signal::Offer { sdp })]
     }
 
     fn local_description(&mut self, now: Millis, signal: Signal) -> Vec<Action> {
         match (&signal, self.exchange) {
-            (Signal::Offer { .. }, Exchange::MakingOffer { tries }) => {
+            (Signal::Offer { sdp }, Exchange::MakingOffer { tries }) => {
                 self.exchange = Exchange::OfferOut { since: now, tries };
+                self.offer_out = Some(sdp.clone());
                 vec![self.send(signal)]
             }
             // An offer made just before theirs came in: it is being rolled back.

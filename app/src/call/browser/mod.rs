@@ -35,6 +35,13 @@ use std::time::Duration;
 use wasm_bindgen::JsCast;
 use web_sys::{MediaStream, RtcTrackEvent};
 
+/// Sets `signal` to `value` unless it holds it already.
+fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    if signal.try_with_untracked(|current| *current != value) == Some(true) {
+        signal.try_set(value);
+    }
+}
+
 /// Where the display name is remembered between visits.
 const NAME_KEY: &str = "parley.display_name";
 /// How often connections and the socket are looked after.
@@ -318,9 +325,10 @@ impl Call {
             session.attempts = attempt + 1;
             attempt
         };
-        self.state.problem.try_set(Some(
-            "The connection to Parley was lost. Reconnecting…".into(),
-        ));
+        set_if_changed(
+            self.state.problem,
+            Some("The connection to Parley was lost. Reconnecting…".into()),
+        );
         let delay = session::reconnect_delay(attempt, shims::random());
         let weak = Rc::downgrade(self);
         set_timeout(
@@ -374,9 +382,10 @@ impl Call {
         }
         if session::is_silent(now, last_heard) {
             log("the connection to Parley went silent; reconnecting");
-            self.state.problem.try_set(Some(
-                "The connection to Parley was lost. Reconnecting…".into(),
-            ));
+            set_if_changed(
+                self.state.problem,
+                Some("The connection to Parley was lost. Reconnecting…".into()),
+            );
             self.reconnect_now();
             return;
         }
@@ -485,8 +494,10 @@ impl Call {
         self.outgoing.borrow_mut().pacer =
             Some(Pacer::new(limits.messages_per_second, shims::now()));
         *self.ice.borrow_mut() = ice;
-        self.state.problem.try_set(None);
-        self.state.phase.try_set(Phase::InCall);
+        // Only on a change: setting a signal to the value it has still re-renders what
+        // follows it, and a fresh stage would reload every video.
+        set_if_changed(self.state.problem, None);
+        set_if_changed(self.state.phase, Phase::InCall);
         self.flush();
     }
 

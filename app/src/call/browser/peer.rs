@@ -236,14 +236,6 @@ impl Peer {
                     self.feed(Event::LocalDescriptionFailed);
                 }
             },
-            Action::Rollback => {
-                if let Err(error) = shims::rollback(&pc).await {
-                    log(&format!(
-                        "could not take back the offer to {them}: {}",
-                        describe(error)
-                    ));
-                }
-            }
             Action::AcceptOffer { sdp } => {
                 let offer = shims::description(RtcSdpType::Offer, &sdp);
                 let answered = async {

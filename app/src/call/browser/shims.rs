@@ -34,13 +34,6 @@ pub async fn set_local_description(pc: &RtcPeerConnection) -> Result<Signal, JsV
     }
 }
 
-/// Takes back our own unanswered offer.
-pub async fn rollback(pc: &RtcPeerConnection) -> Result<(), JsValue> {
-    let rollback = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
-    JsFuture::from(pc.set_local_description(&rollback)).await?;
-    Ok(())
-}
-
 /// `pc.restartIce()`: the next offer carries new ICE credentials.
 pub fn restart_ice(pc: &RtcPeerConnection) -> Result<(), JsValue> {
     call_method(pc, "restartIce").map(|_| ())
