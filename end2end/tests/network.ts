@@ -1,5 +1,6 @@
 import * as net from 'net';
 import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
@@ -16,12 +17,18 @@ import * as path from 'path';
 export class Proxy {
   private server: net.Server;
   private signaling: { client: net.Socket; upstream: net.Socket }[] = [];
+  /** Every socket the proxy holds, frozen ones included, to end them all at the end. */
+  private sockets = new Set<net.Socket>();
   port = 0;
 
   constructor(private target: number) {
     this.server = net.createServer((client) => {
       const upstream = net.connect(this.target, '127.0.0.1');
       const pair = { client, upstream };
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+      }
       client.once('data', (first) => {
         if (first.toString('latin1').toLowerCase().includes('upgrade: websocket')) {
           this.signaling.push(pair);
@@ -67,7 +74,7 @@ export class Proxy {
   }
 
   async stop() {
-    this.cutSignaling();
+    for (const socket of this.sockets) socket.destroy();
     await new Promise((resolve) => this.server.close(resolve));
   }
 }
@@ -101,6 +108,11 @@ export class Parley {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`Parley did not start on ${this.url}`);
+  }
+
+  /** Removes the database files (after the last stop). */
+  removeDatabase() {
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(this.database + suffix, { force: true });
   }
 
   /** Stops the server with a signal (SIGTERM: it shuts down; SIGKILL: a crash). */
