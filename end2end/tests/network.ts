@@ -85,7 +85,10 @@ export class Parley {
   readonly url: string;
   readonly database: string;
 
-  constructor(readonly port: number) {
+  constructor(
+    readonly port: number,
+    private extraArgs: string[] = [],
+  ) {
     this.url = `http://127.0.0.1:${port}`;
     this.database = path.join(os.tmpdir(), `parley-e2e-restart-${process.pid}-${port}.db`);
   }
@@ -95,7 +98,15 @@ export class Parley {
     const siteRoot = path.resolve(__dirname, '../../target/site');
     this.process = spawn(
       binary,
-      ['--listen', `127.0.0.1:${this.port}`, '--database-url', `sqlite:${this.database}`, '--site-root', siteRoot],
+      [
+        '--listen',
+        `127.0.0.1:${this.port}`,
+        '--database-url',
+        `sqlite:${this.database}`,
+        '--site-root',
+        siteRoot,
+        ...this.extraArgs,
+      ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     for (let i = 0; i < 200; i++) {
@@ -122,5 +133,52 @@ export class Parley {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;
+  }
+}
+
+/**
+ * A coturn of the test's own: the suite's configuration (end2end/turnserver.conf) on
+ * other ports, so the test can stop and start it without touching the suite's.
+ */
+export class Coturn {
+  private process?: ChildProcess;
+  private config: string;
+
+  constructor(readonly port: number) {
+    const shared = fs.readFileSync(path.resolve(__dirname, '../turnserver.conf'), 'utf8');
+    const own = shared
+      .replace(/^listening-port=.*$/m, `listening-port=${port}`)
+      .replace(/^min-port=.*$/m, 'min-port=49700')
+      .replace(/^max-port=.*$/m, 'max-port=49800');
+    this.config = path.join(os.tmpdir(), `parley-e2e-turnserver-${process.pid}-${port}.conf`);
+    fs.writeFileSync(this.config, own);
+  }
+
+  async start() {
+    this.process = spawn('turnserver', ['-c', this.config], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      const listening = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(this.port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      });
+      if (listening) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`coturn did not start on port ${this.port}`);
+  }
+
+  async stop() {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  remove() {
+    fs.rmSync(this.config, { force: true });
   }
 }

@@ -15,7 +15,7 @@ import {
   recordServerErrors,
   smallCamera,
 } from './faults';
-import { Parley, Proxy } from './network';
+import { Coturn, Parley, Proxy } from './network';
 
 // Calls under the ordinary faults of real networks and real use: lost messages, a
 // signaling connection that breaks or goes half-open, a server that restarts, people
@@ -198,6 +198,50 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     }
   });
 }
+
+test('a relayed call whose TURN server stops and starts again comes back by itself', async ({ browser }) => {
+  test.setTimeout(120_000);
+  const coturn = new Coturn(34791);
+  await coturn.start();
+  const parley = new Parley(3952, [
+    '--turn-url',
+    'turn:127.0.0.1:34791?transport=udp',
+    '--turn-secret',
+    'parley-e2e-shared-secret',
+    '--relay-only',
+  ]);
+  await parley.start();
+  try {
+    const room = await newRoom(browser, parley.url);
+    const ada = await join(browser, room, 'Ada');
+    const bob = await join(browser, room, 'Bob');
+    for (const who of [ada, bob]) await expectPlayingVideos(who.page, 1);
+
+    await coturn.stop();
+    // The relay is gone: the picture stops and the tiles say so.
+    await expect(ada.page.locator('.tile.remote').getByText('Reconnecting…')).toBeVisible({ timeout: 20_000 });
+    const downAt = Date.now();
+    await coturn.start();
+    const upAt = Date.now();
+    await expect(ada.page.locator('.tile.remote').getByText('Reconnecting…')).toBeHidden({ timeout: 60_000 });
+    for (const who of [ada, bob]) {
+      const first = await videoTimes(who.page);
+      await expect
+        .poll(async () => (await videoTimes(who.page)).every((t, i) => t > first[i]), { timeout: 10_000 })
+        .toBe(true);
+    }
+    console.log(
+      `coturn restart: relay down for ${upAt - downAt} ms; call back ${Date.now() - upAt} ms after coturn was up`,
+    );
+    await ada.context.close();
+    await bob.context.close();
+  } finally {
+    await parley.stop('SIGKILL');
+    parley.removeDatabase();
+    await coturn.stop();
+    coturn.remove();
+  }
+});
 
 test('leaving by navigating away or closing the tab leaves at once', async ({ browser, baseURL }) => {
   const room = await newRoom(browser, baseURL!);

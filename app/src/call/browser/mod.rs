@@ -1,8 +1,9 @@
 //! The call in the browser: the camera and microphone ([`media`]), the signaling
-//! session ([`socket`] and the [`Call`] here), and one RTCPeerConnection per other
-//! participant ([`peer`], a full mesh). The rules they follow are plain Rust, tested
-//! without a browser: `call::negotiation` for each connection, `call::session` for
-//! the signaling connection.
+//! connection ([`socket`], driven by [`signaling`]), one RTCPeerConnection per other
+//! participant ([`peer`], a full mesh), and the [`Call`] here that ties them together
+//! and handles what the server says. The page reaches it through [`CallHandle`]. The
+//! rules they follow are plain Rust, tested without a browser: `call::negotiation`
+//! for each connection, `call::session` for the signaling connection.
 //!
 //! The session survives a dropped socket: the client reconnects (with jittered
 //! backoff, at once when the browser comes back online, and when the socket falls
@@ -11,23 +12,27 @@
 //! restart the same resume works, since the token is checked against a key kept in
 //! the database; negotiation then repeats whatever may have been lost.
 
+mod handle;
 mod media;
 mod peer;
 mod shims;
+mod signaling;
 mod socket;
 
+pub use handle::{remembered_name, CallHandle};
+
 use super::negotiation::{Event, FirstOffer};
-use super::session::{self, Pacer, Seen};
-use super::{CallState, Device, Phase, Remote};
+use super::session::{Pacer, Seen};
+use super::{CallState, Phase, Remote};
 use crate::protocol::{
-    ClientMessage, Delivery, Epoch, ErrorCode, IceServer, IceTransportPolicy, PeerId, PeerInfo,
-    ServerMessage, SessionLimits, Signal, CLOSE_RESTARTING, PROTOCOL_VERSION,
+    ClientMessage, ErrorCode, IceServer, IceTransportPolicy, PeerId, PeerInfo, ServerMessage,
+    SessionLimits,
 };
 use crate::room_code::RoomCode;
 use leptos::prelude::*;
 use peer::Peer;
 use shims::{describe, log};
-use socket::{Socket, SocketEvent};
+use socket::Socket;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -42,102 +47,8 @@ fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, val
     }
 }
 
-/// Where the display name is remembered between visits.
-const NAME_KEY: &str = "parley.display_name";
 /// How often connections and the socket are looked after.
 const TICK: Duration = Duration::from_secs(1);
-/// Messages kept for sending while the socket is down.
-const MAX_OUTGOING: usize = 1_000;
-
-pub fn remembered_name() -> Option<String> {
-    let storage = web_sys::window()?.local_storage().ok()??;
-    storage.get_item(NAME_KEY).ok()?
-}
-
-fn remember_name(name: &str) {
-    if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
-        let _ = storage.set_item(NAME_KEY, name);
-    }
-}
-
-/// The meeting page's way to its call, provided as context. It holds the live call,
-/// if any.
-#[derive(Clone, Copy)]
-pub struct CallHandle(StoredValue<Option<Rc<Call>>, LocalStorage>);
-
-impl Default for CallHandle {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl CallHandle {
-    pub fn new() -> Self {
-        Self(StoredValue::new_local(None))
-    }
-
-    fn current(self) -> Option<Rc<Call>> {
-        self.0.try_with_value(|call| call.clone()).flatten()
-    }
-
-    fn take(self) -> Option<Rc<Call>> {
-        self.0.try_update_value(|call| call.take()).flatten()
-    }
-
-    /// Joins `room` as `name`: asks for the camera and microphone, connects and joins.
-    pub fn join(self, state: CallState, room: RoomCode, name: String) {
-        remember_name(&name);
-        if let Some(old) = self.take() {
-            old.hang_up();
-        }
-        state.phase.set(Phase::Joining);
-        state.problem.set(None);
-        state.notice.set(None);
-        leptos::task::spawn_local(async move {
-            let local = media::open_camera(state).await;
-            let call = Call::new(state, room, name, local);
-            self.0.try_set_value(Some(call.clone()));
-            call.connect();
-        });
-    }
-
-    /// Leaves the meeting (the Leave button): tells the others, closes every
-    /// connection, stops the camera, and shows the "you left" page.
-    pub fn leave(self, state: CallState) {
-        self.hang_up();
-        state.has_local_stream.set(false);
-        state.phase.set(Phase::Left);
-    }
-
-    /// Leaves without touching the page (it is going away).
-    pub fn hang_up(self) {
-        if let Some(call) = self.take() {
-            call.hang_up();
-        }
-    }
-
-    /// Switches the microphone or camera on or off and tells the room.
-    pub fn toggle(self, state: CallState, device: Device) {
-        let Some(call) = self.current() else { return };
-        let media = state.my_media.get_untracked();
-        let on = !device.is_on(media);
-        if let Some(local) = &call.local {
-            media::set_enabled(local, device, on);
-        }
-        let media = device.set(media, on);
-        state.my_media.set(media);
-        call.send(&ClientMessage::Media { media });
-    }
-
-    /// The stream to show in a participant's tile (`None` for the self view).
-    pub fn stream_of(self, peer: Option<PeerId>) -> Option<MediaStream> {
-        let call = self.current()?;
-        match peer {
-            None => call.local.clone(),
-            Some(id) => call.streams.borrow().get(&id).cloned(),
-        }
-    }
-}
 
 /// Where the signaling session stands.
 #[derive(Default)]
@@ -228,171 +139,6 @@ impl Call {
         });
         *call.listeners.borrow_mut() = vec![pagehide, online];
         call
-    }
-
-    /// Opens a signaling connection; it joins (or resumes) once open.
-    fn connect(self: &Rc<Self>) {
-        if self.closing.get() {
-            return;
-        }
-        let weak = Rc::downgrade(self);
-        let opened = Socket::open(move |event| {
-            if let Some(call) = weak.upgrade() {
-                call.on_socket(event);
-            }
-        });
-        match opened {
-            Ok(socket) => {
-                {
-                    let mut session = self.session.borrow_mut();
-                    session.welcomed = false;
-                    session.last_heard = shims::now();
-                }
-                if let Some(old) = self.socket.replace(Some(socket)) {
-                    old.shut_down();
-                }
-            }
-            Err(error) => {
-                log(&format!("could not connect to Parley: {error}"));
-                self.reconnect_later(None);
-            }
-        }
-    }
-
-    fn on_socket(self: &Rc<Self>, event: SocketEvent) {
-        match event {
-            SocketEvent::Open => self.introduce(),
-            SocketEvent::Message(text) => {
-                self.session.borrow_mut().last_heard = shims::now();
-                match serde_json::from_str::<Delivery>(&text) {
-                    Ok(Delivery { seq, message }) => {
-                        if self.session.borrow_mut().seen.admit(seq) {
-                            self.handle(message);
-                        }
-                    }
-                    Err(error) => log(&format!("unreadable signaling message: {error}")),
-                }
-            }
-            SocketEvent::Closed(code) => {
-                if let Some(old) = self.socket.take() {
-                    old.shut_down();
-                }
-                // A server going down for a restart says so: come back soon.
-                let attempt = (code == CLOSE_RESTARTING).then_some(0);
-                self.reconnect_later(attempt);
-            }
-        }
-    }
-
-    /// The first message on a new socket: resume if we were in the room, else join.
-    fn introduce(&self) {
-        let message = {
-            let session = self.session.borrow();
-            match &session.token {
-                Some(token) => ClientMessage::Resume {
-                    version: PROTOCOL_VERSION,
-                    room: self.room.clone(),
-                    token: token.clone(),
-                    last_seen: session.seen.last(),
-                    name: self.name.clone(),
-                    media: self.state.my_media.get_untracked(),
-                },
-                None => self.join_message(),
-            }
-        };
-        self.send_now(&message);
-    }
-
-    fn join_message(&self) -> ClientMessage {
-        ClientMessage::Join {
-            version: PROTOCOL_VERSION,
-            room: self.room.clone(),
-            name: self.name.clone(),
-            media: self.state.my_media.get_untracked(),
-        }
-    }
-
-    /// Says the connection dropped and tries again after a pause (attempt `attempt`,
-    /// or the next one). Calls go on meanwhile.
-    fn reconnect_later(self: &Rc<Self>, attempt: Option<u32>) {
-        if self.closing.get() {
-            return;
-        }
-        let attempt = {
-            let mut session = self.session.borrow_mut();
-            session.welcomed = false;
-            let attempt = attempt.unwrap_or(session.attempts);
-            session.attempts = attempt + 1;
-            attempt
-        };
-        set_if_changed(
-            self.state.problem,
-            Some("The connection to Parley was lost. Reconnecting…".into()),
-        );
-        let delay = session::reconnect_delay(attempt, shims::random());
-        let weak = Rc::downgrade(self);
-        set_timeout(
-            move || {
-                if let Some(call) = weak.upgrade() {
-                    if call.socket.borrow().is_none() {
-                        call.connect();
-                    }
-                }
-            },
-            Duration::from_millis(delay),
-        );
-    }
-
-    /// Drops the current socket (dead, half-open, or just suspect) and connects again.
-    fn reconnect_now(self: &Rc<Self>) {
-        if self.closing.get() {
-            return;
-        }
-        if let Some(old) = self.socket.take() {
-            old.shut_down();
-        }
-        self.session.borrow_mut().attempts = 0;
-        self.connect();
-    }
-
-    /// Every second: each connection's timers, the socket's liveness, our ping.
-    fn tick(self: &Rc<Self>) {
-        let now = shims::now();
-        let peers: Vec<Rc<Peer>> = self.peers.borrow().values().cloned().collect();
-        for peer in peers {
-            if peer.gone_by(now) {
-                self.remove_peer(peer.remote.id);
-            } else {
-                peer.feed(Event::Tick);
-            }
-        }
-        let (open, welcomed, last_heard, last_ping, seen) = {
-            let session = self.session.borrow();
-            let open = self.socket.borrow().as_ref().is_some_and(Socket::is_open);
-            (
-                open,
-                session.welcomed,
-                session.last_heard,
-                session.last_ping,
-                session.seen.last(),
-            )
-        };
-        if !open {
-            return;
-        }
-        if session::is_silent(now, last_heard) {
-            log("the connection to Parley went silent; reconnecting");
-            set_if_changed(
-                self.state.problem,
-                Some("The connection to Parley was lost. Reconnecting…".into()),
-            );
-            self.reconnect_now();
-            return;
-        }
-        if welcomed && now.saturating_sub(last_ping) >= session::PING_EVERY {
-            self.session.borrow_mut().last_ping = now;
-            self.send_now(&ClientMessage::Ping { seen });
-        }
     }
 
     fn handle(self: &Rc<Self>, message: ServerMessage) {
@@ -618,78 +364,6 @@ impl Call {
         if !same {
             self.streams.borrow_mut().insert(them, stream);
             remote.stream.try_update(|version| *version += 1);
-        }
-    }
-
-    /// Sends a signal to `to`, paced.
-    fn send_signal(self: &Rc<Self>, to: PeerId, epoch: Epoch, signal: Signal) {
-        self.send(&ClientMessage::Signal { to, epoch, signal });
-    }
-
-    /// Queues a message, sent as fast as the server's limit allows (and kept while
-    /// the socket is down, to go out once the session is resumed).
-    fn send(self: &Rc<Self>, message: &ClientMessage) {
-        let Ok(text) = serde_json::to_string(message) else {
-            return;
-        };
-        {
-            let mut outgoing = self.outgoing.borrow_mut();
-            if outgoing.queue.len() >= MAX_OUTGOING {
-                outgoing.queue.pop_front();
-            }
-            outgoing.queue.push_back(text);
-        }
-        self.flush();
-    }
-
-    /// Sends what the pacer allows now, and comes back for the rest.
-    fn flush(self: &Rc<Self>) {
-        if !self.session.borrow().welcomed {
-            return;
-        }
-        let socket = self.socket.borrow();
-        let Some(socket) = socket.as_ref() else {
-            return;
-        };
-        let mut outgoing = self.outgoing.borrow_mut();
-        let outgoing = &mut *outgoing;
-        let now = shims::now();
-        while let Some(text) = outgoing.queue.front() {
-            let allowed = match &mut outgoing.pacer {
-                Some(pacer) => pacer.take(now),
-                None => Ok(()),
-            };
-            match allowed {
-                Ok(()) => {
-                    if !socket.send(text) {
-                        return;
-                    }
-                    outgoing.queue.pop_front();
-                }
-                Err(wait) => {
-                    if !outgoing.flush_scheduled {
-                        outgoing.flush_scheduled = true;
-                        let weak = Rc::downgrade(self);
-                        set_timeout(
-                            move || {
-                                if let Some(call) = weak.upgrade() {
-                                    call.outgoing.borrow_mut().flush_scheduled = false;
-                                    call.flush();
-                                }
-                            },
-                            Duration::from_millis(wait),
-                        );
-                    }
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Sends at once, outside the queue (join, resume, ping, leave).
-    fn send_now(&self, message: &ClientMessage) {
-        if let (Ok(text), Some(socket)) = (serde_json::to_string(message), &*self.socket.borrow()) {
-            socket.send(&text);
         }
     }
 
