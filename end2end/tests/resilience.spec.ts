@@ -217,10 +217,10 @@ test('a relayed call whose TURN server stops and starts again comes back by itse
     const bob = await join(browser, room, 'Bob');
     for (const who of [ada, bob]) await expectPlayingVideos(who.page, 1);
 
+    const downAt = Date.now();
     await coturn.stop();
     // The relay is gone: the picture stops and the tiles say so.
     await expect(ada.page.locator('.tile.remote').getByText('Reconnecting…')).toBeVisible({ timeout: 20_000 });
-    const downAt = Date.now();
     await coturn.start();
     const upAt = Date.now();
     await expect(ada.page.locator('.tile.remote').getByText('Reconnecting…')).toBeHidden({ timeout: 60_000 });
