@@ -5,7 +5,7 @@ import * as path from 'path';
 // The suite starts its own Parley (built by `cargo leptos build --release`, as
 // scripts/run.sh serves it; PARLEY_BIN=../target/debug/parley tests a debug build) on a
 // loopback port, with a fresh SQLite file, and drives Debian's Chromium with a fake
-// camera and microphone.
+// cameras and microphones.
 const port = Number(process.env.PARLEY_E2E_PORT ?? 3900);
 const baseURL = `http://127.0.0.1:${port}`;
 const parley = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../target/release/parley');
@@ -38,7 +38,8 @@ export default defineConfig({
         '--no-sandbox',
         '--disable-gpu',
         '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
+        // Three cameras (fake_device_0..2), microphones and speakers, to choose from.
+        '--use-fake-device-for-media-stream=device-count=3',
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',

@@ -149,7 +149,7 @@ test('a blocked camera still joins, receive-only for video, and says so', async 
 }) => {
   const room = await newRoom(browser, baseURL!);
   const shy = await join(browser, room, 'Shy', { blockCamera: true });
-  await expect(shy.page.getByRole('status')).toContainText('camera is unavailable or blocked');
+  await expect(shy.page.getByRole('status')).toContainText('camera is blocked for this site');
   await expect(shy.page.getByRole('button', { name: 'Turn on camera' })).toBeDisabled();
   await shy.page.keyboard.press('Control+e'); // no camera to switch on
   await expect(shy.page.getByRole('button', { name: 'Turn on camera' })).toBeDisabled();

@@ -88,17 +88,22 @@ export async function newRoom(browser: Browser, base: string): Promise<string> {
   return url;
 }
 
-export async function join(
+type JoinOptions = {
+  blockCamera?: boolean;
+  dropNegotiationNeeded?: boolean;
+  /** More init scripts, such as the fault injections in faults.ts. */
+  scripts?: { script: (arg: any) => void; arg?: any }[];
+  /** What to do in the lobby before joining (switch devices off, choose others). */
+  inLobby?: (page: Page) => Promise<void>;
+};
+
+/** A new participant (a browser context of its own) on the meeting's lobby, live. */
+export async function openLobby(
   browser: Browser,
   roomUrl: string,
   name: string,
-  options: {
-    blockCamera?: boolean;
-    dropNegotiationNeeded?: boolean;
-    /** More init scripts, such as the fault injections in faults.ts. */
-    scripts?: { script: (arg: any) => void; arg?: any }[];
-  } = {},
-): Promise<Participant> {
+  options: JoinOptions = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   await context.addInitScript(trackPeerConnections);
   await context.addInitScript(trackSockets);
@@ -112,7 +117,18 @@ export async function join(
   });
   await page.goto(roomUrl);
   await hydrated(page);
+  return { context, page };
+}
+
+export async function join(
+  browser: Browser,
+  roomUrl: string,
+  name: string,
+  options: JoinOptions = {},
+): Promise<Participant> {
+  const { context, page } = await openLobby(browser, roomUrl, name, options);
   await page.getByLabel('Your name').fill(name);
+  if (options.inLobby) await options.inLobby(page);
   const joinedAt = Date.now();
   await page.getByRole('button', { name: 'Join now' }).click();
   await expect(page.getByRole('navigation', { name: 'Call controls' })).toBeVisible();

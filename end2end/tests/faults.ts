@@ -68,7 +68,15 @@ export const smallCamera = () => {
   devices.getUserMedia = (constraints?: MediaStreamConstraints) =>
     real(
       constraints?.video
-        ? { ...constraints, video: { width: 160, height: 120, frameRate: 10 } }
+        ? {
+            ...constraints,
+            video: {
+              ...(typeof constraints.video === 'object' ? constraints.video : {}),
+              width: 160,
+              height: 120,
+              frameRate: 10,
+            },
+          }
         : constraints,
     );
 };

@@ -5,10 +5,12 @@
 
 #[cfg(feature = "hydrate")]
 pub mod browser;
+pub mod devices;
 pub mod negotiation;
 pub mod session;
 
 use crate::protocol::{MediaState, PeerId};
+use devices::{Chosen, DeviceLists};
 use leptos::prelude::*;
 
 /// Where the local person is in the meeting.
@@ -80,8 +82,15 @@ pub struct CallState {
     pub my_devices: RwSignal<MediaState>,
     /// The name the local person joined with.
     pub my_name: RwSignal<String>,
-    /// Whether the self view has a stream to show.
-    pub has_local_stream: RwSignal<bool>,
+    /// Goes up each time a local track comes, goes or is replaced (0: none yet); the
+    /// self view shows the local stream again then.
+    pub local_stream: RwSignal<u32>,
+    /// The cameras, microphones and speakers there are.
+    pub devices: RwSignal<DeviceLists>,
+    /// The ones in use.
+    pub chosen: RwSignal<Chosen>,
+    /// How loud the microphone is, 0.0 to 1.0.
+    pub mic_level: RwSignal<f32>,
     /// A lasting notice, such as "your camera is blocked".
     pub notice: RwSignal<Option<String>>,
     /// A problem with the meeting itself, such as the connection to Parley dropping.
@@ -96,7 +105,10 @@ impl CallState {
             my_media: RwSignal::new(MediaState::default()),
             my_devices: RwSignal::new(MediaState::default()),
             my_name: RwSignal::new(String::new()),
-            has_local_stream: RwSignal::new(false),
+            local_stream: RwSignal::new(0),
+            devices: RwSignal::new(DeviceLists::default()),
+            chosen: RwSignal::new(Chosen::default()),
+            mic_level: RwSignal::new(0.0),
             notice: RwSignal::new(None),
             problem: RwSignal::new(None),
         }

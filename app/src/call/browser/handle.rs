@@ -1,10 +1,14 @@
 //! The meeting page's way to its call: [`CallHandle`], provided as context, holds the
-//! live call (if any) and is what the buttons, the shortcuts and the tiles use.
+//! local camera and microphone (from the lobby's preview on) and the live call (if
+//! any), and is what the buttons, the menus, the shortcuts and the tiles use.
 
-use super::{media, Call};
+use super::local::LocalMedia;
+use super::Call;
+use crate::call::devices::DeviceKind;
 use crate::call::{CallState, Device, Phase};
-use crate::protocol::{ClientMessage, PeerId};
+use crate::protocol::PeerId;
 use crate::room_code::RoomCode;
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
 use std::rc::Rc;
 use web_sys::MediaStream;
@@ -23,10 +27,15 @@ fn remember_name(name: &str) {
     }
 }
 
-/// The meeting page's way to its call, provided as context. It holds the live call,
-/// if any.
+/// The local media, once opened (or while it opens: everyone waits for the same).
+type Opening = Shared<LocalBoxFuture<'static, Option<Rc<LocalMedia>>>>;
+
+/// The meeting page's way to its call, provided as context.
 #[derive(Clone, Copy)]
-pub struct CallHandle(StoredValue<Option<Rc<Call>>, LocalStorage>);
+pub struct CallHandle {
+    call: StoredValue<Option<Rc<Call>>, LocalStorage>,
+    local: StoredValue<Option<Opening>, LocalStorage>,
+}
 
 impl Default for CallHandle {
     fn default() -> Self {
@@ -36,18 +45,48 @@ impl Default for CallHandle {
 
 impl CallHandle {
     pub fn new() -> Self {
-        Self(StoredValue::new_local(None))
+        Self {
+            call: StoredValue::new_local(None),
+            local: StoredValue::new_local(None),
+        }
     }
 
     fn current(self) -> Option<Rc<Call>> {
-        self.0.try_with_value(|call| call.clone()).flatten()
+        self.call.try_with_value(|call| call.clone()).flatten()
     }
 
     fn take(self) -> Option<Rc<Call>> {
-        self.0.try_update_value(|call| call.take()).flatten()
+        self.call.try_update_value(|call| call.take()).flatten()
     }
 
-    /// Joins `room` as `name`: asks for the camera and microphone, connects and joins.
+    /// The camera and microphone, opened on first use.
+    async fn local_media(self, state: CallState) -> Option<Rc<LocalMedia>> {
+        let opening = self.local.try_update_value(|slot| {
+            slot.get_or_insert_with(|| LocalMedia::open(state).boxed_local().shared())
+                .clone()
+        })?;
+        opening.await
+    }
+
+    /// The local media if it is open already.
+    fn local_now(self) -> Option<Rc<LocalMedia>> {
+        self.local
+            .try_with_value(|slot| slot.as_ref().and_then(|opening| opening.peek().cloned()))
+            .flatten()
+            .flatten()
+    }
+
+    /// Opens the camera and microphone for the lobby's preview.
+    pub fn preview(self, state: CallState) {
+        leptos::task::spawn_local(async move {
+            if self.local_media(state).await.is_some() {
+                // The self view may have looked before the media was ready.
+                state.local_stream.update(|version| *version += 1);
+            }
+        });
+    }
+
+    /// Joins `room` as `name` with the devices chosen in the lobby.
     pub fn join(self, state: CallState, room: RoomCode, name: String) {
         remember_name(&name);
         if let Some(old) = self.take() {
@@ -55,11 +94,10 @@ impl CallHandle {
         }
         state.phase.set(Phase::Joining);
         state.problem.set(None);
-        state.notice.set(None);
         leptos::task::spawn_local(async move {
-            let local = media::open_camera(state).await;
+            let local = self.local_media(state).await;
             let call = Call::new(state, room, name, local);
-            self.0.try_set_value(Some(call.clone()));
+            self.call.try_set_value(Some(call.clone()));
             call.connect();
         });
     }
@@ -68,36 +106,51 @@ impl CallHandle {
     /// connection, stops the camera, and shows the "you left" page.
     pub fn leave(self, state: CallState) {
         self.hang_up();
-        state.has_local_stream.set(false);
         state.phase.set(Phase::Left);
     }
 
-    /// Leaves without touching the page (it is going away).
+    /// Leaves and turns the camera and microphone off, without touching the page (it
+    /// may be going away).
     pub fn hang_up(self) {
         if let Some(call) = self.take() {
             call.hang_up();
         }
-    }
-
-    /// Switches the microphone or camera on or off and tells the room.
-    pub fn toggle(self, state: CallState, device: Device) {
-        let Some(call) = self.current() else { return };
-        let media = state.my_media.get_untracked();
-        let on = !device.is_on(media);
-        if let Some(local) = &call.local {
-            media::set_enabled(local, device, on);
+        if let Some(local) = self.local_now() {
+            local.stop();
         }
-        let media = device.set(media, on);
-        state.my_media.set(media);
-        call.send(&ClientMessage::Media { media });
+        self.local.try_set_value(None);
     }
 
-    /// The stream to show in a participant's tile (`None` for the self view).
+    /// Switches the microphone or camera on or off (in the lobby or the call) and
+    /// tells the room.
+    pub fn toggle(self, state: CallState, device: Device) {
+        let on = !device.is_on(state.my_media.get_untracked());
+        leptos::task::spawn_local(async move {
+            let Some(local) = self.local_media(state).await else {
+                return;
+            };
+            local.set(device, on).await;
+            if let Some(call) = self.current() {
+                call.tell_media();
+            }
+        });
+    }
+
+    /// Uses another camera, microphone or speaker.
+    pub fn choose(self, state: CallState, kind: DeviceKind, id: String) {
+        leptos::task::spawn_local(async move {
+            if let Some(local) = self.local_media(state).await {
+                local.choose(kind, id).await;
+            }
+        });
+    }
+
+    /// The stream to show in a participant's tile (`None` for the self view). (The
+    /// stream itself, not its JavaScript `clone()`.)
     pub fn stream_of(self, peer: Option<PeerId>) -> Option<MediaStream> {
-        let call = self.current()?;
         match peer {
-            None => call.local.clone(),
-            Some(id) => call.streams.borrow().get(&id).cloned(),
+            None => self.local_now().map(|local| Clone::clone(&local.stream)),
+            Some(id) => self.current()?.streams.borrow().get(&id).cloned(),
         }
     }
 }

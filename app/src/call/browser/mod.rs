@@ -1,4 +1,4 @@
-//! The call in the browser: the camera and microphone ([`media`]), the signaling
+//! The call in the browser: the camera and microphone ([`local`]), the signaling
 //! connection ([`socket`], driven by [`signaling`]), one RTCPeerConnection per other
 //! participant ([`peer`], a full mesh), and the [`Call`] here that ties them together
 //! and handles what the server says. The page reaches it through [`CallHandle`]. The
@@ -12,24 +12,28 @@
 //! restart the same resume works, since the token is checked against a key kept in
 //! the database; negotiation then repeats whatever may have been lost.
 
+mod devices;
 mod handle;
-mod media;
+mod local;
+mod meter;
 mod peer;
 mod shims;
 mod signaling;
 mod socket;
 
+pub use devices::{can_choose_speaker, play_on};
 pub use handle::{remembered_name, CallHandle};
 
 use super::negotiation::{Event, FirstOffer};
 use super::session::{Pacer, Seen};
 use super::{CallState, Phase, Remote};
 use crate::protocol::{
-    ClientMessage, ErrorCode, IceServer, IceTransportPolicy, PeerId, PeerInfo, ServerMessage,
-    SessionLimits,
+    ClientMessage, ErrorCode, IceServer, IceTransportPolicy, MediaState, PeerId, PeerInfo,
+    ServerMessage, SessionLimits,
 };
 use crate::room_code::RoomCode;
 use leptos::prelude::*;
+use local::LocalMedia;
 use peer::Peer;
 use shims::{describe, log};
 use socket::Socket;
@@ -78,7 +82,9 @@ pub struct Call {
     state: CallState,
     room: RoomCode,
     name: String,
-    local: Option<MediaStream>,
+    local: Option<Rc<LocalMedia>>,
+    /// The microphone and camera state the room last heard from us.
+    sent_media: Cell<MediaState>,
     socket: RefCell<Option<Socket>>,
     session: RefCell<Session>,
     outgoing: RefCell<Outgoing>,
@@ -91,12 +97,18 @@ pub struct Call {
 }
 
 impl Call {
-    fn new(state: CallState, room: RoomCode, name: String, local: Option<MediaStream>) -> Rc<Self> {
+    fn new(
+        state: CallState,
+        room: RoomCode,
+        name: String,
+        local: Option<Rc<LocalMedia>>,
+    ) -> Rc<Self> {
         let call = Rc::new(Self {
             state,
             room,
             name,
             local,
+            sent_media: Cell::new(state.my_media.get_untracked()),
             socket: RefCell::new(None),
             session: RefCell::new(Session::default()),
             outgoing: RefCell::new(Outgoing {
@@ -138,7 +150,36 @@ impl Call {
             }
         });
         *call.listeners.borrow_mut() = vec![pagehide, online];
+        if let Some(local) = &call.local {
+            let weak = Rc::downgrade(&call);
+            local.on_change(move || {
+                if let Some(call) = weak.upgrade() {
+                    call.local_changed();
+                }
+            });
+        }
         call
+    }
+
+    /// A local track came, went or was replaced: every connection sends the new one,
+    /// and the room hears if the microphone or camera went on or off.
+    fn local_changed(self: &Rc<Self>) {
+        if let Some(local) = &self.local {
+            for peer in self.peers.borrow().values() {
+                peer.use_local_tracks(local);
+            }
+        }
+        self.tell_media();
+    }
+
+    /// Tells the room our microphone and camera state, if it changed since it last heard.
+    fn tell_media(self: &Rc<Self>) {
+        let Some(media) = self.state.my_media.try_get_untracked() else {
+            return;
+        };
+        if self.sent_media.replace(media) != media {
+            self.send(&ClientMessage::Media { media });
+        }
     }
 
     fn handle(self: &Rc<Self>, message: ServerMessage) {
@@ -288,7 +329,6 @@ impl Call {
         }
         // The join itself failed for good: nothing else will happen on this connection.
         self.hang_up();
-        self.state.has_local_stream.try_set(false);
         self.state.problem.try_set(Some(message));
         self.state.phase.try_set(Phase::Lobby);
     }
@@ -381,7 +421,7 @@ impl Call {
         }
         self.drop_peers();
         if let Some(local) = &self.local {
-            media::stop(local);
+            local.stop_listening();
         }
         if let Some(socket) = self.socket.take() {
             socket.shut_down();

@@ -3,11 +3,12 @@
 //! [`Action`]s with web-sys, one at a time and in order (each waits on the browser),
 //! on a queue of its own.
 
+use super::local::LocalMedia;
 use super::shims::{self, describe, log};
 use super::Call;
 use crate::call::negotiation::{Action, Event, FirstOffer, Link, Negotiation};
 use crate::call::{LinkStatus, Remote};
-use crate::protocol::{Epoch, IceServer, IceTransportPolicy, MediaState, PeerId, Signal};
+use crate::protocol::{Epoch, IceServer, IceTransportPolicy, PeerId, Signal};
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use js_sys::Array;
@@ -18,10 +19,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
+    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
     RtcIceTransportPolicy as JsPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
-    RtcTrackEvent,
+    RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
+    RtcSdpType, RtcTrackEvent,
 };
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -33,6 +34,8 @@ pub struct Peer {
     pub remote: Remote,
     pc: RefCell<RtcPeerConnection>,
     handlers: RefCell<Vec<Handler>>,
+    /// What sends our microphone and our camera on the current connection.
+    senders: RefCell<Senders>,
     rules: RefCell<Negotiation>,
     actions: mpsc::UnboundedSender<Action>,
     /// Whether this connection was ever up (then a drop says "Reconnecting…").
@@ -58,12 +61,13 @@ impl Peer {
             remote,
             pc: RefCell::new(pc),
             handlers: RefCell::new(Vec::new()),
+            senders: RefCell::new(Senders::default()),
             rules: RefCell::new(Negotiation::new(me < them, first_offer, shims::now())),
             actions,
             ever_connected: Cell::new(false),
             away_until: Cell::new(None),
         });
-        peer.attach(Epoch::default(), call.local.as_ref());
+        peer.attach(Epoch::default(), call.local.as_deref());
         let weak = Rc::downgrade(&peer);
         leptos::task::spawn_local(async move {
             while let Some(action) = queue.next().await {
@@ -113,32 +117,58 @@ impl Peer {
         }
     }
 
-    /// Adds our tracks and the event handlers to the current connection, whose events
-    /// count only while `epoch` is the negotiation's.
-    fn attach(self: &Rc<Self>, epoch: Epoch, local: Option<&MediaStream>) {
-        let pc = self.pc.borrow().clone();
-        // Send what we have; receive both kinds whatever we send.
-        let mut sending = MediaState {
-            audio: false,
-            video: false,
-        };
-        if let Some(local) = local {
-            for track in local.get_tracks().iter() {
-                let track: MediaStreamTrack = track.unchecked_into();
-                match track.kind().as_str() {
-                    "audio" => sending.audio = true,
-                    _ => sending.video = true,
-                }
-                pc.add_track_0(&track, local);
+    /// Moves our senders to the local tracks now in use (another device, the camera
+    /// turned off or on): `replaceTrack`, no renegotiation.
+    pub fn use_local_tracks(&self, local: &LocalMedia) {
+        let senders = self.senders.borrow();
+        for (sender, track) in [
+            (&senders.audio, local.microphone()),
+            (&senders.video, local.camera()),
+        ] {
+            let Some(sender) = sender else { continue };
+            if sender.track() != track {
+                replace_track(sender, track.as_ref());
             }
         }
-        for (kind, sent) in [("audio", sending.audio), ("video", sending.video)] {
+    }
+
+    /// Adds our tracks and the event handlers to the current connection, whose events
+    /// count only while `epoch` is the negotiation's.
+    fn attach(self: &Rc<Self>, epoch: Epoch, local: Option<&LocalMedia>) {
+        let pc = self.pc.borrow().clone();
+        // Each kind we can send gets a sender added with `addTrack`, so that the other
+        // side's offer reuses it rather than adding a line of its own; a camera that
+        // is off now gets a stand-in track, at once replaced by none, so turning it on
+        // later needs only `replaceTrack`. We receive both kinds whatever we send.
+        let mut senders = Senders::default();
+        if let Some(local) = local {
+            if let Some(track) = local.microphone() {
+                senders.audio = Some(pc.add_track_0(&track, &local.stream));
+            }
+            match local.camera() {
+                Some(track) => senders.video = Some(pc.add_track_0(&track, &local.stream)),
+                None if local.has_camera() => {
+                    if let Some(stand_in) = shims::blank_video_track() {
+                        let sender = pc.add_track_0(&stand_in, &local.stream);
+                        replace_track(&sender, None);
+                        stand_in.stop();
+                        senders.video = Some(sender);
+                    }
+                }
+                None => {}
+            }
+        }
+        for (kind, sent) in [
+            ("audio", senders.audio.is_some()),
+            ("video", senders.video.is_some()),
+        ] {
             if !sent {
                 let init = RtcRtpTransceiverInit::new();
                 init.set_direction(RtcRtpTransceiverDirection::Recvonly);
                 pc.add_transceiver_with_str_and_init(kind, &init);
             }
         }
+        *self.senders.borrow_mut() = senders;
 
         let mut handlers = Vec::new();
         let gathered = Rc::new(Cell::new(0_u32));
@@ -297,12 +327,29 @@ impl Peer {
         match new_connection(&call.ice.borrow()) {
             Ok(pc) => {
                 *self.pc.borrow_mut() = pc;
-                self.attach(epoch, call.local.as_ref());
+                self.attach(epoch, call.local.as_deref());
             }
             Err(error) => log(&format!("could not rebuild: {}", describe(error))),
         }
         self.show_status();
     }
+}
+
+/// Our senders on one connection.
+#[derive(Default)]
+struct Senders {
+    audio: Option<RtcRtpSender>,
+    video: Option<RtcRtpSender>,
+}
+
+/// `sender.replaceTrack(track)`, reporting a failure on the console.
+fn replace_track(sender: &RtcRtpSender, track: Option<&MediaStreamTrack>) {
+    let promise = sender.replace_track(track);
+    leptos::task::spawn_local(async move {
+        if let Err(error) = JsFuture::from(promise).await {
+            log(&format!("could not replace a track: {}", describe(error)));
+        }
+    });
 }
 
 /// A new RTCPeerConnection with the ICE servers Parley gave us.

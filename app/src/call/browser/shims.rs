@@ -14,6 +14,25 @@ pub fn call_method(target: &JsValue, name: &str) -> Result<JsValue, JsValue> {
     method.call0(target)
 }
 
+/// Calls `target[name](argument)` by name.
+pub fn call_method1(target: &JsValue, name: &str, argument: &JsValue) -> Result<JsValue, JsValue> {
+    let method: js_sys::Function = Reflect::get(target, &JsValue::from_str(name))?.dyn_into()?;
+    method.call1(target, argument)
+}
+
+/// A video track that shows nothing (from a canvas never drawn on), to stand in for a
+/// camera that is off when a connection is set up.
+pub fn blank_video_track() -> Option<web_sys::MediaStreamTrack> {
+    let canvas: web_sys::HtmlCanvasElement = web_sys::window()?
+        .document()?
+        .create_element("canvas")
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let stream = canvas.capture_stream().ok()?;
+    stream.get_video_tracks().get(0).dyn_into().ok()
+}
+
 /// `pc.setLocalDescription()` with no argument: the browser creates and applies the
 /// offer or answer that the connection's state calls for, in one step, so no remote
 /// description can slip in between creating it and applying it (web-sys only has the

@@ -84,7 +84,7 @@ impl Call {
                     token: token.clone(),
                     last_seen: session.seen.last(),
                     name: self.name.clone(),
-                    media: self.state.my_media.get_untracked(),
+                    media: self.sent_media.get(),
                 },
                 None => self.join_message(),
             }
@@ -97,7 +97,7 @@ impl Call {
             version: PROTOCOL_VERSION,
             room: self.room.clone(),
             name: self.name.clone(),
-            media: self.state.my_media.get_untracked(),
+            media: self.sent_media.get(),
         }
     }
 

@@ -1,0 +1,108 @@
+//! Before joining, as in Meet: your own picture, a microphone level meter, the
+//! microphone and camera switches, the device menus and the name to show.
+
+use super::controls::DeviceButton;
+use super::devices::{DeviceMenus, LevelMeter};
+use super::stage::SelfVideo;
+use super::InviteLink;
+use crate::call::{initial, CallState, Device, Phase};
+use crate::protocol::{clean_display_name, MAX_DISPLAY_NAME_CHARS};
+use crate::room_code::RoomCode;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl IntoView {
+    // A name the form sent before the app was live (`?name=`, the form's plain-HTML
+    // submission) is filled in by the server.
+    let sent_name = use_query_map()
+        .read_untracked()
+        .get("name")
+        .unwrap_or_default();
+    let (name, set_name) = signal(sent_name.clone());
+    let (live, set_live) = signal(false);
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        // Runs once the app is live in the browser. Whatever was typed in the
+        // meantime counts; else the name from last time.
+        let Some(input) = input.get() else { return };
+        let typed = input.value();
+        if !typed.trim().is_empty() {
+            set_name.set(typed);
+        } else {
+            #[cfg(feature = "hydrate")]
+            if let Some(remembered) = crate::call::browser::remembered_name() {
+                set_name.set(remembered);
+            }
+        }
+        set_live.set(true);
+    });
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| expect_context::<crate::call::browser::CallHandle>().preview(state));
+
+    let valid = move || clean_display_name(&name.get()).is_some();
+    let joining = move || state.phase.get() == Phase::Joining;
+    let join = move |event: SubmitEvent| {
+        event.prevent_default();
+        let Some(clean) = clean_display_name(&name.get_untracked()) else {
+            return;
+        };
+        state.my_name.set(clean.clone());
+        #[cfg(feature = "hydrate")]
+        expect_context::<crate::call::browser::CallHandle>().join(state, code.clone(), clean);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&code, clean);
+    };
+    let camera_off = move || !state.my_media.get().video;
+    view! {
+        <section class="lobby" aria-labelledby="lobby-title">
+            <div class="preview">
+                <div class="tile self" class:camera-off=camera_off>
+                    <SelfVideo state/>
+                    <div class="avatar" aria-hidden="true">
+                        {move || initial(&name.get())}
+                    </div>
+                    <Show when=camera_off>
+                        <p class="preview-caption">"Camera is off"</p>
+                    </Show>
+                    <div class="preview-controls">
+                        <DeviceButton state device=Device::Microphone/>
+                        <DeviceButton state device=Device::Camera/>
+                    </div>
+                </div>
+                <LevelMeter state/>
+            </div>
+            <div class="lobby-side card">
+                <h2 id="lobby-title">"Ready to join?"</h2>
+                <form class="join-call" method="get" on:submit=join>
+                    <label for="display-name">"Your name"</label>
+                    <input
+                        id="display-name"
+                        name="name"
+                        type="text"
+                        autocomplete="name"
+                        required=true
+                        maxlength=MAX_DISPLAY_NAME_CHARS
+                        node_ref=input
+                        value=sent_name
+                        prop:value=name
+                        on:input=move |ev| set_name.set(event_target_value(&ev))
+                    />
+                    // Enabled until the app is live, so the form can be sent without it.
+                    <button
+                        type="submit"
+                        class="button primary"
+                        disabled=move || live.get() && (!valid() || joining())
+                    >
+                        {move || if joining() { "Joining…" } else { "Join now" }}
+                    </button>
+                </form>
+                <DeviceMenus state/>
+                <p class="hint">"Invite others with this link:"</p>
+                <InviteLink path=invite_path/>
+            </div>
+        </section>
+    }
+    .into_any()
+}

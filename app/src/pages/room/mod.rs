@@ -1,0 +1,191 @@
+//! The meeting's page: the lobby ([`lobby`]), the call ([`stage`], with its
+//! [`controls`]) and the device menus both use ([`devices`]).
+
+mod controls;
+mod devices;
+mod lobby;
+mod stage;
+
+use crate::call::{CallState, Phase};
+use crate::pages::not_found::NotFound;
+use crate::room_code::RoomCode;
+use crate::rooms::{find_room, RoomInfo};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use lobby::Lobby;
+use stage::Stage;
+
+/// /r/{code}: the meeting's page. Unknown and malformed codes render [`NotFound`].
+#[component]
+pub fn RoomPage() -> impl IntoView {
+    let params = use_params_map();
+    let code = move || params.read().get("code").unwrap_or_default();
+    let room = Resource::new(code, find_room);
+
+    view! {
+        <Suspense fallback=|| view! { <main class="page page-centered">"Loading…"</main> }>
+            {move || Suspend::new(async move {
+                match room.await {
+                    Ok(Some(room)) => view! { <Meeting room/> }.into_any(),
+                    Ok(None) => view! { <NotFound/> }.into_any(),
+                    Err(e) => view! { <LookupFailed message=e.to_string()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LookupFailed(message: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+    }
+    view! {
+        <main class="page page-centered">
+            <section class="card">
+                <h1>"Parley can't reach this meeting right now"</h1>
+                <p>{message}</p>
+                <a class="button primary" href="">"Try again"</a>
+            </section>
+        </main>
+    }
+}
+
+/// What the meeting page shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Screen {
+    Lobby,
+    Call,
+    Left,
+}
+
+/// The meeting itself: a lobby to pick a name and devices, then the call. Provides the call's
+/// state (and, in the browser, the call itself) to everything inside as context, and
+/// leaves the call when the page goes away, however it goes (in-app navigation too).
+#[component]
+fn Meeting(room: RoomInfo) -> impl IntoView {
+    let RoomInfo { code, name } = room;
+    let state = CallState::new();
+    provide_context(state);
+    #[cfg(feature = "hydrate")]
+    {
+        let call = crate::call::browser::CallHandle::new();
+        provide_context(call);
+        on_cleanup(move || call.hang_up());
+    }
+    // Joining stays on the lobby, its preview running.
+    let screen = Memo::new(move |_| match state.phase.get() {
+        Phase::Lobby | Phase::Joining => Screen::Lobby,
+        Phase::InCall => Screen::Call,
+        Phase::Left => Screen::Left,
+    });
+    let invite_path = code.path();
+    let code_attr = code.to_string();
+    let code_text = code.to_string();
+    view! {
+        <Title text=name.clone()/>
+        <main class="page room" data-room-code=code_attr>
+            <header class="room-header">
+                <a class="brand" href="/">"Parley"</a>
+                <h1 class="room-name">{name}</h1>
+                <span class="room-code">{code_text}</span>
+            </header>
+            <Banners state/>
+            {move || match screen.get() {
+                Screen::Lobby => {
+                    view! { <Lobby state code=code.clone() invite_path=invite_path.clone()/> }
+                        .into_any()
+                }
+                Screen::Call => view! { <Stage state invite_path=invite_path.clone()/> }.into_any(),
+                Screen::Left => view! { <LeftPage state code=code.clone()/> }.into_any(),
+            }}
+        </main>
+    }
+}
+
+/// Lasting notices (a blocked camera) and problems (the connection dropped).
+#[component]
+fn Banners(state: CallState) -> impl IntoView {
+    view! {
+        {move || state.problem.get().map(|text| view! { <p class="banner problem" role="alert">{text}</p> })}
+        {move || state.notice.get().map(|text| view! { <p class="banner notice" role="status">{text}</p> })}
+    }
+}
+
+/// After leaving.
+#[component]
+fn LeftPage(state: CallState, code: RoomCode) -> impl IntoView {
+    let rejoin = move |_| state.phase.set(Phase::Lobby);
+    let _ = code;
+    view! {
+        <section class="left card">
+            <h2>"You left the meeting"</h2>
+            <div class="actions">
+                <button type="button" class="button primary" on:click=rejoin>"Rejoin"</button>
+                <a class="button" href="/">"Return to home screen"</a>
+            </div>
+        </section>
+    }
+}
+
+/// The meeting's link with a copy button.
+#[component]
+fn InviteLink(path: String) -> impl IntoView {
+    // The origin is only known in the browser; the server renders the path and the
+    // browser fills in the full link once hydrated.
+    let (link, set_link) = signal(path);
+    Effect::new(move |_| {
+        if let Some(origin) = window_origin() {
+            set_link.update(|link| {
+                if link.starts_with('/') {
+                    *link = format!("{origin}{link}");
+                }
+            });
+        }
+    });
+    let (copied, set_copied) = signal(None::<bool>);
+    let copy = move |_| {
+        let text = link.get_untracked();
+        leptos::task::spawn_local(async move {
+            set_copied.set(Some(copy_to_clipboard(&text).await));
+        });
+    };
+    let label = move || match copied.get() {
+        None => "Copy link",
+        Some(true) => "Copied",
+        Some(false) => "Press Ctrl+C to copy",
+    };
+
+    view! {
+        <div class="invite">
+            <span class="invite-link">{link}</span>
+            <button type="button" class="button" on:click=copy>{label}</button>
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn window_origin() -> Option<String> {
+    web_sys::window()?.location().origin().ok()
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn window_origin() -> Option<String> {
+    None
+}
+
+#[cfg(feature = "hydrate")]
+async fn copy_to_clipboard(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn copy_to_clipboard(_text: &str) -> bool {
+    false
+}

@@ -1,0 +1,153 @@
+//! The call: everyone's tiles in a grid, and the bottom bar.
+
+use super::controls::ControlBar;
+use super::InviteLink;
+use crate::call::{grid_columns, grid_columns_portrait, initial, CallState, LinkStatus, Remote};
+use crate::pages::icons::MicIcon;
+use crate::protocol::PeerId;
+use leptos::prelude::*;
+
+/// The call: a grid of tiles and the bottom bar.
+// The tiles and the bar are type-erased (`into_any`): the room's view type is otherwise
+// deep enough to overflow the compiler's query depth in release wasm builds.
+#[component]
+pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
+    let tiles = move || state.remotes.with(Vec::len) + 1;
+    let alone = move || state.remotes.with(Vec::is_empty);
+    view! {
+        <section class="stage">
+            <div
+                class="grid"
+                style=move || {
+                    format!(
+                        "--columns: {}; --columns-portrait: {}",
+                        grid_columns(tiles()),
+                        grid_columns_portrait(tiles()),
+                    )
+                }
+            >
+                <SelfTile state/>
+                <For
+                    each=move || state.remotes.get()
+                    key=|remote| remote.id
+                    children=move |remote| view! { <RemoteTile remote/> }
+                />
+            </div>
+            <Show when=alone>
+                <div class="waiting">
+                    <p>"Waiting for others to join"</p>
+                    <InviteLink path=invite_path.clone()/>
+                </div>
+            </Show>
+        </section>
+        <ControlBar state/>
+    }
+    .into_any()
+}
+
+/// The local person's own camera, mirrored and muted.
+#[component]
+fn SelfTile(state: CallState) -> impl IntoView {
+    let camera_off = move || !state.my_media.get().video;
+    let mic_off = move || !state.my_media.get().audio;
+    view! {
+        <div class="cell">
+            <div class="tile self" class:camera-off=camera_off>
+                <SelfVideo state/>
+                <div class="avatar">{move || initial(&state.my_name.get())}</div>
+                <div class="tile-label">
+                    <Show when=mic_off>
+                        <MicOffBadge/>
+                    </Show>
+                    <span class="name">"You"</span>
+                </div>
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
+/// The local camera's picture (the lobby's preview and the self tile): takes the local
+/// stream again whenever its tracks change.
+#[component]
+pub fn SelfVideo(state: CallState) -> impl IntoView {
+    let video = NodeRef::<leptos::html::Video>::new();
+    Effect::new(move |_| {
+        let version = state.local_stream.get();
+        if let (true, Some(element)) = (version > 0, video.get()) {
+            show_stream(&element, None);
+        }
+    });
+    view! { <video node_ref=video autoplay=true prop:muted=true aria-hidden="true"></video> }
+}
+
+/// Another participant: their video, name, and microphone and camera state. Each
+/// part follows its own signal, and the `<video>` takes a stream only when a
+/// different one arrives, so nothing here reloads when someone else changes.
+#[component]
+fn RemoteTile(remote: Remote) -> impl IntoView {
+    let video = NodeRef::<leptos::html::Video>::new();
+    let id = remote.id;
+    Effect::new(move |_| {
+        let version = remote.stream.get();
+        if let (true, Some(element)) = (version > 0, video.get()) {
+            show_stream(&element, Some(id));
+        }
+    });
+    // Their sound plays on the speaker chosen in the settings.
+    #[cfg(feature = "hydrate")]
+    if let Some(state) = use_context::<CallState>() {
+        Effect::new(move |_| {
+            let speaker = state.chosen.with(|c| c.speaker.clone());
+            if let (Some(speaker), Some(element)) = (speaker, video.get()) {
+                crate::call::browser::play_on(&element, &speaker);
+            }
+        });
+    }
+    let name = move || remote.name.get();
+    let camera_off = move || !remote.media.get().video || remote.stream.get() == 0;
+    let status = move || match remote.status.get() {
+        LinkStatus::Connected => None,
+        LinkStatus::Connecting => Some("Connecting…"),
+        LinkStatus::Reconnecting => Some("Reconnecting…"),
+    };
+    view! {
+        <div class="cell">
+            <div class="tile remote" data-peer=id.to_string() class:camera-off=camera_off>
+                <video node_ref=video autoplay=true></video>
+                <div class="avatar">{move || initial(&name())}</div>
+                {move || status().map(|text| view! { <span class="tile-status">{text}</span> })}
+                <div class="tile-label">
+                    <Show when=move || !remote.media.get().audio>
+                        <MicOffBadge/>
+                    </Show>
+                    <span class="name">{name}</span>
+                </div>
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
+/// Shown on a tile whose microphone is off.
+#[component]
+fn MicOffBadge() -> impl IntoView {
+    view! {
+        <span class="mic-off" role="img" aria-label="Microphone off">
+            <MicIcon off=true/>
+        </span>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn show_stream(element: &web_sys::HtmlVideoElement, peer: Option<PeerId>) {
+    let Some(call) = use_context::<crate::call::browser::CallHandle>() else {
+        return;
+    };
+    let stream = call.stream_of(peer);
+    element.set_src_object(stream.as_ref());
+    let _ = element.set_attribute("playsinline", "");
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn show_stream<T>(_element: &T, _peer: Option<PeerId>) {}

@@ -1,0 +1,47 @@
+import { test, expect, Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { expectPlayingVideos, join, newRoom, openLobby } from './calls';
+import { expectPlayingSelfView } from './devices';
+import { hydrated, watchScriptErrors } from './pages';
+
+// axe-core on every screen a person meets: the home page, the lobby, a call, and the
+// call's settings. Any WCAG 2.1 A or AA violation fails, with what and where.
+
+async function expectNoViolations(page: Page, screen: string) {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  const found = results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+  );
+  expect(found, `accessibility violations on ${screen}`).toEqual([]);
+}
+
+test('the home page, the lobby, a call and its settings have no WCAG A/AA violations', async ({
+  browser,
+  baseURL,
+  page,
+}) => {
+  watchScriptErrors(page);
+  await page.goto('/');
+  await hydrated(page);
+  await expectNoViolations(page, 'the home page');
+
+  const room = await newRoom(browser, baseURL!);
+  const lobby = await openLobby(browser, room, 'Ada');
+  await expectPlayingSelfView(lobby.page);
+  await lobby.page.getByLabel('Your name').fill('Ada');
+  await expectNoViolations(lobby.page, 'the lobby');
+  await lobby.context.close();
+
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob');
+  await expectPlayingVideos(ada.page, 1);
+  await ada.page.getByRole('button', { name: 'Turn off microphone' }).click();
+  await expectNoViolations(ada.page, 'a call');
+  await ada.page.getByRole('button', { name: 'Settings' }).click();
+  await expect(ada.page.getByRole('dialog', { name: 'Settings' })).toBeVisible();
+  await expectNoViolations(ada.page, "the call's settings");
+  await ada.context.close();
+  await bob.context.close();
+});
