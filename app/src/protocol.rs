@@ -51,7 +51,18 @@ pub struct PeerInfo {
     pub id: PeerId,
     pub name: String,
     pub media: MediaState,
+    /// Their raised hand's place in the room's queue (smaller went up earlier), or
+    /// `None` when their hand is down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand: Option<HandPlace>,
 }
+
+/// When a hand went up, as a place in the room's order: the server counts up.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct HandPlace(pub u64);
 
 /// Which RTCPeerConnection between two participants a signal belongs to. It starts at
 /// 0 and goes up each time the connection is rebuilt, so that what was meant for a
@@ -138,6 +149,8 @@ pub enum ClientMessage {
     },
     /// Tell the room that the microphone or camera was switched.
     Media { media: MediaState },
+    /// Raise or lower your hand.
+    Hand { raised: bool },
     /// "Still here": answered with `pong`. `seen` acknowledges every message up to
     /// that `seq`, so the server can forget them.
     Ping {
@@ -215,6 +228,13 @@ pub enum ServerMessage {
     },
     /// A peer switched their microphone or camera.
     Media { from: PeerId, media: MediaState },
+    /// Someone raised (`hand` is their place in the queue) or lowered their hand;
+    /// sent to everyone, the one who did it included (to learn their place).
+    Hand {
+        from: PeerId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hand: Option<HandPlace>,
+    },
     /// The answer to `ping`.
     Pong,
     /// Something the client sent was refused. Unless the connection is then closed,

@@ -17,11 +17,12 @@ async function expectNoViolations(page: Page, screen: string) {
   expect(found, `accessibility violations on ${screen}`).toEqual([]);
 }
 
-test('the home page, the lobby, a call and its settings have no WCAG A/AA violations', async ({
+test('the home page, the lobby, a call, its settings and the people panel have no WCAG A/AA violations', async ({
   browser,
   baseURL,
   page,
 }) => {
+  test.setTimeout(120_000);
   watchScriptErrors(page);
   await page.goto('/');
   await hydrated(page);
@@ -42,6 +43,11 @@ test('the home page, the lobby, a call and its settings have no WCAG A/AA violat
   await ada.page.getByRole('button', { name: 'Settings' }).click();
   await expect(ada.page.getByRole('dialog', { name: 'Settings' })).toBeVisible();
   await expectNoViolations(ada.page, "the call's settings");
+  await ada.page.keyboard.press('Escape');
+  await bob.page.getByRole('button', { name: 'Raise hand' }).click();
+  await ada.page.getByRole('button', { name: 'People (2)' }).click();
+  await expect(ada.page.getByRole('list', { name: 'Raised hands' })).toContainText('Bob');
+  await expectNoViolations(ada.page, 'the people panel');
   await ada.context.close();
   await bob.context.close();
 });

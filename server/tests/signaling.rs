@@ -185,6 +185,69 @@ async fn media_state_is_broadcast_and_remembered_for_newcomers() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn raised_hands_reach_everyone_in_order_and_newcomers_see_them() {
+    let server = TestServer::fresh().await;
+    let room = server.create_room("Hands").await;
+    let mut stranger = server.connect().await;
+    stranger.send(&ClientMessage::Hand { raised: true }).await;
+    stranger.expect_error(ErrorCode::NotJoined).await;
+
+    let mut a = server.connect().await;
+    let mut b = server.connect().await;
+    let a_id = a.join(&room, "A").await.you;
+    let b_id = b.join(&room, "B").await.you;
+    a.recv().await; // B joined
+    b.send(&ClientMessage::Hand { raised: true }).await;
+    let ServerMessage::Hand {
+        from,
+        hand: Some(b_place),
+    } = a.recv().await
+    else {
+        panic!("A is told that B raised a hand");
+    };
+    assert_eq!(from, b_id);
+    // B hears its own place in the line.
+    assert_eq!(
+        b.recv().await,
+        ServerMessage::Hand {
+            from: b_id,
+            hand: Some(b_place)
+        }
+    );
+    a.send(&ClientMessage::Hand { raised: true }).await;
+    let ServerMessage::Hand {
+        from,
+        hand: Some(a_place),
+    } = b.recv().await
+    else {
+        panic!("B is told that A raised a hand");
+    };
+    assert_eq!(from, a_id);
+    assert!(b_place < a_place);
+    // Raising again changes nothing, and says nothing.
+    a.recv().await;
+    a.send(&ClientMessage::Hand { raised: true }).await;
+    b.expect_silence(QUIET).await;
+
+    let mut c = server.connect().await;
+    let welcome = c.join(&room, "C").await;
+    let hand_of = |id| welcome.peers.iter().find(|p| p.id == id).unwrap().hand;
+    assert_eq!(hand_of(b_id), Some(b_place));
+    assert_eq!(hand_of(a_id), Some(a_place));
+
+    b.send(&ClientMessage::Hand { raised: false }).await;
+    a.recv().await; // C joined
+    assert_eq!(
+        a.recv().await,
+        ServerMessage::Hand {
+            from: b_id,
+            hand: None
+        }
+    );
+    server.stop().await;
+}
+
 /// Every bad input gets its error, the connection survives where it should, and a
 /// call in another room carries on undisturbed throughout.
 #[tokio::test]

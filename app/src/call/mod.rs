@@ -8,8 +8,9 @@ pub mod browser;
 pub mod devices;
 pub mod negotiation;
 pub mod session;
+pub mod speaking;
 
-use crate::protocol::{MediaState, PeerId};
+use crate::protocol::{HandPlace, MediaState, PeerId};
 use devices::{Chosen, DeviceLists};
 use leptos::prelude::*;
 
@@ -46,6 +47,8 @@ pub struct Remote {
     /// `<video>` takes the stream then, and only then.
     pub stream: RwSignal<u32>,
     pub status: RwSignal<LinkStatus>,
+    /// Their raised hand's place in the queue, if raised.
+    pub hand: RwSignal<Option<HandPlace>>,
 }
 
 impl Remote {
@@ -56,6 +59,7 @@ impl Remote {
             media: RwSignal::new(info.media),
             stream: RwSignal::new(0),
             status: RwSignal::new(LinkStatus::Connecting),
+            hand: RwSignal::new(info.hand),
         }
     }
 
@@ -65,6 +69,7 @@ impl Remote {
         self.media.dispose();
         self.stream.dispose();
         self.status.dispose();
+        self.hand.dispose();
     }
 }
 
@@ -80,6 +85,8 @@ pub struct CallState {
     pub my_media: RwSignal<MediaState>,
     /// Which devices the local person has at all.
     pub my_devices: RwSignal<MediaState>,
+    /// The local person's raised hand's place in the queue, if raised.
+    pub my_hand: RwSignal<Option<HandPlace>>,
     /// The name the local person joined with.
     pub my_name: RwSignal<String>,
     /// Goes up each time a local track comes, goes or is replaced (0: none yet); the
@@ -105,6 +112,7 @@ impl CallState {
             my_media: RwSignal::new(MediaState::default()),
             my_devices: RwSignal::new(MediaState::default()),
             my_name: RwSignal::new(String::new()),
+            my_hand: RwSignal::new(None),
             local_stream: RwSignal::new(0),
             devices: RwSignal::new(DeviceLists::default()),
             chosen: RwSignal::new(Chosen::default()),
@@ -153,6 +161,21 @@ impl Default for CallState {
     }
 }
 
+/// Who has a hand up, first raised first: `(place, who)` pairs, `None` for the local
+/// person, sorted by place.
+pub fn raised_hands(
+    mine: Option<HandPlace>,
+    others: impl IntoIterator<Item = (PeerId, Option<HandPlace>)>,
+) -> Vec<Option<PeerId>> {
+    let mut hands: Vec<(HandPlace, Option<PeerId>)> = others
+        .into_iter()
+        .filter_map(|(id, hand)| hand.map(|place| (place, Some(id))))
+        .chain(mine.map(|place| (place, None)))
+        .collect();
+    hands.sort();
+    hands.into_iter().map(|(_, who)| who).collect()
+}
+
 /// The first letter of a name, shown on a tile when the camera is off.
 pub fn initial(name: &str) -> String {
     name.chars()
@@ -198,5 +221,19 @@ mod tests {
         assert_eq!(grid_columns_portrait(2), 1);
         assert_eq!(grid_columns_portrait(3), 2);
         assert_eq!(grid_columns_portrait(8), 2);
+    }
+
+    #[test]
+    fn raised_hands_are_listed_first_raised_first() {
+        let others = [
+            (PeerId(1), Some(HandPlace(5))),
+            (PeerId(2), None),
+            (PeerId(3), Some(HandPlace(2))),
+        ];
+        assert_eq!(
+            raised_hands(Some(HandPlace(4)), others),
+            vec![Some(PeerId(3)), None, Some(PeerId(1))]
+        );
+        assert_eq!(raised_hands(None, []), Vec::<Option<PeerId>>::new());
     }
 }

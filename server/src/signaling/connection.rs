@@ -355,6 +355,7 @@ impl Session {
             }
             ClientMessage::Signal { to, epoch, signal } => self.signal(to, epoch, signal),
             ClientMessage::Media { media } => self.media(media),
+            ClientMessage::Hand { raised } => self.hand(raised),
             ClientMessage::Ping { seen } => {
                 if let Some(Joined { room, id }) = &self.joined {
                     room.acknowledge(*id, seen);
@@ -435,7 +436,12 @@ impl Session {
             }
         }
         let signaling = &self.signaling;
-        let me = PeerInfo { id, name, media };
+        let me = PeerInfo {
+            id,
+            name,
+            media,
+            hand: None,
+        };
         let token = signaling.tokens.issue(&code, id, now);
         let limits = signaling.session_limits();
         let hub = &signaling.hub;
@@ -514,6 +520,21 @@ impl Session {
         };
         room.update_media(*id, media);
         room.broadcast(*id, &ServerMessage::Media { from: *id, media });
+    }
+
+    fn hand(&mut self, raised: bool) {
+        let Some(Joined { room, id }) = &self.joined else {
+            return self.refuse(
+                ErrorCode::NotJoined,
+                "join a meeting before raising your hand",
+            );
+        };
+        // Raising a raised hand (or lowering a lowered one) changes nothing.
+        if let Some(hand) = room.set_hand(*id, raised) {
+            let news = ServerMessage::Hand { from: *id, hand };
+            room.broadcast(*id, &news);
+            room.send_to(*id, &news);
+        }
     }
 
     /// Tells the client why something it sent was refused.

@@ -11,10 +11,11 @@
 //! While it is away its messages only pile up there, up to a bound; past it, or past
 //! the grace period, it leaves the room like anyone else.
 
-use app::protocol::{LeaveReason, MediaState, PeerId, PeerInfo, ServerMessage};
+use app::protocol::{HandPlace, LeaveReason, MediaState, PeerId, PeerInfo, ServerMessage};
 use app::room_code::RoomCode;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, watch};
 
@@ -156,6 +157,8 @@ pub struct Room {
     members: Mutex<Members>,
     /// Room messages kept per member for replay.
     keep: usize,
+    /// The place the next raised hand takes.
+    next_hand: AtomicU64,
 }
 
 impl Room {
@@ -196,6 +199,20 @@ impl Room {
         if let Some(member) = self.members().get_mut(&id) {
             member.info.media = media;
         }
+    }
+
+    /// Raises or lowers `id`'s hand. Returns its new state, or `None` when nothing
+    /// changed (or `id` is not here).
+    pub fn set_hand(&self, id: PeerId, raised: bool) -> Option<Option<HandPlace>> {
+        let mut members = self.members();
+        let member = members.get_mut(&id)?;
+        let hand = match (member.info.hand, raised) {
+            (None, true) => Some(HandPlace(self.next_hand.fetch_add(1, Ordering::Relaxed))),
+            (Some(_), false) => None,
+            _ => return None,
+        };
+        member.info.hand = hand;
+        Some(hand)
     }
 
     /// Forgets the messages `id` has acknowledged, up to and including `seen`.
@@ -299,6 +316,7 @@ impl Hub {
                     code: code.clone(),
                     members: Mutex::new(HashMap::new()),
                     keep: self.keep,
+                    next_hand: AtomicU64::new(1),
                 })
             })
             .clone()
@@ -363,6 +381,7 @@ impl Hub {
             old.kick(Kick::Replaced);
         }
         member.connection = connection;
+        // A raised hand stays raised across a dropped connection.
         member.info.media = me.media;
         let complete = member.can_replay_after(comeback.last_seen);
         let missed: Vec<Utf8Bytes> = member

@@ -136,6 +136,13 @@ impl CallHandle {
         });
     }
 
+    /// Raises the local person's hand, or lowers it.
+    pub fn toggle_hand(self, state: CallState) {
+        if let Some(call) = self.current() {
+            call.raise_hand(state.my_hand.get_untracked().is_none());
+        }
+    }
+
     /// Uses another camera, microphone or speaker.
     pub fn choose(self, state: CallState, kind: DeviceKind, id: String) {
         leptos::task::spawn_local(async move {

@@ -229,6 +229,7 @@ impl Call {
                     Some(known) => {
                         known.remote.name.try_set(peer.name);
                         known.remote.media.try_set(peer.media);
+                        known.remote.hand.try_set(peer.hand);
                         known.set_away(None);
                     }
                     None => self.add_peer(peer, FirstOffer::Theirs),
@@ -245,6 +246,13 @@ impl Call {
             ServerMessage::Media { from, media } => {
                 if let Some(remote) = self.state.remote(from) {
                     remote.media.try_set(media);
+                }
+            }
+            ServerMessage::Hand { from, hand } => {
+                if self.session.borrow().me == Some(from) {
+                    self.state.my_hand.try_set(hand);
+                } else if let Some(remote) = self.state.remote(from) {
+                    remote.hand.try_set(hand);
                 }
             }
             ServerMessage::Signal {
@@ -301,10 +309,23 @@ impl Call {
             peer.feed(Event::SignalsMayBeLost);
         }
         for info in peers {
-            if !self.peers.borrow().contains_key(&info.id) {
-                self.add_peer(info, FirstOffer::Ours);
+            let known = self.state.remote(info.id);
+            match known {
+                Some(remote) => {
+                    remote.hand.try_set(info.hand);
+                }
+                None => self.add_peer(info, FirstOffer::Ours),
             }
         }
+        // The restarted server forgot our hand: raise it again.
+        if self.state.my_hand.try_get_untracked().flatten().is_some() {
+            self.send(&ClientMessage::Hand { raised: true });
+        }
+    }
+
+    /// Raises or lowers our hand; the server answers with our place in the queue.
+    fn raise_hand(self: &Rc<Self>, raised: bool) {
+        self.send(&ClientMessage::Hand { raised });
     }
 
     fn refused(self: &Rc<Self>, code: ErrorCode, message: String) {

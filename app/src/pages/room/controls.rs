@@ -2,13 +2,14 @@
 //! settings, and leaving.
 
 use super::devices::DeviceMenus;
+use super::people::{HandButton, PeopleButton};
 use crate::call::{CallState, Device};
 use crate::pages::icons::{CameraIcon, LeaveIcon, MicIcon, SettingsIcon};
 use leptos::prelude::*;
 
-/// Microphone, camera and leave, like Meet's bottom bar.
+/// Microphone, camera, hand, people, settings and leave, like Meet's bottom bar.
 #[component]
-pub fn ControlBar(state: CallState) -> impl IntoView {
+pub fn ControlBar(state: CallState, people_open: RwSignal<bool>) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let call = expect_context::<crate::call::browser::CallHandle>();
     let leave = move |_| {
@@ -19,6 +20,8 @@ pub fn ControlBar(state: CallState) -> impl IntoView {
         <nav class="control-bar" aria-label="Call controls">
             <DeviceButton state device=Device::Microphone/>
             <DeviceButton state device=Device::Camera/>
+            <HandButton state/>
+            <PeopleButton state open=people_open/>
             <SettingsButton state/>
             <button type="button" class="round leave" aria-label="Leave call" on:click=leave>
                 <LeaveIcon/>

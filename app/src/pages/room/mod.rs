@@ -4,6 +4,7 @@
 mod controls;
 mod devices;
 mod lobby;
+mod people;
 mod stage;
 
 use crate::call::{CallState, Phase};

@@ -1,9 +1,10 @@
 //! The call: everyone's tiles in a grid, and the bottom bar.
 
 use super::controls::ControlBar;
+use super::people::PeoplePanel;
 use super::InviteLink;
 use crate::call::{grid_columns, grid_columns_portrait, initial, CallState, LinkStatus, Remote};
-use crate::pages::icons::MicIcon;
+use crate::pages::icons::{HandIcon, MicIcon};
 use crate::protocol::PeerId;
 use leptos::prelude::*;
 
@@ -14,7 +15,9 @@ use leptos::prelude::*;
 pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
     let tiles = move || state.remotes.with(Vec::len) + 1;
     let alone = move || state.remotes.with(Vec::is_empty);
+    let people_open = RwSignal::new(false);
     view! {
+        <div class="call-body">
         <section class="stage">
             <div
                 class="grid"
@@ -40,7 +43,11 @@ pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
                 </div>
             </Show>
         </section>
-        <ControlBar state/>
+        <Show when=move || people_open.get()>
+            <PeoplePanel state open=people_open/>
+        </Show>
+        </div>
+        <ControlBar state people_open/>
     }
     .into_any()
 }
@@ -56,6 +63,9 @@ fn SelfTile(state: CallState) -> impl IntoView {
                 <SelfVideo state/>
                 <div class="avatar">{move || initial(&state.my_name.get())}</div>
                 <div class="tile-label">
+                    <Show when=move || state.my_hand.get().is_some()>
+                        <HandBadge/>
+                    </Show>
                     <Show when=mic_off>
                         <MicOffBadge/>
                     </Show>
@@ -118,6 +128,9 @@ fn RemoteTile(remote: Remote) -> impl IntoView {
                 <div class="avatar">{move || initial(&name())}</div>
                 {move || status().map(|text| view! { <span class="tile-status">{text}</span> })}
                 <div class="tile-label">
+                    <Show when=move || remote.hand.get().is_some()>
+                        <HandBadge/>
+                    </Show>
                     <Show when=move || !remote.media.get().audio>
                         <MicOffBadge/>
                     </Show>
@@ -127,6 +140,16 @@ fn RemoteTile(remote: Remote) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Shown on the tile of someone whose hand is up.
+#[component]
+fn HandBadge() -> impl IntoView {
+    view! {
+        <span class="hand" role="img" aria-label="Hand raised">
+            <HandIcon/>
+        </span>
+    }
 }
 
 /// Shown on a tile whose microphone is off.

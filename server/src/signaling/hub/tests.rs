@@ -12,6 +12,7 @@ fn info(id: u64, name: &str) -> PeerInfo {
         id: PeerId(id),
         name: name.into(),
         media: MediaState::default(),
+        hand: None,
     }
 }
 
@@ -240,4 +241,36 @@ fn after_a_restart_a_session_is_restored_with_its_id() {
         &drain(&mut ada_rx)[0].message,
         ServerMessage::PeerJoined { peer } if peer.id == PeerId(7)
     ));
+}
+
+#[test]
+fn hands_queue_in_the_order_they_went_up_and_newcomers_see_them() {
+    let hub = Hub::new(8, 64);
+    let room = hub
+        .join(&code(), info(1, "Ada"), 1, Outbox::new(8).0, welcome)
+        .unwrap();
+    hub.join(&code(), info(2, "Bob"), 2, Outbox::new(8).0, welcome)
+        .unwrap();
+    let bob = room.set_hand(PeerId(2), true).unwrap().unwrap();
+    let ada = room.set_hand(PeerId(1), true).unwrap().unwrap();
+    assert!(bob < ada, "Bob raised his hand first");
+    // Raising a raised hand changes nothing; lowering does, once.
+    assert_eq!(room.set_hand(PeerId(1), true), None);
+    assert_eq!(room.set_hand(PeerId(2), false), Some(None));
+    assert_eq!(room.set_hand(PeerId(2), false), None);
+    assert_eq!(room.set_hand(PeerId(9), true), None, "not in the room");
+    // Raised again, Bob goes to the back of the queue.
+    let bob_again = room.set_hand(PeerId(2), true).unwrap().unwrap();
+    assert!(bob_again > ada);
+
+    let mut seen = None;
+    hub.join(&code(), info(3, "Cleo"), 3, Outbox::new(8).0, |peers| {
+        seen = Some(peers);
+        welcome(Vec::new())
+    })
+    .unwrap();
+    let mut hands: Vec<(u64, Option<HandPlace>)> =
+        seen.unwrap().iter().map(|p| (p.id.0, p.hand)).collect();
+    hands.sort();
+    assert_eq!(hands, vec![(1, Some(ada)), (2, Some(bob_again))]);
 }

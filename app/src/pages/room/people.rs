@@ -1,0 +1,159 @@
+//! Who is in the meeting: the people panel (everyone, you first, with their
+//! microphone, camera and hand), raised hands in the order they went up, and the
+//! button that raises yours (Ctrl+Alt+H, as in Meet).
+
+use crate::call::{raised_hands, CallState, Remote};
+use crate::pages::icons::{CameraIcon, HandIcon, MicIcon, PeopleIcon};
+use crate::protocol::MediaState;
+use leptos::prelude::*;
+
+/// Raises or lowers your hand.
+#[component]
+pub fn HandButton(state: CallState) -> impl IntoView {
+    let raised = move || state.my_hand.get().is_some();
+    #[cfg(feature = "hydrate")]
+    let call = expect_context::<crate::call::browser::CallHandle>();
+    let toggle = move |_| {
+        #[cfg(feature = "hydrate")]
+        call.toggle_hand(state);
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        let keys = window_event_listener(leptos::ev::keydown, move |event| {
+            let ctrl = event.ctrl_key() || event.meta_key();
+            if ctrl && event.alt_key() && !event.shift_key() && event.code() == "KeyH" {
+                event.prevent_default();
+                call.toggle_hand(state);
+            }
+        });
+        on_cleanup(move || keys.remove());
+    }
+    let action = move || if raised() { "Lower hand" } else { "Raise hand" };
+    view! {
+        <button
+            type="button"
+            class="round"
+            class:on=raised
+            aria-pressed=move || raised().to_string()
+            aria-label=action
+            title=move || format!("{} (Ctrl+Alt+H)", action())
+            on:click=toggle
+        >
+            <HandIcon/>
+        </button>
+    }
+}
+
+/// Opens and closes the people panel; shows how many are here.
+#[component]
+pub fn PeopleButton(state: CallState, open: RwSignal<bool>) -> impl IntoView {
+    let count = move || state.remotes.with(Vec::len) + 1;
+    view! {
+        <button
+            type="button"
+            class="round with-count"
+            class:on=move || open.get()
+            aria-pressed=move || open.get().to_string()
+            // Only while the panel is there to point to.
+            aria-controls=move || open.get().then_some("people-panel")
+            aria-label=move || format!("People ({})", count())
+            title="People"
+            on:click=move |_| open.update(|open| *open = !*open)
+        >
+            <PeopleIcon/>
+            <span class="count" aria-hidden="true">{count}</span>
+        </button>
+    }
+}
+
+/// Everyone in the meeting, and the raised hands.
+#[component]
+pub fn PeoplePanel(state: CallState, open: RwSignal<bool>) -> impl IntoView {
+    let count = move || state.remotes.with(Vec::len) + 1;
+    let hands = move || {
+        let others: Vec<_> = state
+            .remotes
+            .with(|remotes| remotes.iter().map(|r| (r.id, r.hand.get())).collect());
+        raised_hands(state.my_hand.get(), others)
+    };
+    let name_of = move |who: Option<crate::protocol::PeerId>| match who {
+        None => format!("{} (You)", state.my_name.get()),
+        Some(id) => state.remote(id).map(|r| r.name.get()).unwrap_or_default(),
+    };
+    view! {
+        <aside id="people-panel" class="side-panel" aria-labelledby="people-title">
+            <header class="side-panel-header">
+                <h2 id="people-title">"People"</h2>
+                <button type="button" class="button" on:click=move |_| open.set(false)>
+                    "Close"
+                </button>
+            </header>
+            <Show when=move || !hands().is_empty()>
+                <h3>"Raised hands"</h3>
+                <ol class="hands" aria-label="Raised hands">
+                    {move || {
+                        hands()
+                            .into_iter()
+                            .map(|who| view! { <li>{name_of(who)}</li> })
+                            .collect_view()
+                    }}
+                </ol>
+            </Show>
+            <h3>{move || format!("In the meeting ({})", count())}</h3>
+            <ul class="people" aria-label="In the meeting">
+                <Person
+                    name=Signal::derive(move || format!("{} (You)", state.my_name.get()))
+                    media=state.my_media.into()
+                    hand=Signal::derive(move || state.my_hand.get().is_some())
+                />
+                <For
+                    each=move || state.remotes.get()
+                    key=|remote| remote.id
+                    children=move |remote: Remote| {
+                        view! {
+                            <Person
+                                name=remote.name.into()
+                                media=remote.media.into()
+                                hand=Signal::derive(move || remote.hand.get().is_some())
+                            />
+                        }
+                    }
+                />
+            </ul>
+        </aside>
+    }
+    .into_any()
+}
+
+/// One line of the panel.
+#[component]
+fn Person(name: Signal<String>, media: Signal<MediaState>, hand: Signal<bool>) -> impl IntoView {
+    view! {
+        <li class="person">
+            <span class="person-name">{name}</span>
+            <span class="person-state">
+                <Show when=move || hand.get()>
+                    <span class="hand" role="img" aria-label="Hand raised">
+                        <HandIcon/>
+                    </span>
+                </Show>
+                {move || {
+                    let on = media.get().audio;
+                    view! {
+                        <span class="state" class:off=!on role="img" aria-label=if on { "Microphone on" } else { "Microphone off" }>
+                            <MicIcon off=!on/>
+                        </span>
+                    }
+                }}
+                {move || {
+                    let on = media.get().video;
+                    view! {
+                        <span class="state" class:off=!on role="img" aria-label=if on { "Camera on" } else { "Camera off" }>
+                            <CameraIcon off=!on/>
+                        </span>
+                    }
+                }}
+            </span>
+        </li>
+    }
+}

@@ -1,0 +1,69 @@
+import { test, expect, Page } from '@playwright/test';
+import { expectPlayingVideos, join, newRoom } from './calls';
+
+// The people panel and raised hands, as in Meet: everyone with their microphone,
+// camera and hand, you first; hands listed in the order they went up; the hand on the
+// tile; Ctrl+Alt+H; a late joiner sees hands already up.
+
+const panel = (page: Page) => page.getByRole('complementary', { name: 'People' });
+const raisedHands = (page: Page) => panel(page).getByRole('list', { name: 'Raised hands' }).getByRole('listitem');
+const inMeeting = (page: Page) => panel(page).getByRole('list', { name: 'In the meeting' }).getByRole('listitem');
+
+test('the people panel lists everyone, and raised hands in the order they went up', async ({
+  browser,
+  baseURL,
+}) => {
+  const room = await newRoom(browser, baseURL!);
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob');
+  const cleo = await join(browser, room, 'Cleo');
+  await expectPlayingVideos(cleo.page, 2);
+
+  // The button counts everyone; the panel lists you first, marked.
+  await expect(ada.page.getByRole('button', { name: 'People (3)' })).toBeVisible();
+  await ada.page.getByRole('button', { name: 'People (3)' }).click();
+  await expect(inMeeting(ada.page)).toHaveCount(3);
+  await expect(inMeeting(ada.page).first()).toContainText('Ada (You)');
+  await expect(inMeeting(ada.page).nth(1)).toContainText('Bob');
+  await expect(panel(ada.page).getByRole('list', { name: 'Raised hands' })).toHaveCount(0);
+
+  // Cleo mutes: the panel says so.
+  await cleo.page.getByRole('button', { name: 'Turn off microphone' }).click();
+  await expect(inMeeting(ada.page).nth(2).getByRole('img', { name: 'Microphone off' })).toBeVisible();
+  await expect(inMeeting(ada.page).nth(1).getByRole('img', { name: 'Microphone on' })).toBeVisible();
+
+  // Bob raises his hand by the button, then Cleo by the shortcut.
+  await bob.page.getByRole('button', { name: 'Raise hand' }).click();
+  await expect(bob.page.getByRole('button', { name: 'Lower hand' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(raisedHands(ada.page)).toHaveText(['Bob']);
+  await cleo.page.keyboard.press('Control+Alt+h');
+  await expect(raisedHands(ada.page)).toHaveText(['Bob', 'Cleo']);
+  await expect(ada.page.locator('.tile.remote', { hasText: 'Bob' }).getByRole('img', { name: 'Hand raised' })).toBeVisible();
+  await expect(cleo.page.locator('.tile.self').getByRole('img', { name: 'Hand raised' })).toBeVisible();
+
+  // Ada raises hers last: third in line, and listed as herself.
+  await ada.page.getByRole('button', { name: 'Raise hand' }).click();
+  await expect(raisedHands(ada.page)).toHaveText(['Bob', 'Cleo', 'Ada (You)']);
+
+  // A late joiner sees the hands already up, in order.
+  const dan = await join(browser, room, 'Dan');
+  await dan.page.getByRole('button', { name: 'People (4)' }).click();
+  await expect(raisedHands(dan.page)).toHaveText(['Bob', 'Cleo', 'Ada']);
+  await expect(ada.page.getByRole('button', { name: 'People (4)' })).toBeVisible();
+
+  // Lowering is one click; raising again goes to the back of the line.
+  await bob.page.getByRole('button', { name: 'Lower hand' }).click();
+  await expect(raisedHands(dan.page)).toHaveText(['Cleo', 'Ada']);
+  await expect(ada.page.locator('.tile.remote', { hasText: 'Bob' }).getByRole('img', { name: 'Hand raised' })).toHaveCount(0);
+  await cleo.page.keyboard.press('Control+Alt+h');
+  await bob.page.getByRole('button', { name: 'Raise hand' }).click();
+  await expect(raisedHands(dan.page)).toHaveText(['Ada', 'Bob']);
+
+  // Someone leaving leaves the panel (and the line).
+  await bob.context.close();
+  await expect(inMeeting(dan.page)).toHaveCount(3);
+  await expect(raisedHands(dan.page)).toHaveText(['Ada']);
+  await panel(dan.page).getByRole('button', { name: 'Close' }).click();
+  await expect(panel(dan.page)).toHaveCount(0);
+  for (const who of [ada, cleo, dan]) await who.context.close();
+});
