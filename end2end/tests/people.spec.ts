@@ -13,6 +13,7 @@ test('the people panel lists everyone, and raised hands in the order they went u
   browser,
   baseURL,
 }) => {
+  test.setTimeout(150_000);
   const room = await newRoom(browser, baseURL!);
   const ada = await join(browser, room, 'Ada');
   const bob = await join(browser, room, 'Bob');
@@ -66,4 +67,47 @@ test('the people panel lists everyone, and raised hands in the order they went u
   await panel(dan.page).getByRole('button', { name: 'Close' }).click();
   await expect(panel(dan.page)).toHaveCount(0);
   for (const who of [ada, cleo, dan]) await who.context.close();
+});
+
+test('whoever speaks gets a ring on their tile; someone muted never does', async ({ browser, baseURL }) => {
+  const room = await newRoom(browser, baseURL!);
+  // Ada's fake microphone beeps; Bob joins muted.
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob', {
+    inLobby: async (page) => {
+      await page.getByRole('button', { name: 'Turn off microphone' }).click();
+    },
+  });
+  await expectPlayingVideos(bob.page, 1);
+  await expectPlayingVideos(ada.page, 1);
+
+  // Watch every tile for 6 s, every 100 ms.
+  const watch = (page: Page) =>
+    page.evaluate(async () => {
+      const seen: Record<string, number> = {};
+      let samples = 0;
+      const until = performance.now() + 6_000;
+      while (performance.now() < until) {
+        samples += 1;
+        for (const tile of document.querySelectorAll('.tile')) {
+          const who = tile.classList.contains('self') ? 'self' : tile.querySelector('.name')!.textContent!;
+          seen[who] = (seen[who] ?? 0) + (tile.classList.contains('speaking') ? 1 : 0);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return { seen, samples };
+    });
+  const [onBob, onAda] = await Promise.all([watch(bob.page), watch(ada.page)]);
+  // Bob sees Ada speaking most of the time (the ring holds through the beeps' gaps),
+  // Ada sees herself speaking; nobody ever sees muted Bob speaking.
+  expect(onBob.seen['Ada'], JSON.stringify(onBob)).toBeGreaterThan(onBob.samples / 2);
+  expect(onAda.seen['self'], JSON.stringify(onAda)).toBeGreaterThan(onAda.samples / 2);
+  expect(onAda.seen['Bob'], JSON.stringify(onAda)).toBe(0);
+  expect(onBob.seen['self'], JSON.stringify(onBob)).toBe(0);
+
+  // Bob unmutes: now his beeps ring too.
+  await bob.page.getByRole('button', { name: 'Turn on microphone' }).click();
+  await expect(ada.page.locator('.tile.remote', { hasText: 'Bob' })).toHaveClass(/speaking/);
+  await ada.context.close();
+  await bob.context.close();
 });

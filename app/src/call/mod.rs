@@ -49,6 +49,8 @@ pub struct Remote {
     pub status: RwSignal<LinkStatus>,
     /// Their raised hand's place in the queue, if raised.
     pub hand: RwSignal<Option<HandPlace>>,
+    /// Whether they are speaking (steadied: see [`speaking`]).
+    pub speaking: RwSignal<bool>,
 }
 
 impl Remote {
@@ -60,6 +62,7 @@ impl Remote {
             stream: RwSignal::new(0),
             status: RwSignal::new(LinkStatus::Connecting),
             hand: RwSignal::new(info.hand),
+            speaking: RwSignal::new(false),
         }
     }
 
@@ -70,6 +73,7 @@ impl Remote {
         self.stream.dispose();
         self.status.dispose();
         self.hand.dispose();
+        self.speaking.dispose();
     }
 }
 
@@ -87,6 +91,8 @@ pub struct CallState {
     pub my_devices: RwSignal<MediaState>,
     /// The local person's raised hand's place in the queue, if raised.
     pub my_hand: RwSignal<Option<HandPlace>>,
+    /// Whether the local person is speaking (and not muted).
+    pub my_speaking: RwSignal<bool>,
     /// The name the local person joined with.
     pub my_name: RwSignal<String>,
     /// Goes up each time a local track comes, goes or is replaced (0: none yet); the
@@ -113,6 +119,7 @@ impl CallState {
             my_devices: RwSignal::new(MediaState::default()),
             my_name: RwSignal::new(String::new()),
             my_hand: RwSignal::new(None),
+            my_speaking: RwSignal::new(false),
             local_stream: RwSignal::new(0),
             devices: RwSignal::new(DeviceLists::default()),
             chosen: RwSignal::new(Chosen::default()),

@@ -26,6 +26,7 @@ pub use handle::{remembered_name, CallHandle};
 
 use super::negotiation::{Event, FirstOffer};
 use super::session::{Pacer, Seen};
+use super::speaking::{self, Speaking};
 use super::{CallState, Phase, Remote};
 use crate::protocol::{
     ClientMessage, ErrorCode, IceServer, IceTransportPolicy, MediaState, PeerId, PeerInfo,
@@ -93,6 +94,7 @@ pub struct Call {
     streams: RefCell<HashMap<PeerId, MediaStream>>,
     closing: Cell<bool>,
     ticker: RefCell<Option<IntervalHandle>>,
+    speaking_reader: RefCell<Option<IntervalHandle>>,
     listeners: RefCell<Vec<WindowListenerHandle>>,
 }
 
@@ -121,6 +123,7 @@ impl Call {
             streams: RefCell::new(HashMap::new()),
             closing: Cell::new(false),
             ticker: RefCell::new(None),
+            speaking_reader: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
         });
         let weak = Rc::downgrade(&call);
@@ -150,6 +153,27 @@ impl Call {
             }
         });
         *call.listeners.borrow_mut() = vec![pagehide, online];
+        // Who is speaking, read a few times a second.
+        let weak = Rc::downgrade(&call);
+        let me = Cell::new(Speaking::default());
+        if let Ok(reader) = set_interval_with_handle(
+            move || {
+                let Some(call) = weak.upgrade() else { return };
+                for peer in call.peers.borrow().values() {
+                    peer.listen();
+                }
+                let state = call.state;
+                let muted = !state.my_media.try_get_untracked().is_some_and(|m| m.audio);
+                let level = speaking::linear(state.mic_level.try_get_untracked().unwrap_or(0.0));
+                let mut mine = me.get();
+                let now = mine.feed(level, muted);
+                me.set(mine);
+                set_if_changed(state.my_speaking, now);
+            },
+            speaking::READ_EVERY,
+        ) {
+            *call.speaking_reader.borrow_mut() = Some(reader);
+        }
         if let Some(local) = &call.local {
             let weak = Rc::downgrade(&call);
             local.on_change(move || {
@@ -434,8 +458,11 @@ impl Call {
             return;
         }
         self.send_now(&ClientMessage::Leave);
-        if let Some(ticker) = self.ticker.take() {
-            ticker.clear();
+        for reader in [self.ticker.take(), self.speaking_reader.take()]
+            .into_iter()
+            .flatten()
+        {
+            reader.clear();
         }
         for listener in self.listeners.take() {
             listener.remove();

@@ -7,6 +7,7 @@ use super::local::LocalMedia;
 use super::shims::{self, describe, log};
 use super::Call;
 use crate::call::negotiation::{Action, Event, FirstOffer, Link, Negotiation};
+use crate::call::speaking::Speaking;
 use crate::call::{LinkStatus, Remote};
 use crate::protocol::{Epoch, IceServer, IceTransportPolicy, PeerId, Signal};
 use futures_channel::mpsc;
@@ -21,8 +22,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
     RtcIceTransportPolicy as JsPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
-    RtcSdpType, RtcTrackEvent,
+    RtcPeerConnectionState, RtcRtpReceiver, RtcRtpSender, RtcRtpSynchronizationSource,
+    RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcTrackEvent,
 };
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -42,6 +43,7 @@ pub struct Peer {
     ever_connected: Cell<bool>,
     /// Set while Parley says they are reconnecting; until when to wait for them.
     away_until: Cell<Option<u64>>,
+    speaking: Cell<Speaking>,
 }
 
 impl Peer {
@@ -66,6 +68,7 @@ impl Peer {
             actions,
             ever_connected: Cell::new(false),
             away_until: Cell::new(None),
+            speaking: Cell::new(Speaking::default()),
         });
         peer.attach(Epoch::default(), call.local.as_deref());
         let weak = Rc::downgrade(&peer);
@@ -84,6 +87,39 @@ impl Peer {
         for action in actions {
             let _ = self.actions.unbounded_send(action);
         }
+    }
+
+    /// Reads how loud they are now and shows whether they are speaking.
+    pub fn listen(&self) {
+        let muted = !self
+            .remote
+            .media
+            .try_get_untracked()
+            .is_some_and(|m| m.audio);
+        let mut speaking = self.speaking.get();
+        let now = speaking.feed(self.audio_level(), muted);
+        self.speaking.set(speaking);
+        if self.remote.speaking.try_get_untracked() != Some(now) {
+            self.remote.speaking.try_set(now);
+        }
+    }
+
+    /// The level of the audio arriving from them (0.0 to 1.0), from its receiver.
+    fn audio_level(&self) -> f32 {
+        let pc = self.pc.borrow();
+        for receiver in pc.get_receivers().iter() {
+            let receiver: RtcRtpReceiver = receiver.unchecked_into();
+            if receiver.track().kind() != "audio" {
+                continue;
+            }
+            // A plain object (a WebIDL dictionary): no class to check it against.
+            let source = receiver.get_synchronization_sources().get(0);
+            if !source.is_undefined() {
+                let source: RtcRtpSynchronizationSource = source.unchecked_into();
+                return source.get_audio_level().unwrap_or(0.0) as f32;
+            }
+        }
+        0.0
     }
 
     /// Marks them as away (Parley lost their connection) until `until`, or back.

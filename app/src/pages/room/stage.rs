@@ -59,7 +59,7 @@ fn SelfTile(state: CallState) -> impl IntoView {
     let mic_off = move || !state.my_media.get().audio;
     view! {
         <div class="cell">
-            <div class="tile self" class:camera-off=camera_off>
+            <div class="tile self" class:camera-off=camera_off class:speaking=move || state.my_speaking.get()>
                 <SelfVideo state/>
                 <div class="avatar">{move || initial(&state.my_name.get())}</div>
                 <div class="tile-label">
@@ -123,7 +123,12 @@ fn RemoteTile(remote: Remote) -> impl IntoView {
     };
     view! {
         <div class="cell">
-            <div class="tile remote" data-peer=id.to_string() class:camera-off=camera_off>
+            <div
+                class="tile remote"
+                data-peer=id.to_string()
+                class:camera-off=camera_off
+                class:speaking=move || remote.speaking.get()
+            >
                 <video node_ref=video autoplay=true></video>
                 <div class="avatar">{move || initial(&name())}</div>
                 {move || status().map(|text| view! { <span class="tile-status">{text}</span> })}
