@@ -139,7 +139,7 @@ export async function join(
  * Waits until `page` shows `count` remote videos that are really playing, and returns
  * when (Date.now()) the last of them showed its first frame.
  */
-export async function expectPlayingVideos(page: Page, count: number): Promise<number> {
+export async function expectPlayingVideos(page: Page, count: number, timeout = 30_000): Promise<number> {
   await expect(page.locator('.tile.remote')).toHaveCount(count);
   // Polled every 50 ms so the time of the first frame is close to exact.
   try {
@@ -149,7 +149,7 @@ export async function expectPlayingVideos(page: Page, count: number): Promise<nu
           (v) => (v as HTMLVideoElement).videoWidth > 0,
         ).length === n,
       count,
-      { polling: 50, timeout: 30_000 },
+      { polling: 50, timeout },
     );
   } catch (error) {
     // Say where each connection got stuck, so a failure here can be diagnosed.

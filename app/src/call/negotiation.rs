@@ -39,6 +39,10 @@ pub const DISCONNECTED_GRACE: Millis = 2_000;
 pub const CONNECT_TIMEOUT: Millis = 8_000;
 /// How long after an ICE restart the connection must be up, or it is rebuilt.
 pub const REBUILD_AFTER: Millis = 10_000;
+/// How long the polite side waits for the impolite side to cure a connection that is
+/// not connected before rebuilding it itself (the impolite side may see it as
+/// connected, or be stuck itself).
+pub const POLITE_REBUILD_AFTER: Millis = 25_000;
 /// Candidates kept while waiting for the remote description.
 const MAX_PENDING_CANDIDATES: usize = 100;
 
@@ -357,11 +361,21 @@ impl Negotiation {
             }
             return Vec::new();
         }
-        if self.polite || self.link == Link::Connected {
+        if self.link == Link::Connected {
+            return Vec::new();
+        }
+        let stuck_for = now.saturating_sub(self.link_since.max(self.described_at));
+        if self.polite {
+            // A backstop only: the impolite side looks after ICE.
+            if self.link != Link::New && stuck_for >= POLITE_REBUILD_AFTER {
+                let next = Epoch(self.epoch.0 + 1);
+                let mut actions = self.rebuild(now, next, FirstOffer::Ours);
+                actions.push(self.send(Signal::Rebuild));
+                return actions;
+            }
             return Vec::new();
         }
         // The impolite side looks after ICE.
-        let stuck_for = now.saturating_sub(self.link_since.max(self.described_at));
         if let Some(restarted) = self.restarted_at {
             if now.saturating_sub(restarted) >= REBUILD_AFTER {
                 let next = Epoch(self.epoch.0 + 1);

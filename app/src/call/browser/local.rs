@@ -52,9 +52,10 @@ pub struct LocalMedia {
     /// Told whenever a track comes, goes or is replaced.
     on_change: RefCell<Option<Box<dyn Fn()>>>,
     on_device_change: RefCell<Option<Handler>>,
-    /// A camera change in progress (a camera takes a moment to open): later requests
-    /// wait their turn.
-    busy: Cell<bool>,
+    /// Counts device requests per kind (camera, microphone): a device that finishes
+    /// opening after a newer request of its kind was made is closed unused, so the
+    /// last choice wins however long each takes.
+    requests: [Cell<u32>; 2],
     stopped: Cell<bool>,
 }
 
@@ -72,7 +73,7 @@ impl LocalMedia {
             meter: RefCell::new(None),
             on_change: RefCell::new(None),
             on_device_change: RefCell::new(None),
-            busy: Cell::new(false),
+            requests: [Cell::new(0), Cell::new(0)],
             stopped: Cell::new(false),
         });
         local.watch_devices();
@@ -197,13 +198,14 @@ impl LocalMedia {
                 self.preferences.borrow_mut().camera_on = on;
                 self.save();
                 if on {
-                    if self.camera.borrow().is_none() && !self.busy.replace(true) {
+                    if self.camera.borrow().is_none() {
+                        let request = self.new_request(DeviceKind::Camera);
                         let wanted = self.preferences.borrow().camera.clone().map(|d| d.id);
                         let opened = open_one(DeviceKind::Camera, Choice::Preferred(wanted)).await;
-                        self.busy.set(false);
                         // Turned off again (or left) while the camera was opening.
-                        let still_wanted =
-                            !self.stopped.get() && self.preferences.borrow().camera_on;
+                        let still_wanted = !self.stopped.get()
+                            && self.preferences.borrow().camera_on
+                            && self.is_latest(DeviceKind::Camera, request);
                         match opened {
                             Ok(track) if still_wanted => {
                                 self.install(DeviceKind::Camera, track);
@@ -246,13 +248,10 @@ impl LocalMedia {
                 self.state.chosen.update(|c| c.set(kind, Some(id)));
             }
             DeviceKind::Camera | DeviceKind::Microphone => {
-                if self.busy.replace(true) {
-                    return;
-                }
+                let request = self.new_request(kind);
                 let opened = open_one(kind, Choice::exactly(id)).await;
-                self.busy.set(false);
                 match opened {
-                    Ok(track) if !self.stopped.get() => {
+                    Ok(track) if !self.stopped.get() && self.is_latest(kind, request) => {
                         if kind == DeviceKind::Microphone {
                             track.set_enabled(self.preferences.borrow().microphone_on);
                         }
@@ -269,6 +268,18 @@ impl LocalMedia {
                 }
             }
         }
+    }
+
+    /// Starts a request for a device of `kind`; returns its number.
+    fn new_request(&self, kind: DeviceKind) -> u32 {
+        let counter = &self.requests[usize::from(kind != DeviceKind::Camera)];
+        counter.set(counter.get().wrapping_add(1));
+        counter.get()
+    }
+
+    /// Whether `request` is still the newest of its kind.
+    fn is_latest(&self, kind: DeviceKind, request: u32) -> bool {
+        self.requests[usize::from(kind != DeviceKind::Camera)].get() == request
     }
 
     /// Stops everything: the camera's and microphone's lights go off.

@@ -514,3 +514,34 @@ fn without_negotiationneeded_the_fallbacks_still_connect() {
     call.wait(OWN_OFFER_WAIT);
     assert!(call.negotiated(), "Bob offers by himself");
 }
+
+#[test]
+fn the_polite_side_rebuilds_a_connection_the_impolite_side_leaves_failed() {
+    let mut polite = Negotiation::new(true, FirstOffer::Theirs, 0);
+    polite.handle(
+        100,
+        Event::Remote {
+            epoch: Epoch(0),
+            signal: offer("o1"),
+        },
+    );
+    polite.handle(
+        200,
+        Event::LocalDescription(Signal::Answer { sdp: "a1".into() }),
+    );
+    polite.handle(1_000, Event::Link(Link::Failed));
+    // The impolite side is given its time to restart ICE and rebuild.
+    assert!(polite.handle(20_000, Event::Tick).is_empty());
+    let actions = polite.handle(1_000 + POLITE_REBUILD_AFTER, Event::Tick);
+    assert!(
+        actions.contains(&Action::Rebuild { epoch: Epoch(1) }),
+        "{actions:?}"
+    );
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Send {
+            epoch: Epoch(1),
+            signal: Signal::Rebuild
+        }
+    )));
+}
