@@ -2,7 +2,7 @@
 //! local camera and microphone (from the lobby's preview on) and the live call (if
 //! any), and is what the buttons, the menus, the shortcuts and the tiles use.
 
-use super::local::LocalMedia;
+use super::local::{self, LocalMedia};
 use super::Call;
 use crate::call::devices::DeviceKind;
 use crate::call::{CallState, Device, Phase};
@@ -17,12 +17,11 @@ use web_sys::MediaStream;
 const NAME_KEY: &str = "parley.display_name";
 
 pub fn remembered_name() -> Option<String> {
-    let storage = web_sys::window()?.local_storage().ok()??;
-    storage.get_item(NAME_KEY).ok()?
+    local::storage()?.get_item(NAME_KEY).ok()?
 }
 
 fn remember_name(name: &str) {
-    if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
+    if let Some(storage) = local::storage() {
         let _ = storage.set_item(NAME_KEY, name);
     }
 }

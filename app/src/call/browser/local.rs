@@ -439,7 +439,8 @@ impl LocalMedia {
     }
 }
 
-fn storage() -> Option<web_sys::Storage> {
+/// The browser's localStorage, where Parley remembers choices between visits.
+pub(super) fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
