@@ -2,7 +2,7 @@
 //! microphone, camera and hand), raised hands in the order they went up, and the
 //! button that raises yours (Ctrl+Alt+H, as in Meet).
 
-use crate::call::{raised_hands, CallState, Remote};
+use crate::call::{raised_hands, CallState, Device, Remote};
 use crate::pages::icons::{CameraIcon, HandIcon, MicIcon, PeopleIcon};
 use crate::protocol::MediaState;
 use leptos::prelude::*;
@@ -137,23 +137,32 @@ fn Person(name: Signal<String>, media: Signal<MediaState>, hand: Signal<bool>) -
                         <HandIcon/>
                     </span>
                 </Show>
-                {move || {
-                    let on = media.get().audio;
-                    view! {
-                        <span class="state" class:off=!on role="img" aria-label=if on { "Microphone on" } else { "Microphone off" }>
-                            <MicIcon off=!on/>
-                        </span>
-                    }
-                }}
-                {move || {
-                    let on = media.get().video;
-                    view! {
-                        <span class="state" class:off=!on role="img" aria-label=if on { "Camera on" } else { "Camera off" }>
-                            <CameraIcon off=!on/>
-                        </span>
-                    }
-                }}
+                <DeviceState media device=Device::Microphone/>
+                <DeviceState media device=Device::Camera/>
             </span>
         </li>
+    }
+}
+
+/// Whether someone's microphone or camera is on, as an icon with its words.
+#[component]
+fn DeviceState(media: Signal<MediaState>, device: Device) -> impl IntoView {
+    move || {
+        let on = device.is_on(media.get());
+        let label = match (device, on) {
+            (Device::Microphone, true) => "Microphone on",
+            (Device::Microphone, false) => "Microphone off",
+            (Device::Camera, true) => "Camera on",
+            (Device::Camera, false) => "Camera off",
+        };
+        let icon = match device {
+            Device::Microphone => view! { <MicIcon off=!on/> }.into_any(),
+            Device::Camera => view! { <CameraIcon off=!on/> }.into_any(),
+        };
+        view! {
+            <span class="state" class:off=!on role="img" aria-label=label>
+                {icon}
+            </span>
+        }
     }
 }
