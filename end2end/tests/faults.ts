@@ -80,3 +80,14 @@ export const smallCamera = () => {
         : constraints,
     );
 };
+
+/**
+ * The page asks for its camera only, as on a computer with no microphone: Parley
+ * joins receiving audio but sending none.
+ */
+export const noMicrophone = () => {
+  const devices = navigator.mediaDevices;
+  const real = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (constraints?: MediaStreamConstraints) =>
+    constraints?.video ? real({ video: constraints.video }) : real(constraints);
+};

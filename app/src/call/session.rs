@@ -22,9 +22,35 @@ pub fn reconnect_delay(attempt: u32, random: f64) -> Millis {
     (base as f64 * (0.5 + random.clamp(0.0, 1.0))) as Millis
 }
 
-/// Whether a socket last heard from at `last_heard` is to be given up at `now`.
-pub fn is_silent(now: Millis, last_heard: Millis) -> bool {
-    now.saturating_sub(last_heard) >= SILENCE_LIMIT
+/// The longest pause between two of the client's one-second checks that counts in
+/// full towards a silence.
+const MAX_CHECK_GAP: Millis = 1_500;
+
+/// How long the socket has been silent, counting only time the page was running.
+/// A page that was starved or asleep (its checks came late) heard nothing because it
+/// read nothing, which says nothing about the socket; and its messages may still be
+/// waiting to be read behind the late check.
+#[derive(Debug, Default)]
+pub struct Silence {
+    silent_for: Millis,
+    last_check: Option<Millis>,
+}
+
+impl Silence {
+    /// Something arrived on the socket, or a new socket was opened.
+    pub fn heard(&mut self) {
+        self.silent_for = 0;
+    }
+
+    /// A check at `now`: whether the socket is to be given up as dead or half-open.
+    pub fn check(&mut self, now: Millis) -> bool {
+        let gap = self
+            .last_check
+            .map_or(0, |last| now.saturating_sub(last).min(MAX_CHECK_GAP));
+        self.last_check = Some(now);
+        self.silent_for += gap;
+        self.silent_for >= SILENCE_LIMIT
+    }
 }
 
 /// Which numbered room messages were handled, so that a replay after a resume
@@ -112,14 +138,27 @@ mod tests {
 
     #[test]
     fn a_silent_socket_is_dead_after_the_limit() {
-        assert!(!is_silent(10_000, 2_000));
-        assert!(is_silent(11_000, 2_000));
+        let mut silence = Silence::default();
+        assert!(!silence.check(0));
+        assert!(!(1..9).any(|s| silence.check(s * 1_000)));
+        assert!(silence.check(9_000));
+        silence.heard();
+        assert!(!silence.check(10_000));
         const {
             assert!(
                 SILENCE_LIMIT > 2 * PING_EVERY,
                 "two lost pongs are not death"
             )
         };
+    }
+
+    #[test]
+    fn time_the_page_was_starved_or_asleep_does_not_count() {
+        let mut silence = Silence::default();
+        assert!(!silence.check(0));
+        assert!(!silence.check(30_000), "a check 30 s late counts 1.5 s");
+        assert!(!(31..=37).any(|s| silence.check(s * 1_000)));
+        assert!(silence.check(38_000), "then 7.5 s more of running");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 mod devices;
 mod handle;
+mod levels;
 mod local;
 mod meter;
 mod peer;
@@ -25,7 +26,7 @@ pub use devices::{can_choose_speaker, play_on};
 pub use handle::{remembered_name, CallHandle};
 
 use super::negotiation::{Event, FirstOffer};
-use super::session::{Pacer, Seen};
+use super::session::{Pacer, Seen, Silence};
 use super::speaking::{self, Speaking};
 use super::{CallState, Phase, Remote};
 use crate::protocol::{
@@ -34,6 +35,7 @@ use crate::protocol::{
 };
 use crate::room_code::RoomCode;
 use leptos::prelude::*;
+use levels::AudioLevels;
 use local::LocalMedia;
 use peer::Peer;
 use shims::{describe, log};
@@ -67,7 +69,7 @@ struct Session {
     welcomed: bool,
     /// Reconnection attempts since the last welcome.
     attempts: u32,
-    last_heard: u64,
+    silence: Silence,
     last_ping: u64,
 }
 
@@ -92,6 +94,8 @@ pub struct Call {
     ice: RefCell<(Vec<IceServer>, IceTransportPolicy)>,
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
     streams: RefCell<HashMap<PeerId, MediaStream>>,
+    /// How loud each of the others is (`None` without Web Audio).
+    levels: Option<AudioLevels>,
     closing: Cell<bool>,
     ticker: RefCell<Option<IntervalHandle>>,
     speaking_reader: RefCell<Option<IntervalHandle>>,
@@ -121,6 +125,7 @@ impl Call {
             ice: RefCell::new((Vec::new(), IceTransportPolicy::All)),
             peers: RefCell::new(HashMap::new()),
             streams: RefCell::new(HashMap::new()),
+            levels: AudioLevels::new(),
             closing: Cell::new(false),
             ticker: RefCell::new(None),
             speaking_reader: RefCell::new(None),
@@ -160,7 +165,11 @@ impl Call {
             move || {
                 let Some(call) = weak.upgrade() else { return };
                 for peer in call.peers.borrow().values() {
-                    peer.listen();
+                    let level = call
+                        .levels
+                        .as_ref()
+                        .map_or(0.0, |l| l.level(peer.remote.id));
+                    peer.listen(level);
                 }
                 let state = call.state;
                 let muted = !state.my_media.try_get_untracked().is_some_and(|m| m.audio);
@@ -412,6 +421,9 @@ impl Call {
             peer.close();
         }
         self.streams.borrow_mut().remove(&id);
+        if let Some(levels) = &self.levels {
+            levels.forget(id);
+        }
         let mut removed = None;
         self.state.remotes.try_update(|remotes| {
             if let Some(at) = remotes.iter().position(|r| r.id == id) {
@@ -433,6 +445,12 @@ impl Call {
 
     /// A track arrived from `them`: their tile takes the stream, if it is a new one.
     fn show_track(&self, them: PeerId, remote: &Remote, event: &RtcTrackEvent) {
+        let track = event.track();
+        if track.kind() == "audio" {
+            if let Some(levels) = &self.levels {
+                levels.watch(them, &track);
+            }
+        }
         let stream = match event.streams().get(0).dyn_into::<MediaStream>() {
             Ok(stream) => stream,
             Err(_) => {
@@ -441,7 +459,7 @@ impl Call {
                 let Some(stream) = existing.or_else(|| MediaStream::new().ok()) else {
                     return;
                 };
-                stream.add_track(&event.track());
+                stream.add_track(&track);
                 stream
             }
         };
@@ -470,6 +488,9 @@ impl Call {
         self.drop_peers();
         if let Some(local) = &self.local {
             local.stop_listening();
+        }
+        if let Some(levels) = &self.levels {
+            levels.close();
         }
         if let Some(socket) = self.socket.take() {
             socket.shut_down();

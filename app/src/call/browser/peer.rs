@@ -22,8 +22,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
     RtcIceTransportPolicy as JsPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcRtpReceiver, RtcRtpSender, RtcRtpSynchronizationSource,
-    RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcTrackEvent,
+    RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
+    RtcSdpType, RtcTrackEvent,
 };
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -89,37 +89,19 @@ impl Peer {
         }
     }
 
-    /// Reads how loud they are now and shows whether they are speaking.
-    pub fn listen(&self) {
+    /// Takes how loud they are now (0.0 to 1.0) and shows whether they are speaking.
+    pub fn listen(&self, level: f32) {
         let muted = !self
             .remote
             .media
             .try_get_untracked()
             .is_some_and(|m| m.audio);
         let mut speaking = self.speaking.get();
-        let now = speaking.feed(self.audio_level(), muted);
+        let now = speaking.feed(level, muted);
         self.speaking.set(speaking);
         if self.remote.speaking.try_get_untracked() != Some(now) {
             self.remote.speaking.try_set(now);
         }
-    }
-
-    /// The level of the audio arriving from them (0.0 to 1.0), from its receiver.
-    fn audio_level(&self) -> f32 {
-        let pc = self.pc.borrow();
-        for receiver in pc.get_receivers().iter() {
-            let receiver: RtcRtpReceiver = receiver.unchecked_into();
-            if receiver.track().kind() != "audio" {
-                continue;
-            }
-            // A plain object (a WebIDL dictionary): no class to check it against.
-            let source = receiver.get_synchronization_sources().get(0);
-            if !source.is_undefined() {
-                let source: RtcRtpSynchronizationSource = source.unchecked_into();
-                return source.get_audio_level().unwrap_or(0.0) as f32;
-            }
-        }
-        0.0
     }
 
     /// Marks them as away (Parley lost their connection) until `until`, or back.

@@ -35,7 +35,7 @@ impl Call {
                 {
                     let mut session = self.session.borrow_mut();
                     session.welcomed = false;
-                    session.last_heard = shims::now();
+                    session.silence.heard();
                 }
                 if let Some(old) = self.socket.replace(Some(socket)) {
                     old.shut_down();
@@ -52,7 +52,7 @@ impl Call {
         match event {
             SocketEvent::Open => self.introduce(),
             SocketEvent::Message(text) => {
-                self.session.borrow_mut().last_heard = shims::now();
+                self.session.borrow_mut().silence.heard();
                 match serde_json::from_str::<Delivery>(&text) {
                     Ok(Delivery { seq, message }) => {
                         if self.session.borrow_mut().seen.admit(seq) {
@@ -155,21 +155,20 @@ impl Call {
                 peer.feed(Event::Tick);
             }
         }
-        let (open, welcomed, last_heard, last_ping, seen) = {
-            let session = self.session.borrow();
-            let open = self.socket.borrow().as_ref().is_some_and(Socket::is_open);
+        let open = self.socket.borrow().as_ref().is_some_and(Socket::is_open);
+        if !open {
+            return;
+        }
+        let (silent, welcomed, last_ping, seen) = {
+            let mut session = self.session.borrow_mut();
             (
-                open,
+                session.silence.check(now),
                 session.welcomed,
-                session.last_heard,
                 session.last_ping,
                 session.seen.last(),
             )
         };
-        if !open {
-            return;
-        }
-        if session::is_silent(now, last_heard) {
+        if silent {
             log("the connection to Parley went silent; reconnecting");
             set_if_changed(
                 self.state.problem,
