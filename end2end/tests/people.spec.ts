@@ -1,5 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { expectPlayingVideos, join, newRoom } from './calls';
+import { relayURL } from '../playwright.config';
 
 // The people panel and raised hands, as in Meet: everyone with their microphone,
 // camera and hand, you first; hands listed in the order they went up; the hand on the
@@ -104,10 +105,38 @@ test('whoever speaks gets a ring on their tile; someone muted never does', async
   expect(onAda.seen['self'], JSON.stringify(onAda)).toBeGreaterThan(onAda.samples / 2);
   expect(onAda.seen['Bob'], JSON.stringify(onAda)).toBe(0);
   expect(onBob.seen['self'], JSON.stringify(onBob)).toBe(0);
+  // Bob, talking (beeping) while muted, is told so; Ada, not muted, is not.
+  await expect(bob.page.getByRole('status').filter({ hasText: 'You are muted' })).toBeVisible();
+  await expect(ada.page.getByText('You are muted')).toHaveCount(0);
 
-  // Bob unmutes: now his beeps ring too.
+  // Bob unmutes: now his beeps ring too, and the hint goes.
   await bob.page.getByRole('button', { name: 'Turn on microphone' }).click();
   await expect(ada.page.locator('.tile.remote', { hasText: 'Bob' })).toHaveClass(/speaking/);
+  await expect(bob.page.getByText('You are muted')).toHaveCount(0);
   await ada.context.close();
   await bob.context.close();
+});
+
+test('the people panel says how each connection is made: direct on loopback, relayed through coturn', async ({
+  browser,
+  baseURL,
+}) => {
+  test.setTimeout(120_000);
+  for (const [server, route] of [
+    [baseURL!, 'Direct'],
+    [relayURL, 'Relayed through the TURN server'],
+  ]) {
+    const room = await newRoom(browser, server);
+    const ada = await join(browser, room, 'Ada');
+    const bob = await join(browser, room, 'Bob');
+    await expectPlayingVideos(ada.page, 1);
+    await ada.page.getByRole('button', { name: 'People (2)' }).click();
+    const line = inMeeting(ada.page).filter({ hasText: 'Bob' });
+    // The route, then (from the second reading on) the round trip, rates and loss.
+    await expect(line).toContainText(`${route} · `);
+    await expect(line).toContainText(/\d+ ms round trip · receiving \d+(\.\d)? [kM]bit\/s · sending \d+(\.\d)? [kM]bit\/s · (under )?[\d.]+% lost/);
+    // Only the others' connections have details.
+    await expect(inMeeting(ada.page).first()).not.toContainText('round trip');
+    for (const who of [ada, bob]) await who.context.close();
+  }
 });

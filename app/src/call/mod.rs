@@ -5,6 +5,7 @@
 
 #[cfg(feature = "hydrate")]
 pub mod browser;
+pub mod details;
 pub mod devices;
 pub mod negotiation;
 pub mod session;
@@ -51,6 +52,8 @@ pub struct Remote {
     pub hand: RwSignal<Option<HandPlace>>,
     /// Whether they are speaking (steadied: see [`speaking`]).
     pub speaking: RwSignal<bool>,
+    /// How the connection to them is made, read while someone looks at it.
+    pub details: RwSignal<Option<details::ConnectionDetails>>,
 }
 
 impl Remote {
@@ -63,6 +66,7 @@ impl Remote {
             status: RwSignal::new(LinkStatus::Connecting),
             hand: RwSignal::new(info.hand),
             speaking: RwSignal::new(false),
+            details: RwSignal::new(None),
         }
     }
 
@@ -74,6 +78,7 @@ impl Remote {
         self.status.dispose();
         self.hand.dispose();
         self.speaking.dispose();
+        self.details.dispose();
     }
 }
 
@@ -104,6 +109,10 @@ pub struct CallState {
     pub chosen: RwSignal<Chosen>,
     /// How loud the microphone is, 0.0 to 1.0.
     pub mic_level: RwSignal<f32>,
+    /// Whether the local person is talking with their microphone off.
+    pub talking_while_muted: RwSignal<bool>,
+    /// Whether connection details are on screen (they are read only then).
+    pub details_shown: RwSignal<bool>,
     /// A lasting notice, such as "your camera is blocked".
     pub notice: RwSignal<Option<String>>,
     /// A problem with the meeting itself, such as the connection to Parley dropping.
@@ -124,6 +133,8 @@ impl CallState {
             devices: RwSignal::new(DeviceLists::default()),
             chosen: RwSignal::new(Chosen::default()),
             mic_level: RwSignal::new(0.0),
+            talking_while_muted: RwSignal::new(false),
+            details_shown: RwSignal::new(false),
             notice: RwSignal::new(None),
             problem: RwSignal::new(None),
         }

@@ -6,7 +6,8 @@
 //! ([`LocalMedia::on_change`], the call) moves its senders to the new track with
 //! `replaceTrack`, without renegotiating. Turning the camera off stops its track, so
 //! the camera's light goes off; the microphone is only disabled while muted, so
-//! unmuting is instant and the level meter still sees someone talking.
+//! unmuting is instant (and the level meter, on a copy of it, still hears someone
+//! talking).
 
 use super::devices::{acquire, list_devices, media_devices, open_one, Choice};
 use super::meter::Meter;
@@ -325,7 +326,7 @@ impl LocalMedia {
         self.stream.add_track(&track);
         self.state.chosen.update(|c| c.set(kind, Some(device.id)));
         if kind == DeviceKind::Microphone {
-            let meter = Meter::start(self.state, &self.stream);
+            let meter = Meter::start(self.state, &track);
             if let Some(old) = self.meter.replace(meter) {
                 old.stop();
             }
@@ -346,6 +347,7 @@ impl LocalMedia {
                 meter.stop();
             }
             self.state.mic_level.set(0.0);
+            self.state.talking_while_muted.set(false);
         }
         self.changed();
     }

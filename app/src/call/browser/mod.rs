@@ -21,6 +21,7 @@ mod peer;
 mod shims;
 mod signaling;
 mod socket;
+mod stats;
 
 pub use devices::{can_choose_speaker, play_on};
 pub use handle::{remembered_name, CallHandle};
@@ -97,6 +98,8 @@ pub struct Call {
     /// How loud each of the others is (`None` without Web Audio).
     levels: Option<AudioLevels>,
     closing: Cell<bool>,
+    /// When connection details were last read.
+    details_read_at: Cell<u64>,
     ticker: RefCell<Option<IntervalHandle>>,
     speaking_reader: RefCell<Option<IntervalHandle>>,
     listeners: RefCell<Vec<WindowListenerHandle>>,
@@ -127,6 +130,7 @@ impl Call {
             streams: RefCell::new(HashMap::new()),
             levels: AudioLevels::new(),
             closing: Cell::new(false),
+            details_read_at: Cell::new(0),
             ticker: RefCell::new(None),
             speaking_reader: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),

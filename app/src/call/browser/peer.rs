@@ -5,7 +5,9 @@
 
 use super::local::LocalMedia;
 use super::shims::{self, describe, log};
+use super::stats;
 use super::Call;
+use crate::call::details::{ConnectionDetails, Sample};
 use crate::call::negotiation::{Action, Event, FirstOffer, Link, Negotiation};
 use crate::call::speaking::Speaking;
 use crate::call::{LinkStatus, Remote};
@@ -44,6 +46,9 @@ pub struct Peer {
     /// Set while Parley says they are reconnecting; until when to wait for them.
     away_until: Cell<Option<u64>>,
     speaking: Cell<Speaking>,
+    /// The last reading of the connection's statistics, and whether one is under way.
+    last_sample: RefCell<Option<Sample>>,
+    sampling: Cell<bool>,
 }
 
 impl Peer {
@@ -69,6 +74,8 @@ impl Peer {
             ever_connected: Cell::new(false),
             away_until: Cell::new(None),
             speaking: Cell::new(Speaking::default()),
+            last_sample: RefCell::new(None),
+            sampling: Cell::new(false),
         });
         peer.attach(Epoch::default(), call.local.as_deref());
         let weak = Rc::downgrade(&peer);
@@ -102,6 +109,23 @@ impl Peer {
         if self.remote.speaking.try_get_untracked() != Some(now) {
             self.remote.speaking.try_set(now);
         }
+    }
+
+    /// Reads the connection's statistics (in the background) into their details.
+    pub fn read_details(self: &Rc<Self>) {
+        if self.sampling.replace(true) {
+            return;
+        }
+        let peer = Rc::clone(self);
+        leptos::task::spawn_local(async move {
+            let pc = peer.pc.borrow().clone();
+            if let Some(sample) = stats::sample(&pc, shims::now()).await {
+                let previous = peer.last_sample.replace(Some(sample.clone()));
+                let details = ConnectionDetails::from_samples(previous.as_ref(), &sample);
+                peer.remote.details.try_set(Some(details));
+            }
+            peer.sampling.set(false);
+        });
     }
 
     /// Marks them as away (Parley lost their connection) until `until`, or back.

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 /// Messages kept for sending while the socket is down.
 const MAX_OUTGOING: usize = 1_000;
+/// How often connection details are read while they are on screen.
+const DETAILS_EVERY: u64 = 2_000;
 
 impl Call {
     /// Opens a signaling connection; it joins (or resumes) once open.
@@ -148,11 +150,19 @@ impl Call {
     pub(super) fn tick(self: &Rc<Self>) {
         let now = shims::now();
         let peers: Vec<Rc<Peer>> = self.peers.borrow().values().cloned().collect();
+        let read_details = self.state.details_shown.try_get_untracked() == Some(true)
+            && now.saturating_sub(self.details_read_at.get()) >= DETAILS_EVERY;
+        if read_details {
+            self.details_read_at.set(now);
+        }
         for peer in peers {
             if peer.gone_by(now) {
                 self.remove_peer(peer.remote.id);
             } else {
                 peer.feed(Event::Tick);
+                if read_details {
+                    peer.read_details();
+                }
             }
         }
         let open = self.socket.borrow().as_ref().is_some_and(Socket::is_open);

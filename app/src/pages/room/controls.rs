@@ -18,6 +18,7 @@ pub fn ControlBar(state: CallState, people_open: RwSignal<bool>) -> impl IntoVie
     };
     view! {
         <nav class="control-bar" aria-label="Call controls">
+            <MutedHint state/>
             <DeviceButton state device=Device::Microphone/>
             <DeviceButton state device=Device::Camera/>
             <HandButton state/>
@@ -29,6 +30,19 @@ pub fn ControlBar(state: CallState, people_open: RwSignal<bool>) -> impl IntoVie
         </nav>
     }
     .into_any()
+}
+
+/// "You are muted", while the person talks with their microphone off (as Meet says).
+#[component]
+fn MutedHint(state: CallState) -> impl IntoView {
+    let text = move || {
+        if state.talking_while_muted.get() {
+            "You are muted. Turn on your microphone (Ctrl+D) to be heard."
+        } else {
+            ""
+        }
+    };
+    view! { <p class="muted-hint" role="status">{text}</p> }
 }
 
 /// How a device's switch presents itself.

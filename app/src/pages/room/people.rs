@@ -1,7 +1,9 @@
 //! Who is in the meeting: the people panel (everyone, you first, with their
 //! microphone, camera and hand), raised hands in the order they went up, and the
-//! button that raises yours (Ctrl+Alt+H, as in Meet).
+//! button that raises yours (Ctrl+Alt+H, as in Meet), and how the connection to each
+//! person is made.
 
+use crate::call::details::ConnectionDetails;
 use crate::call::{raised_hands, CallState, Device, Remote};
 use crate::pages::icons::{CameraIcon, HandIcon, MicIcon, PeopleIcon};
 use crate::protocol::MediaState;
@@ -69,6 +71,11 @@ pub fn PeopleButton(state: CallState, open: RwSignal<bool>) -> impl IntoView {
 /// Everyone in the meeting, and the raised hands.
 #[component]
 pub fn PeoplePanel(state: CallState, open: RwSignal<bool>) -> impl IntoView {
+    // Connection details are read while they are on screen.
+    state.details_shown.set(true);
+    on_cleanup(move || {
+        state.details_shown.try_set(false);
+    });
     let count = move || state.remotes.with(Vec::len) + 1;
     let hands = move || {
         let others: Vec<_> = state
@@ -105,6 +112,7 @@ pub fn PeoplePanel(state: CallState, open: RwSignal<bool>) -> impl IntoView {
                     name=Signal::derive(move || format!("{} (You)", state.my_name.get()))
                     media=state.my_media.into()
                     hand=Signal::derive(move || state.my_hand.get().is_some())
+                    details=None
                 />
                 <For
                     each=move || state.remotes.get()
@@ -115,6 +123,7 @@ pub fn PeoplePanel(state: CallState, open: RwSignal<bool>) -> impl IntoView {
                                 name=remote.name.into()
                                 media=remote.media.into()
                                 hand=Signal::derive(move || remote.hand.get().is_some())
+                                details=Some(remote.details.into())
                             />
                         }
                     }
@@ -125,9 +134,22 @@ pub fn PeoplePanel(state: CallState, open: RwSignal<bool>) -> impl IntoView {
     .into_any()
 }
 
-/// One line of the panel.
+/// One line of the panel; for someone else, how the connection to them is made.
 #[component]
-fn Person(name: Signal<String>, media: Signal<MediaState>, hand: Signal<bool>) -> impl IntoView {
+fn Person(
+    name: Signal<String>,
+    media: Signal<MediaState>,
+    hand: Signal<bool>,
+    details: Option<Signal<Option<ConnectionDetails>>>,
+) -> impl IntoView {
+    let details = details.map(|details| {
+        let summary = move || {
+            details
+                .get()
+                .map_or_else(|| "Connecting".to_string(), |d| d.summary())
+        };
+        view! { <span class="person-link">{summary}</span> }
+    });
     view! {
         <li class="person">
             <span class="person-name">{name}</span>
@@ -140,6 +162,7 @@ fn Person(name: Signal<String>, media: Signal<MediaState>, hand: Signal<bool>) -
                 <DeviceState media device=Device::Microphone/>
                 <DeviceState media device=Device::Camera/>
             </span>
+            {details}
         </li>
     }
 }
