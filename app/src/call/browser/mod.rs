@@ -1,6 +1,6 @@
 //! The call in the browser: the camera and microphone ([`local`]), the signaling
 //! connection ([`socket`], driven by [`signaling`]), one RTCPeerConnection per other
-//! participant ([`peer`], a full mesh), and the [`Call`] here that ties them together
+//! participant ([`peer`], a full mesh kept by [`mesh`]), and the [`Call`] here that ties them together
 //! and handles what the server says. The page reaches it through [`CallHandle`]. The
 //! rules they follow are plain Rust, tested without a browser: `call::negotiation`
 //! for each connection, `call::session` for the signaling connection.
@@ -16,6 +16,7 @@ mod devices;
 mod handle;
 mod levels;
 mod local;
+mod mesh;
 mod meter;
 mod peer;
 mod shims;
@@ -28,8 +29,7 @@ pub use handle::{remembered_name, CallHandle};
 
 use super::negotiation::{Event, FirstOffer};
 use super::session::{Pacer, Seen, Silence};
-use super::speaking::{self, Speaking};
-use super::{CallState, Phase, Remote};
+use super::{CallState, Phase};
 use crate::protocol::{
     ClientMessage, ErrorCode, IceServer, IceTransportPolicy, MediaState, PeerId, PeerInfo,
     ServerMessage, SessionLimits,
@@ -39,14 +39,13 @@ use leptos::prelude::*;
 use levels::AudioLevels;
 use local::LocalMedia;
 use peer::Peer;
-use shims::{describe, log};
+use shims::log;
 use socket::Socket;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
-use wasm_bindgen::JsCast;
-use web_sys::{MediaStream, RtcTrackEvent};
+use web_sys::MediaStream;
 
 /// Sets `signal` to `value` unless it holds it already.
 fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
@@ -162,31 +161,7 @@ impl Call {
             }
         });
         *call.listeners.borrow_mut() = vec![pagehide, online];
-        // Who is speaking, read a few times a second.
-        let weak = Rc::downgrade(&call);
-        let me = Cell::new(Speaking::default());
-        if let Ok(reader) = set_interval_with_handle(
-            move || {
-                let Some(call) = weak.upgrade() else { return };
-                for peer in call.peers.borrow().values() {
-                    let level = call
-                        .levels
-                        .as_ref()
-                        .map_or(0.0, |l| l.level(peer.remote.id));
-                    peer.listen(level);
-                }
-                let state = call.state;
-                let muted = !state.my_media.try_get_untracked().is_some_and(|m| m.audio);
-                let level = speaking::linear(state.mic_level.try_get_untracked().unwrap_or(0.0));
-                let mut mine = me.get();
-                let now = mine.feed(level, muted);
-                me.set(mine);
-                set_if_changed(state.my_speaking, now);
-            },
-            speaking::READ_EVERY,
-        ) {
-            *call.speaking_reader.borrow_mut() = Some(reader);
-        }
+        call.start_speaking_reader();
         if let Some(local) = &call.local {
             let weak = Rc::downgrade(&call);
             local.on_change(move || {
@@ -396,82 +371,6 @@ impl Call {
             .borrow()
             .limits
             .map_or(20_000, |l| l.resume_grace_ms)
-    }
-
-    fn add_peer(self: &Rc<Self>, info: PeerInfo, first_offer: FirstOffer) {
-        let Some(me) = self.session.borrow().me else {
-            return;
-        };
-        let remote = Remote::new(info);
-        match Peer::open(self, me, remote, first_offer) {
-            Ok(peer) => {
-                self.peers.borrow_mut().insert(remote.id, peer);
-                self.state
-                    .remotes
-                    .try_update(|remotes| remotes.push(remote));
-            }
-            Err(error) => {
-                remote.dispose();
-                log(&format!(
-                    "could not set up a connection: {}",
-                    describe(error)
-                ));
-            }
-        }
-    }
-
-    fn remove_peer(&self, id: PeerId) {
-        if let Some(peer) = self.peers.borrow_mut().remove(&id) {
-            peer.close();
-        }
-        self.streams.borrow_mut().remove(&id);
-        if let Some(levels) = &self.levels {
-            levels.forget(id);
-        }
-        let mut removed = None;
-        self.state.remotes.try_update(|remotes| {
-            if let Some(at) = remotes.iter().position(|r| r.id == id) {
-                removed = Some(remotes.remove(at));
-            }
-        });
-        if let Some(remote) = removed {
-            remote.dispose();
-        }
-    }
-
-    /// Closes every connection to the others.
-    fn drop_peers(&self) {
-        let ids: Vec<PeerId> = self.peers.borrow().keys().copied().collect();
-        for id in ids {
-            self.remove_peer(id);
-        }
-    }
-
-    /// A track arrived from `them`: their tile takes the stream, if it is a new one.
-    fn show_track(&self, them: PeerId, remote: &Remote, event: &RtcTrackEvent) {
-        let track = event.track();
-        if track.kind() == "audio" {
-            if let Some(levels) = &self.levels {
-                levels.watch(them, &track);
-            }
-        }
-        let stream = match event.streams().get(0).dyn_into::<MediaStream>() {
-            Ok(stream) => stream,
-            Err(_) => {
-                // A track without a stream: collect it into one of our own.
-                let existing = self.streams.borrow().get(&them).cloned();
-                let Some(stream) = existing.or_else(|| MediaStream::new().ok()) else {
-                    return;
-                };
-                stream.add_track(&track);
-                stream
-            }
-        };
-        let same = self.streams.borrow().get(&them) == Some(&stream);
-        if !same {
-            self.streams.borrow_mut().insert(them, stream);
-            remote.stream.try_update(|version| *version += 1);
-        }
     }
 
     /// Leaves: tells the room at once, closes every connection, stops the camera.

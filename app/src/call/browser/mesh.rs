@@ -1,0 +1,121 @@
+//! The mesh: a connection to each other participant, opened and closed as they come
+//! and go, their tracks shown on their tiles, and who of them is speaking.
+
+use super::peer::Peer;
+use super::shims::{describe, log};
+use super::{set_if_changed, Call};
+use crate::call::negotiation::FirstOffer;
+use crate::call::speaking::{self, Speaking};
+use crate::call::Remote;
+use crate::protocol::{PeerId, PeerInfo};
+use leptos::prelude::*;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use web_sys::{MediaStream, RtcTrackEvent};
+
+impl Call {
+    pub(super) fn add_peer(self: &Rc<Self>, info: PeerInfo, first_offer: FirstOffer) {
+        let Some(me) = self.session.borrow().me else {
+            return;
+        };
+        let remote = Remote::new(info);
+        match Peer::open(self, me, remote, first_offer) {
+            Ok(peer) => {
+                self.peers.borrow_mut().insert(remote.id, peer);
+                self.state
+                    .remotes
+                    .try_update(|remotes| remotes.push(remote));
+            }
+            Err(error) => {
+                remote.dispose();
+                log(&format!(
+                    "could not set up a connection: {}",
+                    describe(error)
+                ));
+            }
+        }
+    }
+
+    pub(super) fn remove_peer(&self, id: PeerId) {
+        if let Some(peer) = self.peers.borrow_mut().remove(&id) {
+            peer.close();
+        }
+        self.streams.borrow_mut().remove(&id);
+        if let Some(levels) = &self.levels {
+            levels.forget(id);
+        }
+        let mut removed = None;
+        self.state.remotes.try_update(|remotes| {
+            if let Some(at) = remotes.iter().position(|r| r.id == id) {
+                removed = Some(remotes.remove(at));
+            }
+        });
+        if let Some(remote) = removed {
+            remote.dispose();
+        }
+    }
+
+    /// Closes every connection to the others.
+    pub(super) fn drop_peers(&self) {
+        let ids: Vec<PeerId> = self.peers.borrow().keys().copied().collect();
+        for id in ids {
+            self.remove_peer(id);
+        }
+    }
+
+    /// A track arrived from `them`: their tile takes the stream, if it is a new one.
+    pub(super) fn show_track(&self, them: PeerId, remote: &Remote, event: &RtcTrackEvent) {
+        let track = event.track();
+        if track.kind() == "audio" {
+            if let Some(levels) = &self.levels {
+                levels.watch(them, &track);
+            }
+        }
+        let stream = match event.streams().get(0).dyn_into::<MediaStream>() {
+            Ok(stream) => stream,
+            Err(_) => {
+                // A track without a stream: collect it into one of our own.
+                let existing = self.streams.borrow().get(&them).cloned();
+                let Some(stream) = existing.or_else(|| MediaStream::new().ok()) else {
+                    return;
+                };
+                stream.add_track(&track);
+                stream
+            }
+        };
+        let same = self.streams.borrow().get(&them) == Some(&stream);
+        if !same {
+            self.streams.borrow_mut().insert(them, stream);
+            remote.stream.try_update(|version| *version += 1);
+        }
+    }
+
+    /// Reads, a few times a second, who is speaking (the others and ourselves).
+    pub(super) fn start_speaking_reader(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let me = Cell::new(Speaking::default());
+        if let Ok(reader) = set_interval_with_handle(
+            move || {
+                let Some(call) = weak.upgrade() else { return };
+                for peer in call.peers.borrow().values() {
+                    let level = call
+                        .levels
+                        .as_ref()
+                        .map_or(0.0, |l| l.level(peer.remote.id));
+                    peer.listen(level);
+                }
+                let state = call.state;
+                let muted = !state.my_media.try_get_untracked().is_some_and(|m| m.audio);
+                let level = speaking::linear(state.mic_level.try_get_untracked().unwrap_or(0.0));
+                let mut mine = me.get();
+                let now = mine.feed(level, muted);
+                me.set(mine);
+                set_if_changed(state.my_speaking, now);
+            },
+            speaking::READ_EVERY,
+        ) {
+            *self.speaking_reader.borrow_mut() = Some(reader);
+        }
+    }
+}
