@@ -17,77 +17,9 @@ use axum::extract::ws::Utf8Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{mpsc, watch};
 
-/// Why the server ends a connection on its own initiative.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kick {
-    /// The outgoing queue overflowed.
-    TooSlow,
-    /// The participant resumed on another connection.
-    Replaced,
-}
-
-/// The sending side of one participant's connection.
-#[derive(Clone, Debug)]
-pub struct Outbox {
-    queue: mpsc::Sender<Utf8Bytes>,
-    kick: watch::Sender<Option<Kick>>,
-}
-
-/// What the connection's writer reads from.
-pub struct OutboxReceiver {
-    pub queue: mpsc::Receiver<Utf8Bytes>,
-    pub kick: watch::Receiver<Option<Kick>>,
-}
-
-/// Whether a message could be queued.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Delivery {
-    Queued,
-    /// The queue is full: the receiver must be disconnected.
-    Overflow,
-    /// The connection is already closing.
-    Closed,
-}
-
-impl Outbox {
-    pub fn new(capacity: usize) -> (Self, OutboxReceiver) {
-        let (queue, queue_rx) = mpsc::channel(capacity.max(1));
-        let (kick, kick_rx) = watch::channel(None);
-        (
-            Self { queue, kick },
-            OutboxReceiver {
-                queue: queue_rx,
-                kick: kick_rx,
-            },
-        )
-    }
-
-    pub fn send(&self, frame: Utf8Bytes) -> Delivery {
-        match self.queue.try_send(frame) {
-            Ok(()) => Delivery::Queued,
-            Err(mpsc::error::TrySendError::Full(_)) => Delivery::Overflow,
-            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
-        }
-    }
-
-    /// Lets the connection's reader notice a kick too.
-    pub fn kick_watch(&self) -> watch::Receiver<Option<Kick>> {
-        self.kick.subscribe()
-    }
-
-    /// Tells the connection to close now, without waiting for its queue.
-    pub fn kick(&self, why: Kick) {
-        self.kick.send_replace(Some(why));
-    }
-}
-
-/// Serializes a message once, for however many receivers.
-pub fn encode(message: &ServerMessage) -> Utf8Bytes {
-    // Serializing these plain data types cannot fail.
-    Utf8Bytes::from(serde_json::to_string(message).expect("server messages serialize"))
-}
+mod outbox;
+pub use outbox::{encode, Delivery, Kick, Outbox, OutboxReceiver};
 
 /// `message` (an encoded JSON object) with `"seq": seq` put first, as
 /// `app::protocol::Delivery` reads it.
