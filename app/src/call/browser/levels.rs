@@ -71,11 +71,7 @@ impl AudioLevels {
     }
 
     fn probe(&self, track: &MediaStreamTrack) -> Option<Probe> {
-        let stream = MediaStream::new_with_tracks(&Array::of1(track)).ok()?;
-        let source = self.context.create_media_stream_source(&stream).ok()?;
-        let analyser = self.context.create_analyser().ok()?;
-        analyser.set_fft_size(WINDOW);
-        source.connect_with_audio_node(&analyser).ok()?;
+        let (source, analyser) = analyse(&self.context, track, WINDOW)?;
         Some(Probe {
             track_id: track.id(),
             source,
@@ -108,4 +104,18 @@ impl AudioLevels {
         }
         let _ = self.context.close();
     }
+}
+
+/// An `AnalyserNode` of `window` samples on `track`, fed through a source in `context`.
+pub fn analyse(
+    context: &AudioContext,
+    track: &MediaStreamTrack,
+    window: u32,
+) -> Option<(MediaStreamAudioSourceNode, AnalyserNode)> {
+    let stream = MediaStream::new_with_tracks(&Array::of1(track)).ok()?;
+    let source = context.create_media_stream_source(&stream).ok()?;
+    let analyser = context.create_analyser().ok()?;
+    analyser.set_fft_size(window);
+    source.connect_with_audio_node(&analyser).ok()?;
+    Some((source, analyser))
 }

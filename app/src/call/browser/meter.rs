@@ -3,6 +3,7 @@
 //! microphone's track that stays on while the microphone is off (a track that is off
 //! is silence), so that it can tell someone talking while muted.
 
+use super::levels::analyse;
 use super::shims::log;
 use crate::call::devices::{loudness, meter_step};
 use crate::call::speaking::{self, Speaking};
@@ -12,7 +13,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
-use web_sys::{AnalyserNode, AudioContext, AudioContextState, MediaStream, MediaStreamTrack};
+use web_sys::{AudioContext, AudioContextState, MediaStreamTrack};
 
 /// How often the level is read.
 const READ_EVERY: Duration = Duration::from_millis(50);
@@ -34,11 +35,7 @@ impl Meter {
         let track = microphone.clone();
         track.set_enabled(true);
         let context = AudioContext::new().ok()?;
-        let stream = MediaStream::new_with_tracks(&js_sys::Array::of1(&track)).ok()?;
-        let source = context.create_media_stream_source(&stream).ok()?;
-        let analyser: AnalyserNode = context.create_analyser().ok()?;
-        analyser.set_fft_size(1024);
-        source.connect_with_audio_node(&analyser).ok()?;
+        let (_source, analyser) = analyse(&context, &track, 1024)?;
         let samples = Rc::new(RefCell::new(vec![0.0_f32; 1024]));
         // The exact level, falling smoothly; the signal gets it rounded.
         let level = Cell::new(0.0_f32);
