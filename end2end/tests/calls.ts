@@ -189,6 +189,25 @@ export async function connectionReport(page: Page): Promise<string> {
           ` ${video}]`,
       );
     }
+    // And each remote tile's video: what it was given and whether it plays.
+    for (const video of document.querySelectorAll('.tile.remote video') as NodeListOf<HTMLVideoElement>) {
+      const peer = video.closest('.tile')?.getAttribute('data-peer');
+      const stream = video.srcObject as MediaStream | null;
+      const tracks = stream
+        ? stream
+            .getTracks()
+            .map((t) => `${t.kind}:${t.readyState}${t.muted ? ':muted' : ''}${t.enabled ? '' : ':disabled'}:${t.id.slice(0, 8)}`)
+            .join(',')
+        : 'no stream';
+      lines.push(
+        `<video peer=${peer} width=${video.videoWidth} ready=${video.readyState} paused=${video.paused}` +
+          ` error=${video.error?.code ?? 'none'} stream=${stream?.id.slice(0, 8) ?? 'none'} ${tracks}>`,
+      );
+    }
+    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
+      const tracks = pc.getReceivers().map((r) => `${r.track.kind}:${r.track.readyState}:${r.track.id.slice(0, 8)}`);
+      lines.push(`{receivers ${tracks.join(',')}}`);
+    }
     return lines.join(' ');
   });
 }

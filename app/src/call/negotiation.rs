@@ -170,6 +170,11 @@ impl Negotiation {
         self.epoch
     }
 
+    /// Who makes this epoch's first offer.
+    pub fn first_offer(&self) -> FirstOffer {
+        self.first_offer
+    }
+
     pub fn link(&self) -> Link {
         self.link
     }

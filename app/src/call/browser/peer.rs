@@ -24,8 +24,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
     RtcIceTransportPolicy as JsPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiverDirection, RtcRtpTransceiverInit,
-    RtcSdpType, RtcTrackEvent,
+    RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection,
+    RtcRtpTransceiverInit, RtcSdpType, RtcSignalingState, RtcTrackEvent,
 };
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -181,7 +181,8 @@ impl Peer {
         // Each kind we can send gets a sender added with `addTrack`, so that the other
         // side's offer reuses it rather than adding a line of its own; a camera that
         // is off now gets a stand-in track, at once replaced by none, so turning it on
-        // later needs only `replaceTrack`. We receive both kinds whatever we send.
+        // later needs only `replaceTrack`. (A kind we only receive is added by the
+        // side that offers: see `receive_every_kind`.)
         let mut senders = Senders::default();
         if let Some(local) = local {
             if let Some(track) = local.microphone() {
@@ -200,17 +201,12 @@ impl Peer {
                 None => {}
             }
         }
-        for (kind, sent) in [
-            ("audio", senders.audio.is_some()),
-            ("video", senders.video.is_some()),
-        ] {
-            if !sent {
-                let init = RtcRtpTransceiverInit::new();
-                init.set_direction(RtcRtpTransceiverDirection::Recvonly);
-                pc.add_transceiver_with_str_and_init(kind, &init);
-            }
-        }
         *self.senders.borrow_mut() = senders;
+        if self.rules.borrow().first_offer() == FirstOffer::Ours {
+            // Our offer comes first: its lines are added now, which also asks for it
+            // (negotiationneeded) when we have nothing to send.
+            receive_every_kind(&pc);
+        }
 
         let mut handlers = Vec::new();
         let gathered = Rc::new(Cell::new(0_u32));
@@ -298,16 +294,19 @@ impl Peer {
                     call.send_signal(them, epoch, signal);
                 }
             }
-            Action::MakeOffer => match shims::set_local_description(&pc).await {
-                Ok(signal) => self.feed(Event::LocalDescription(signal)),
-                Err(error) => {
-                    log(&format!(
-                        "could not make an offer to {them}: {}",
-                        describe(error)
-                    ));
-                    self.feed(Event::LocalDescriptionFailed);
+            Action::MakeOffer => {
+                receive_every_kind(&pc);
+                match shims::set_local_description(&pc).await {
+                    Ok(signal) => self.feed(Event::LocalDescription(signal)),
+                    Err(error) => {
+                        log(&format!(
+                            "could not make an offer to {them}: {}",
+                            describe(error)
+                        ));
+                        self.feed(Event::LocalDescriptionFailed);
+                    }
                 }
-            },
+            }
             Action::AcceptOffer { sdp } => {
                 let offer = shims::description(RtcSdpType::Offer, &sdp);
                 let answered = async {
@@ -382,6 +381,34 @@ impl Peer {
 struct Senders {
     audio: Option<RtcRtpSender>,
     video: Option<RtcRtpSender>,
+}
+
+/// Before an offer: a receive-only transceiver for each kind (audio, video) the
+/// connection has none of, so the offer has a line for both and the other side can
+/// send what it has in its answer.
+///
+/// Only an offer adds them. Were both sides to add their own before the first
+/// exchange, each would need an offer of its own afterwards; two such offers crossing
+/// make one side roll its offer back, and in Chromium a rollback can leave the remote
+/// video track receiving (the decoder still counts frames) but delivering nothing to
+/// the page: a black tile.
+fn receive_every_kind(pc: &RtcPeerConnection) {
+    if pc.signaling_state() != RtcSignalingState::Stable {
+        return; // an offer came in: this is the answer, which cannot add lines
+    }
+    let kinds: Vec<String> = pc
+        .get_transceivers()
+        .iter()
+        .filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok())
+        .map(|t| t.receiver().track().kind())
+        .collect();
+    for kind in ["audio", "video"] {
+        if !kinds.iter().any(|k| k == kind) {
+            let init = RtcRtpTransceiverInit::new();
+            init.set_direction(RtcRtpTransceiverDirection::Recvonly);
+            pc.add_transceiver_with_str_and_init(kind, &init);
+        }
+    }
 }
 
 /// `sender.replaceTrack(track)`, reporting a failure on the console.
