@@ -9,6 +9,9 @@ use crate::room_code::RoomCode;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod chat;
+pub use chat::{clean_chat_text, ChatMessage, ChatTextError, CHAT_HISTORY, MAX_CHAT_CHARS};
+
 /// Bumped whenever a message changes incompatibly. A client sends the version it
 /// speaks in [`ClientMessage::Join`]; the server refuses other versions.
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -151,6 +154,8 @@ pub enum ClientMessage {
     Media { media: MediaState },
     /// Raise or lower your hand.
     Hand { raised: bool },
+    /// Say something in the meeting's chat (plain text, at most [`MAX_CHAT_CHARS`]).
+    Chat { text: String },
     /// "Still here": answered with `pong`. `seen` acknowledges every message up to
     /// that `seq`, so the server can forget them.
     Ping {
@@ -235,6 +240,12 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         hand: Option<HandPlace>,
     },
+    /// A chat message, sent to everyone, the sender included (to learn its `id`).
+    Chat { message: ChatMessage },
+    /// The meeting's latest chat messages (at most [`CHAT_HISTORY`]), oldest first:
+    /// after a welcome, and after a resume that may have missed messages. Some may
+    /// also come as `chat`: the `id` tells them apart.
+    ChatHistory { messages: Vec<ChatMessage> },
     /// The answer to `ping`.
     Pong,
     /// Something the client sent was refused. Unless the connection is then closed,
@@ -294,6 +305,9 @@ pub enum ErrorCode {
     BadName,
     /// The server failed; try again.
     Internal,
+    /// A chat message that is empty or too long, or one of too many in a row; it
+    /// was not sent.
+    ChatRefused,
     /// A `resume` that cannot be honoured (unknown, expired or forged token, another
     /// room, or the session already ended): join afresh.
     ResumeRefused,

@@ -5,7 +5,7 @@ import { expectPlayingSelfView } from './devices';
 import { hydrated, watchScriptErrors } from './pages';
 
 // axe-core on every screen a person meets: the home page, the lobby, a call, and the
-// call's settings. Any WCAG 2.1 A or AA violation fails, with what and where.
+// call's settings, people and chat panels. Any WCAG 2.1 A or AA violation fails, with what and where.
 
 async function expectNoViolations(page: Page, screen: string) {
   const results = await new AxeBuilder({ page })
@@ -17,7 +17,7 @@ async function expectNoViolations(page: Page, screen: string) {
   expect(found, `accessibility violations on ${screen}`).toEqual([]);
 }
 
-test('the home page, the lobby, a call, its settings and the people panel have no WCAG A/AA violations', async ({
+test('the home page, the lobby, a call, its settings, the people panel and the chat have no WCAG A/AA violations', async ({
   browser,
   baseURL,
   page,
@@ -48,6 +48,12 @@ test('the home page, the lobby, a call, its settings and the people panel have n
   await ada.page.getByRole('button', { name: 'People (2)' }).click();
   await expect(ada.page.getByRole('list', { name: 'Raised hands' })).toContainText('Bob');
   await expectNoViolations(ada.page, 'the people panel');
+  await bob.page.getByRole('button', { name: 'Chat' }).click();
+  await bob.page.getByRole('textbox', { name: 'Message to everyone' }).fill('See https://example.com/notes');
+  await bob.page.keyboard.press('Enter');
+  await ada.page.getByRole('button', { name: 'Chat (1 unread message)' }).click();
+  await expect(ada.page.getByRole('log', { name: 'Messages' })).toContainText('See https://example.com/notes');
+  await expectNoViolations(ada.page, 'the chat panel');
   await ada.context.close();
   await bob.context.close();
 });

@@ -32,6 +32,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_LOG")]
     pub log: Option<String>,
 
+    /// How long chat messages are kept (e.g. 30d, 12h); older ones are deleted. A
+    /// meeting's chat also goes when the meeting is deleted.
+    #[arg(long, env = "PARLEY_CHAT_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    pub chat_retention: Duration,
+
     #[command(flatten)]
     pub signaling: SignalingConfig,
 
@@ -135,12 +140,12 @@ pub struct IceConfig {
     pub relay_only: bool,
 }
 
-/// Reads a duration written as a number and a unit: 500ms, 15s, 10m, 6h.
+/// Reads a duration written as a number and a unit: 500ms, 15s, 10m, 6h, 30d.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{text:?} needs a unit: ms, s, m or h"))?;
+        .ok_or_else(|| format!("{text:?} needs a unit: ms, s, m, h or d"))?;
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
@@ -150,9 +155,10 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => number,
         "m" => number.saturating_mul(60),
         "h" => number.saturating_mul(3600),
+        "d" => number.saturating_mul(24 * 3600),
         _ => {
             return Err(format!(
-                "unknown unit {unit:?} in {text:?}: use ms, s, m or h"
+                "unknown unit {unit:?} in {text:?}: use ms, s, m, h or d"
             ))
         }
     };
@@ -167,6 +173,7 @@ impl Config {
             database_url,
             site_root: PathBuf::from("target/site"),
             log: None,
+            chat_retention: Duration::from_secs(30 * 24 * 3600),
             signaling: SignalingConfig {
                 public_origins: Vec::new(),
                 max_frame_bytes: 64 * 1024,
@@ -199,6 +206,9 @@ mod tests {
         let config = Config::try_parse_from(["parley"]).unwrap();
         assert_eq!(config.listen, "127.0.0.1:3000".parse().unwrap());
         assert_eq!(config.database_url, "sqlite:parley.db");
+        assert_eq!(config.chat_retention, Duration::from_secs(30 * 24 * 3600));
+        let config = Config::try_parse_from(["parley", "--chat-retention", "12h"]).unwrap();
+        assert_eq!(config.chat_retention, Duration::from_secs(12 * 3600));
     }
 
     #[test]

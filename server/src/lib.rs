@@ -15,6 +15,7 @@ use ice::IceServers;
 use signaling::Signaling;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 use store::{RoomStore, StoreError};
 use tokio::net::TcpListener;
 
@@ -38,7 +39,11 @@ pub struct Server {
     router: axum::Router,
     store: RoomStore,
     signaling: Arc<Signaling>,
+    chat_retention: Duration,
 }
+
+/// How often chat older than the retention period is deleted.
+const CHAT_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 impl Server {
     /// Opens the database (running migrations) and binds the listening socket.
@@ -70,6 +75,7 @@ impl Server {
             router,
             store,
             signaling,
+            chat_retention: config.chat_retention,
         })
     }
 
@@ -89,8 +95,10 @@ impl Server {
             router,
             store,
             signaling,
+            chat_retention,
             ..
         } = self;
+        let sweeper = tokio::spawn(sweep_chat(store.clone(), chat_retention));
         // Signaling messages are small and latency matters: send them at once instead
         // of letting Nagle's algorithm hold them back waiting for an ACK.
         let listener = listener.tap_io(|stream| {
@@ -108,7 +116,24 @@ impl Server {
         })
         .await
         .map_err(ServerError::Serve);
+        sweeper.abort();
         store.close().await;
         result
+    }
+}
+
+/// Deletes chat older than `retention`, now and then every [`CHAT_SWEEP_EVERY`].
+async fn sweep_chat(store: RoomStore, retention: Duration) {
+    let mut every = tokio::time::interval(CHAT_SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        let before = SystemTime::now()
+            .checked_sub(retention)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        match store.forget_chat_before(before).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "deleted chat messages past the retention period"),
+            Err(error) => tracing::warn!(%error, "could not delete old chat messages"),
+        }
     }
 }

@@ -7,6 +7,9 @@ use sqlx::SqlitePool;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod chat;
+pub use chat::unix_millis;
+
 /// How often creating a room retries after drawing a code that is already taken.
 const CODE_ATTEMPTS: usize = 5;
 

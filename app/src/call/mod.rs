@@ -5,13 +5,14 @@
 
 #[cfg(feature = "hydrate")]
 pub mod browser;
+pub mod chat;
 pub mod details;
 pub mod devices;
 pub mod negotiation;
 pub mod session;
 pub mod speaking;
 
-use crate::protocol::{HandPlace, MediaState, PeerId};
+use crate::protocol::{ChatMessage, HandPlace, MediaState, PeerId};
 use devices::{Chosen, DeviceLists};
 use leptos::prelude::*;
 
@@ -113,6 +114,16 @@ pub struct CallState {
     pub talking_while_muted: RwSignal<bool>,
     /// Whether connection details are on screen (they are read only then).
     pub details_shown: RwSignal<bool>,
+    /// The local person's id in the meeting, once welcomed.
+    pub my_id: RwSignal<Option<PeerId>>,
+    /// The meeting's chat, oldest first.
+    pub chat: RwSignal<Vec<ChatMessage>>,
+    /// Whether the chat panel is open.
+    pub chat_open: RwSignal<bool>,
+    /// Messages from others that came while the chat panel was closed.
+    pub chat_unread: RwSignal<u32>,
+    /// Why the last message was not sent, until the next one is.
+    pub chat_problem: RwSignal<Option<String>>,
     /// A lasting notice, such as "your camera is blocked".
     pub notice: RwSignal<Option<String>>,
     /// A problem with the meeting itself, such as the connection to Parley dropping.
@@ -135,6 +146,11 @@ impl CallState {
             mic_level: RwSignal::new(0.0),
             talking_while_muted: RwSignal::new(false),
             details_shown: RwSignal::new(false),
+            my_id: RwSignal::new(None),
+            chat: RwSignal::new(Vec::new()),
+            chat_open: RwSignal::new(false),
+            chat_unread: RwSignal::new(0),
+            chat_problem: RwSignal::new(None),
             notice: RwSignal::new(None),
             problem: RwSignal::new(None),
         }

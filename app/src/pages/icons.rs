@@ -36,6 +36,16 @@ pub fn LeaveIcon() -> impl IntoView {
     }
 }
 
+/// A speech bubble: the chat.
+#[component]
+pub fn ChatIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true">
+            <path d="M4 5h16v11H9l-4.5 3.5V16H4z"/>
+        </svg>
+    }
+}
+
 /// A cog: the settings.
 #[component]
 pub fn SettingsIcon() -> impl IntoView {

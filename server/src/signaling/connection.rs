@@ -6,21 +6,17 @@
 //! resumed on a new connection; a server that stops tells nobody anything, since
 //! everyone comes back once it is up again.
 
-use super::hub::{encode, Comeback, Delivery, JoinError, Kick, Outbox, OutboxReceiver, Room};
+use super::hub::{encode, Delivery, Kick, Outbox, OutboxReceiver, Room};
 use super::limits::{ConnectionSlot, RateLimiter};
 use super::Signaling;
-use app::protocol::{
-    clean_display_name, ClientMessage, Epoch, ErrorCode, LeaveReason, MediaState, PeerId, PeerInfo,
-    ServerMessage, Signal, CLOSE_RESTARTING, MAX_DISPLAY_NAME_CHARS, PROTOCOL_VERSION,
-};
-use app::room_code::RoomCode;
+use app::protocol::{ErrorCode, LeaveReason, PeerId, ServerMessage, CLOSE_RESTARTING};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::time::{timeout, Instant, MissedTickBehavior};
 
 /// How long the writer may take to flush what is queued once the reader is done.
@@ -28,7 +24,7 @@ const WRITER_GRACE: Duration = Duration::from_secs(2);
 
 /// Why a connection ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum End {
+pub(super) enum End {
     /// The participant said `leave`.
     Left,
     /// The socket closed or broke without a `leave`: the participant may come back.
@@ -71,6 +67,7 @@ pub async fn serve(socket: WebSocket, signaling: Arc<Signaling>, _slot: Connecti
         connection,
         limiter: RateLimiter::new(signaling.limits.max_messages_per_second),
         last_rate_error: None,
+        chat_limiter: RateLimiter::new(super::chat::CHAT_PER_SECOND),
         joined: None,
         outbox,
         signaling,
@@ -153,18 +150,22 @@ fn frame_len(frame: &Message) -> usize {
 }
 
 /// The room a connection's participant is in, and who they are there.
-struct Joined {
-    room: Arc<Room>,
-    id: PeerId,
+pub(super) struct Joined {
+    pub(super) room: Arc<Room>,
+    pub(super) id: PeerId,
+    /// The name they joined with (their chat messages carry it).
+    pub(super) name: String,
 }
 
-struct Session {
-    connection: u64,
-    signaling: Arc<Signaling>,
-    outbox: Outbox,
+pub(super) struct Session {
+    pub(super) connection: u64,
+    pub(super) signaling: Arc<Signaling>,
+    pub(super) outbox: Outbox,
     limiter: RateLimiter,
     last_rate_error: Option<Instant>,
-    joined: Option<Joined>,
+    /// Chat has a rate of its own, lower than signaling's: every message is kept.
+    pub(super) chat_limiter: RateLimiter,
+    pub(super) joined: Option<Joined>,
 }
 
 impl Session {
@@ -231,7 +232,7 @@ impl Session {
 
     /// Tells the room how this participant's connection ended.
     async fn finish(&mut self, end: End) {
-        let Some(Joined { room, id }) = self.joined.take() else {
+        let Some(Joined { room, id, .. }) = self.joined.take() else {
             return;
         };
         let hub = &self.signaling.hub;
@@ -324,228 +325,15 @@ impl Session {
         false
     }
 
-    async fn handle_text(&mut self, text: &str) -> ControlFlow<End> {
-        let message = match serde_json::from_str::<ClientMessage>(text) {
-            Ok(message) => message,
-            Err(error) => {
-                self.refuse(
-                    ErrorCode::BadMessage,
-                    format!("could not read the message: {error}"),
-                );
-                return ControlFlow::Continue(());
-            }
-        };
-        match message {
-            ClientMessage::Join {
-                version,
-                room,
-                name,
-                media,
-            } => self.join(version, room, &name, media, None).await,
-            ClientMessage::Resume {
-                version,
-                room,
-                token,
-                last_seen,
-                name,
-                media,
-            } => {
-                self.join(version, room, &name, media, Some((token, last_seen)))
-                    .await
-            }
-            ClientMessage::Signal { to, epoch, signal } => self.signal(to, epoch, signal),
-            ClientMessage::Media { media } => self.media(media),
-            ClientMessage::Hand { raised } => self.hand(raised),
-            ClientMessage::Ping { seen } => {
-                if let Some(Joined { room, id }) = &self.joined {
-                    room.acknowledge(*id, seen);
-                }
-                self.reply(&ServerMessage::Pong);
-            }
-            ClientMessage::Leave => return ControlFlow::Break(End::Left),
-        }
-        ControlFlow::Continue(())
-    }
-
-    /// A `join`, or with `resume` (token, last seen) a `resume`.
-    async fn join(
-        &mut self,
-        version: u32,
-        code: RoomCode,
-        name: &str,
-        media: MediaState,
-        resume: Option<(String, u64)>,
-    ) {
-        if self.joined.is_some() {
-            return self.refuse(
-                ErrorCode::AlreadyJoined,
-                "this connection is already in a meeting",
-            );
-        }
-        if version != PROTOCOL_VERSION {
-            return self.refuse(
-                ErrorCode::UnsupportedVersion,
-                format!("this server speaks protocol version {PROTOCOL_VERSION}, not {version}: reload the page"),
-            );
-        }
-        let Some(name) = clean_display_name(name) else {
-            return self.refuse(
-                ErrorCode::BadName,
-                format!("a name needs 1 to {MAX_DISPLAY_NAME_CHARS} characters"),
-            );
-        };
-        // Who this is: a new id, or the one the token proves.
-        let now = SystemTime::now();
-        let (id, comeback) = match resume {
-            None => match self.signaling.ids.next().await {
-                Ok(id) => (id, None),
-                Err(error) => {
-                    tracing::error!(%error, "could not reserve peer ids");
-                    return self.refuse(ErrorCode::Internal, "could not join, try again");
-                }
-            },
-            Some((token, last_seen)) => match self.signaling.tokens.verify(&token, &code, now) {
-                Ok(claims) => (
-                    claims.peer,
-                    Some(Comeback {
-                        last_seen,
-                        may_restore: claims.issued_at < self.signaling.started_at,
-                    }),
-                ),
-                Err(error) => {
-                    tracing::info!(connection = self.connection, room = %code, %error, "resume refused");
-                    return self.refuse(ErrorCode::ResumeRefused, format!("{error}: join again"));
-                }
-            },
-        };
-        // Checks the room exists and records the activity in one query.
-        match self.signaling.store.touch(&code).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return self.refuse(
-                    ErrorCode::RoomNotFound,
-                    format!("there is no meeting {code}"),
-                )
-            }
-            Err(error) => {
-                tracing::error!(%error, room = %code, "could not look a room up");
-                return self.refuse(
-                    ErrorCode::Internal,
-                    "could not look the meeting up, try again",
-                );
-            }
-        }
-        let signaling = &self.signaling;
-        let me = PeerInfo {
-            id,
-            name,
-            media,
-            hand: None,
-        };
-        let token = signaling.tokens.issue(&code, id, now);
-        let limits = signaling.session_limits();
-        let hub = &signaling.hub;
-        let outbox = self.outbox.clone();
-        let resumed = comeback.is_some();
-        let joined = match comeback {
-            None => hub.join(&code, me, self.connection, outbox, |peers| {
-                ServerMessage::Welcome {
-                    version: PROTOCOL_VERSION,
-                    you: id,
-                    room: code.clone(),
-                    peers,
-                    ice_servers: signaling.ice.for_peer(id),
-                    ice_transport_policy: signaling.ice.policy(),
-                    token,
-                    limits,
-                }
-            }),
-            Some(comeback) => hub.resume(
-                &code,
-                me,
-                self.connection,
-                outbox,
-                comeback,
-                |peers, complete| ServerMessage::Resumed {
-                    you: id,
-                    peers,
-                    ice_servers: signaling.ice.for_peer(id),
-                    ice_transport_policy: signaling.ice.policy(),
-                    token,
-                    limits,
-                    complete,
-                },
-            ),
-        };
-        match joined {
-            Ok(room) => {
-                if resumed {
-                    tracing::info!(room = %code, peer = %id, "participant resumed");
-                } else {
-                    tracing::info!(room = %code, peer = %id, "participant joined");
-                }
-                self.joined = Some(Joined { room, id });
-            }
-            Err(error @ JoinError::Full(_)) => self.refuse(ErrorCode::RoomFull, error.to_string()),
-            Err(error @ JoinError::Ended) => {
-                tracing::info!(room = %code, peer = %id, "resume refused: the session has ended");
-                self.refuse(ErrorCode::ResumeRefused, error.to_string())
-            }
-        }
-    }
-
-    fn signal(&mut self, to: PeerId, epoch: Epoch, signal: Signal) {
-        let Some(Joined { room, id }) = &self.joined else {
-            return self.refuse(ErrorCode::NotJoined, "join a meeting before signaling");
-        };
-        let relayed = ServerMessage::Signal {
-            from: *id,
-            epoch,
-            signal,
-        };
-        if to == *id || room.send_to(to, &relayed).is_none() {
-            self.refuse(
-                ErrorCode::UnknownPeer,
-                format!("peer {to} is not in this meeting"),
-            );
-        }
-    }
-
-    fn media(&mut self, media: MediaState) {
-        let Some(Joined { room, id }) = &self.joined else {
-            return self.refuse(
-                ErrorCode::NotJoined,
-                "join a meeting before sharing media state",
-            );
-        };
-        room.update_media(*id, media);
-        room.broadcast(*id, &ServerMessage::Media { from: *id, media });
-    }
-
-    fn hand(&mut self, raised: bool) {
-        let Some(Joined { room, id }) = &self.joined else {
-            return self.refuse(
-                ErrorCode::NotJoined,
-                "join a meeting before raising your hand",
-            );
-        };
-        // Raising a raised hand (or lowering a lowered one) changes nothing.
-        if let Some(hand) = room.set_hand(*id, raised) {
-            let news = ServerMessage::Hand { from: *id, hand };
-            room.broadcast(*id, &news);
-            room.send_to(*id, &news);
-        }
-    }
-
     /// Tells the client why something it sent was refused.
-    fn refuse(&self, code: ErrorCode, message: impl Into<String>) {
+    pub(super) fn refuse(&self, code: ErrorCode, message: impl Into<String>) {
         let message = message.into();
         tracing::debug!(connection = self.connection, ?code, %message, "refused");
         self.reply(&ServerMessage::error(code, message));
     }
 
     /// Sends a message that is not a room message (not numbered, not replayed).
-    fn reply(&self, message: &ServerMessage) {
+    pub(super) fn reply(&self, message: &ServerMessage) {
         if self.outbox.send(encode(message)) == Delivery::Overflow {
             self.outbox.kick(Kick::TooSlow);
         }

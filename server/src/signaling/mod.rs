@@ -2,11 +2,13 @@
 //! and pass WebRTC offers, answers and ICE candidates to one named peer. The protocol
 //! is in `app::protocol` (see app/src/PROTOCOL.md).
 
+mod chat;
 mod connection;
 pub mod forwarded;
 pub mod hub;
 pub mod ids;
 pub mod limits;
+mod messages;
 pub mod origin;
 pub mod resume;
 

@@ -28,6 +28,8 @@ pub struct Welcome {
     pub ice_servers: Vec<app::protocol::IceServer>,
     pub ice_transport_policy: app::protocol::IceTransportPolicy,
     pub token: String,
+    /// The meeting's chat so far (the history that follows the welcome).
+    pub chat: Vec<app::protocol::ChatMessage>,
 }
 
 impl Client {
@@ -168,19 +170,33 @@ impl Client {
             } => {
                 assert_eq!(&welcomed, room);
                 assert_eq!(version, PROTOCOL_VERSION);
+                let chat = self.expect_chat_history().await;
                 Welcome {
                     you,
                     peers,
                     ice_servers,
                     ice_transport_policy,
                     token,
+                    chat,
                 }
             }
             other => panic!("expected a welcome, got {other:?}"),
         }
     }
 
-    /// Sends a resume and returns the server's answer.
+    /// The chat history that follows a welcome (or a resume that missed messages).
+    pub async fn expect_chat_history(&mut self) -> Vec<app::protocol::ChatMessage> {
+        match self.recv_numbered().await {
+            Delivery {
+                seq: None,
+                message: ServerMessage::ChatHistory { messages },
+            } => messages,
+            other => panic!("expected the chat history, got {other:?}"),
+        }
+    }
+
+    /// Sends a resume and returns the server's answer (reading past the chat history
+    /// that follows a resume that missed messages).
     pub async fn resume(
         &mut self,
         room: &RoomCode,
@@ -197,7 +213,14 @@ impl Client {
             media: MediaState::default(),
         })
         .await;
-        self.recv().await
+        let answer = self.recv().await;
+        if let ServerMessage::Resumed {
+            complete: false, ..
+        } = answer
+        {
+            self.expect_chat_history().await;
+        }
+        answer
     }
 
     /// Gives the raw stream to a test that wants to stop reading it.

@@ -142,6 +142,13 @@ impl CallHandle {
         }
     }
 
+    /// Sends a chat message to the meeting.
+    pub fn send_chat(self, text: String) {
+        if let Some(call) = self.current() {
+            call.send_chat(text);
+        }
+    }
+
     /// Uses another camera, microphone or speaker.
     pub fn choose(self, state: CallState, kind: DeviceKind, id: String) {
         leptos::task::spawn_local(async move {

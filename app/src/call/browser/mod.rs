@@ -12,6 +12,7 @@
 //! restart the same resume works, since the token is checked against a key kept in
 //! the database; negotiation then repeats whatever may have been lost.
 
+mod chat;
 mod devices;
 mod handle;
 mod levels;
@@ -277,6 +278,8 @@ impl Call {
                     peer.feed(Event::Remote { epoch, signal });
                 }
             }
+            ServerMessage::Chat { message } => self.chat_arrived(message),
+            ServerMessage::ChatHistory { messages } => self.chat_history(messages),
             ServerMessage::Pong => {}
             ServerMessage::Error { code, message } => self.refused(code, message),
         }
@@ -301,6 +304,7 @@ impl Call {
         self.outgoing.borrow_mut().pacer =
             Some(Pacer::new(limits.messages_per_second, shims::now()));
         *self.ice.borrow_mut() = ice;
+        set_if_changed(self.state.my_id, Some(you));
         // Only on a change: setting a signal to the value it has still re-renders what
         // follows it, and a fresh stage would reload every video.
         set_if_changed(self.state.problem, None);
@@ -347,6 +351,10 @@ impl Call {
             self.session.borrow_mut().token = None;
             let join = self.join_message();
             self.send_now(&join);
+            return;
+        }
+        if code == ErrorCode::ChatRefused {
+            self.state.chat_problem.try_set(Some(message));
             return;
         }
         if self.session.borrow().welcomed {

@@ -1,13 +1,14 @@
 //! The call's controls: the microphone and camera switches (also in the lobby), the
-//! settings, and leaving.
+//! hand, the people and chat panels, the settings, and leaving.
 
+use super::chat::ChatButton;
 use super::devices::DeviceMenus;
 use super::people::{HandButton, PeopleButton};
 use crate::call::{CallState, Device};
 use crate::pages::icons::{CameraIcon, LeaveIcon, MicIcon, SettingsIcon};
 use leptos::prelude::*;
 
-/// Microphone, camera, hand, people, settings and leave, like Meet's bottom bar.
+/// Microphone, camera, hand, people, chat, settings and leave, like Meet's bottom bar.
 #[component]
 pub fn ControlBar(state: CallState, people_open: RwSignal<bool>) -> impl IntoView {
     #[cfg(feature = "hydrate")]
@@ -23,6 +24,7 @@ pub fn ControlBar(state: CallState, people_open: RwSignal<bool>) -> impl IntoVie
             <DeviceButton state device=Device::Camera/>
             <HandButton state/>
             <PeopleButton state open=people_open/>
+            <ChatButton state people_open/>
             <SettingsButton state/>
             <button type="button" class="round leave" aria-label="Leave call" on:click=leave>
                 <LeaveIcon/>

@@ -1,6 +1,7 @@
 //! The meeting's page: the lobby ([`lobby`]), the call ([`stage`], with its
 //! [`controls`]) and the device menus both use ([`devices`]).
 
+mod chat;
 mod controls;
 mod devices;
 mod lobby;

@@ -60,7 +60,14 @@ pub fn PeopleButton(state: CallState, open: RwSignal<bool>) -> impl IntoView {
             aria-controls=move || open.get().then_some("people-panel")
             aria-label=move || format!("People ({})", count())
             title="People"
-            on:click=move |_| open.update(|open| *open = !*open)
+            on:click=move |_| {
+                let opening = !open.get_untracked();
+                if opening {
+                    // One side panel at a time, as in Meet.
+                    state.chat_open.set(false);
+                }
+                open.set(opening);
+            }
         >
             <PeopleIcon/>
             <span class="count" aria-hidden="true">{count}</span>

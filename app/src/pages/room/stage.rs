@@ -1,5 +1,6 @@
 //! The call: everyone's tiles in a grid, and the bottom bar.
 
+use super::chat::ChatPanel;
 use super::controls::ControlBar;
 use super::people::PeoplePanel;
 use super::InviteLink;
@@ -45,6 +46,9 @@ pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
         </section>
         <Show when=move || people_open.get()>
             <PeoplePanel state open=people_open/>
+        </Show>
+        <Show when=move || state.chat_open.get()>
+            <ChatPanel state/>
         </Show>
         </div>
         <ControlBar state people_open/>

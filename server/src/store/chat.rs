@@ -1,0 +1,190 @@
+//! Chat messages in SQLite: kept per meeting, read back newest last, swept after the
+//! retention period.
+
+use super::{RoomStore, StoreError};
+use app::protocol::{ChatMessage, PeerId};
+use app::room_code::RoomCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+type Row = (i64, i64, String, String, i64);
+
+fn message((id, from, name, text, sent_at): Row) -> ChatMessage {
+    ChatMessage {
+        id: id.max(0) as u64,
+        from: PeerId(from.max(0) as u64),
+        name,
+        text,
+        sent_at: sent_at.max(0) as u64,
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn unix_millis(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl RoomStore {
+    /// Keeps a message sent in the meeting `code` and returns it as everyone sees it.
+    pub async fn add_chat(
+        &self,
+        code: &RoomCode,
+        from: PeerId,
+        name: &str,
+        text: &str,
+        sent_at: SystemTime,
+    ) -> Result<ChatMessage, StoreError> {
+        let sent_at = i64::try_from(unix_millis(sent_at)).unwrap_or(i64::MAX);
+        let from_id = i64::try_from(from.0).unwrap_or(i64::MAX);
+        let row: Row = sqlx::query_as(
+            "INSERT INTO chat_messages (room_code, sender_id, sender_name, body, sent_at)
+             VALUES (?, ?, ?, ?, ?)
+             RETURNING id, sender_id, sender_name, body, sent_at",
+        )
+        .bind(code.as_str())
+        .bind(from_id)
+        .bind(name)
+        .bind(text)
+        .bind(sent_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(message(row))
+    }
+
+    /// The meeting's latest `limit` messages, oldest first.
+    pub async fn chat_history(
+        &self,
+        code: &RoomCode,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, sender_id, sender_name, body, sent_at FROM chat_messages
+             WHERE room_code = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(code.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.reverse();
+        Ok(rows.into_iter().map(message).collect())
+    }
+
+    /// Deletes every message sent before `before`; returns how many there were.
+    pub async fn forget_chat_before(&self, before: SystemTime) -> Result<u64, StoreError> {
+        let before = i64::try_from(unix_millis(before)).unwrap_or(i64::MAX);
+        Ok(sqlx::query("DELETE FROM chat_messages WHERE sent_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    async fn store(dir: &tempfile::TempDir) -> RoomStore {
+        RoomStore::open(&format!(
+            "sqlite:{}",
+            dir.path().join("parley.db").display()
+        ))
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn chat_is_kept_per_meeting_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let one = store.create("One").await.unwrap().code;
+        let two = store.create("Two").await.unwrap().code;
+        let now = SystemTime::now();
+        let first = store
+            .add_chat(&one, PeerId(3), "Ada", "hello", now)
+            .await
+            .unwrap();
+        store
+            .add_chat(&two, PeerId(4), "Bob", "elsewhere", now)
+            .await
+            .unwrap();
+        let second = store
+            .add_chat(&one, PeerId(5), "Cy", "<b>hi</b>", now)
+            .await
+            .unwrap();
+        assert!(second.id > first.id);
+        assert_eq!(
+            (first.from, first.name.as_str(), first.text.as_str()),
+            (PeerId(3), "Ada", "hello")
+        );
+        assert_eq!(first.sent_at, unix_millis(now));
+        store.close().await;
+
+        let store = self::store(&dir).await;
+        let history = store.chat_history(&one, 200).await.unwrap();
+        assert_eq!(history, vec![first, second]);
+        assert_eq!(store.chat_history(&two, 200).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn history_is_the_latest_messages_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let room = store.create("Busy").await.unwrap().code;
+        for n in 0..10 {
+            store
+                .add_chat(&room, PeerId(1), "Ada", &n.to_string(), SystemTime::now())
+                .await
+                .unwrap();
+        }
+        let texts: Vec<String> = store
+            .chat_history(&room, 3)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(texts, ["7", "8", "9"]);
+    }
+
+    #[tokio::test]
+    async fn old_chat_is_swept_and_goes_with_its_meeting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let room = store.create("Old").await.unwrap().code;
+        let now = SystemTime::now();
+        let day = Duration::from_secs(24 * 3600);
+        store
+            .add_chat(&room, PeerId(1), "Ada", "old", now - 40 * day)
+            .await
+            .unwrap();
+        store
+            .add_chat(&room, PeerId(1), "Ada", "new", now)
+            .await
+            .unwrap();
+        assert_eq!(store.forget_chat_before(now - 30 * day).await.unwrap(), 1);
+        let texts: Vec<String> = store
+            .chat_history(&room, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(texts, ["new"]);
+
+        // Deleting the meeting deletes its chat (foreign keys are on).
+        sqlx::query("DELETE FROM rooms WHERE code = ?")
+            .bind(room.as_str())
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chat_messages")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+}
