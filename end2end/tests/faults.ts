@@ -91,3 +91,17 @@ export const noMicrophone = () => {
   devices.getUserMedia = (constraints?: MediaStreamConstraints) =>
     constraints?.video ? real({ video: constraints.video }) : real(constraints);
 };
+
+/**
+ * The camera takes 400 ms to start, as many do on laptops: presses of the camera
+ * button can come while it is still opening.
+ */
+export const slowCamera = () => {
+  const devices = navigator.mediaDevices;
+  const real = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
+    const stream = await real(constraints);
+    if (constraints?.video) await new Promise((done) => setTimeout(done, 400));
+    return stream;
+  };
+};

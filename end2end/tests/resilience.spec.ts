@@ -15,6 +15,7 @@ import {
   keepLocalStreams,
   recordServerErrors,
   noMicrophone,
+  slowCamera,
   smallCamera,
 } from './faults';
 import { Coturn, Parley, Proxy } from './network';
@@ -95,7 +96,7 @@ test('candidates lost at random: the call still comes up', async ({ browser, bas
 
 test("switching the microphone and camera reloads nobody's video", async ({ browser, baseURL }) => {
   const room = await newRoom(browser, baseURL!);
-  const ada = await join(browser, room, 'Ada');
+  const ada = await join(browser, room, 'Ada', { scripts: [{ script: slowCamera }] });
   const bob = await join(browser, room, 'Bob');
   const cleo = await join(browser, room, 'Cleo');
   for (const who of [ada, bob, cleo]) await expectPlayingVideos(who.page, 2);
@@ -103,7 +104,11 @@ test("switching the microphone and camera reloads nobody's video", async ({ brow
   for (let i = 0; i < 4; i++) {
     await ada.page.keyboard.press('Control+d');
     await ada.page.keyboard.press('Control+e');
+    await ada.page.waitForTimeout(250);
   }
+  // Four presses of each leave both on, however long the camera takes to open: a
+  // press while it opens (every other one here) turns it off again.
+  await expect(ada.page.locator('.tile.self')).not.toHaveClass(/camera-off/);
   const adaOnBob = bob.page.locator('.tile.remote', { hasText: 'Ada' });
   await expect(adaOnBob.getByRole('img', { name: 'Microphone off' })).toHaveCount(0);
   await expect(adaOnBob).not.toHaveClass(/camera-off/);

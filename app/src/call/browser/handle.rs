@@ -123,11 +123,11 @@ impl CallHandle {
     /// Switches the microphone or camera on or off (in the lobby or the call) and
     /// tells the room.
     pub fn toggle(self, state: CallState, device: Device) {
-        let on = !device.is_on(state.my_media.get_untracked());
         leptos::task::spawn_local(async move {
             let Some(local) = self.local_media(state).await else {
                 return;
             };
+            let on = !local.wants(device);
             local.set(device, on).await;
             if let Some(call) = self.current() {
                 call.tell_media();

@@ -57,6 +57,8 @@ pub struct LocalMedia {
     /// opening after a newer request of its kind was made is closed unused, so the
     /// last choice wins however long each takes.
     requests: [Cell<u32>; 2],
+    /// A camera asked for is still opening (its light may not be on yet).
+    camera_opening: Cell<bool>,
     stopped: Cell<bool>,
 }
 
@@ -75,6 +77,7 @@ impl LocalMedia {
             on_change: RefCell::new(None),
             on_device_change: RefCell::new(None),
             requests: [Cell::new(0), Cell::new(0)],
+            camera_opening: Cell::new(false),
             stopped: Cell::new(false),
         });
         local.watch_devices();
@@ -183,6 +186,21 @@ impl LocalMedia {
             .is_some_and(|m| m.video)
     }
 
+    /// Whether the person has `device` on, or asked for it and it is still opening: a
+    /// toggle flips this, so pressing it again while the camera starts turns it off,
+    /// however long the camera takes.
+    pub fn wants(&self, device: Device) -> bool {
+        match device {
+            Device::Microphone => {
+                self.preferences.borrow().microphone_on && self.microphone.borrow().is_some()
+            }
+            Device::Camera => {
+                self.preferences.borrow().camera_on
+                    && (self.camera.borrow().is_some() || self.camera_opening.get())
+            }
+        }
+    }
+
     /// Turns a device on or off.
     pub async fn set(self: &Rc<Self>, device: Device, on: bool) {
         match device {
@@ -202,7 +220,11 @@ impl LocalMedia {
                     if self.camera.borrow().is_none() {
                         let request = self.new_request(DeviceKind::Camera);
                         let wanted = self.preferences.borrow().camera.clone().map(|d| d.id);
+                        self.camera_opening.set(true);
                         let opened = open_one(DeviceKind::Camera, Choice::Preferred(wanted)).await;
+                        if self.is_latest(DeviceKind::Camera, request) {
+                            self.camera_opening.set(false);
+                        }
                         // Turned off again (or left) while the camera was opening.
                         let still_wanted = !self.stopped.get()
                             && self.preferences.borrow().camera_on
