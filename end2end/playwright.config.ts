@@ -40,6 +40,8 @@ export default defineConfig({
         '--use-fake-ui-for-media-stream',
         // Three cameras (fake_device_0..2), microphones and speakers, to choose from.
         '--use-fake-device-for-media-stream=device-count=3',
+        // Presenting shares a fake 1280x720 screen without asking.
+        '--auto-select-desktop-capture-source=Entire screen',
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod chat;
+mod media;
 pub use chat::{clean_chat_text, ChatMessage, ChatTextError, CHAT_HISTORY, MAX_CHAT_CHARS};
+pub use media::{MediaState, StreamId, MAX_STREAM_ID_CHARS};
 
 /// Bumped whenever a message changes incompatibly. A client sends the version it
 /// speaks in [`ClientMessage::Join`]; the server refuses other versions.
@@ -29,22 +31,6 @@ pub struct PeerId(pub u64);
 impl fmt::Display for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
-    }
-}
-
-/// Whether a participant's microphone and camera are on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MediaState {
-    pub audio: bool,
-    pub video: bool,
-}
-
-impl Default for MediaState {
-    fn default() -> Self {
-        Self {
-            audio: true,
-            video: true,
-        }
     }
 }
 

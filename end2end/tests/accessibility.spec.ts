@@ -5,7 +5,7 @@ import { expectPlayingSelfView } from './devices';
 import { hydrated, watchScriptErrors } from './pages';
 
 // axe-core on every screen a person meets: the home page, the lobby, a call, and the
-// call's settings, people and chat panels. Any WCAG 2.1 A or AA violation fails, with what and where.
+// call's settings, people and chat panels, and a presentation. Any WCAG 2.1 A or AA violation fails, with what and where.
 
 async function expectNoViolations(page: Page, screen: string) {
   const results = await new AxeBuilder({ page })
@@ -17,7 +17,7 @@ async function expectNoViolations(page: Page, screen: string) {
   expect(found, `accessibility violations on ${screen}`).toEqual([]);
 }
 
-test('the home page, the lobby, a call, its settings, the people panel and the chat have no WCAG A/AA violations', async ({
+test('the home page, the lobby, a call, its settings, the people panel, the chat and a presentation have no WCAG A/AA violations', async ({
   browser,
   baseURL,
   page,
@@ -54,6 +54,10 @@ test('the home page, the lobby, a call, its settings, the people panel and the c
   await ada.page.getByRole('button', { name: 'Chat (1 unread message)' }).click();
   await expect(ada.page.getByRole('log', { name: 'Messages' })).toContainText('See https://example.com/notes');
   await expectNoViolations(ada.page, 'the chat panel');
+  await bob.page.getByRole('button', { name: 'Present now' }).click();
+  await expect(ada.page.getByRole('figure', { name: 'Presentation by Bob' })).toBeVisible();
+  await expectNoViolations(ada.page, 'a call with a presentation');
+  await expectNoViolations(bob.page, "the presenter's call");
   await ada.context.close();
   await bob.context.close();
 });

@@ -4,7 +4,7 @@ mod common;
 
 use app::protocol::{
     ClientMessage, ErrorCode, IceTransportPolicy, LeaveReason, MediaState, PeerId, ServerMessage,
-    Signal,
+    Signal, StreamId,
 };
 use common::client::Client;
 use common::TestServer;
@@ -151,6 +151,7 @@ async fn nothing_crosses_between_rooms() {
         media: MediaState {
             audio: false,
             video: true,
+            screen: None,
         },
     })
     .await;
@@ -169,19 +170,73 @@ async fn media_state_is_broadcast_and_remembered_for_newcomers() {
     let muted = MediaState {
         audio: false,
         video: true,
+        screen: None,
     };
-    a.send(&ClientMessage::Media { media: muted }).await;
+    a.send(&ClientMessage::Media {
+        media: muted.clone(),
+    })
+    .await;
     assert_eq!(
         b.recv().await,
         ServerMessage::Media {
             from: a_id,
-            media: muted
+            media: muted.clone()
         }
     );
     let mut c = server.connect().await;
     let c_welcome = c.join(&room, "C").await;
     let seen_a = c_welcome.peers.iter().find(|p| p.id == a_id).unwrap();
     assert_eq!(seen_a.media, muted);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn presenting_names_the_stream_and_newcomers_see_it_while_a_bad_stream_id_is_refused() {
+    let server = TestServer::fresh().await;
+    let room = server.create_room("Presenting").await;
+    let mut a = server.connect().await;
+    let mut b = server.connect().await;
+    let a_id = a.join(&room, "A").await.you;
+    b.join(&room, "B").await;
+    let presenting = MediaState {
+        screen: StreamId::new("{0b6f9c2e-5a1d-4c3b-9e8f-1a2b3c4d5e6f}"),
+        ..MediaState::default()
+    };
+    assert!(presenting.screen.is_some());
+    a.send(&ClientMessage::Media {
+        media: presenting.clone(),
+    })
+    .await;
+    assert_eq!(
+        b.recv().await,
+        ServerMessage::Media {
+            from: a_id,
+            media: presenting.clone()
+        }
+    );
+    let mut c = server.connect().await;
+    let c_welcome = c.join(&room, "C").await;
+    let seen_a = c_welcome.peers.iter().find(|p| p.id == a_id).unwrap();
+    assert_eq!(seen_a.media, presenting);
+    for joined in ["B", "C"] {
+        assert!(
+            matches!(a.recv().await, ServerMessage::PeerJoined { peer } if peer.name == joined)
+        );
+    }
+    assert!(matches!(b.recv().await, ServerMessage::PeerJoined { .. }));
+
+    // A stream id that is too long, or could be markup, is refused; nobody hears of it.
+    for bad in ["x".repeat(65), "<img src=x onerror=alert(1)>".to_string()] {
+        a.send_json(json!({
+            "type": "media",
+            "media": { "audio": true, "video": true, "screen": bad }
+        }))
+        .await;
+        let message = a.expect_error(ErrorCode::BadMessage).await;
+        assert!(message.contains("stream id"), "{message}");
+    }
+    b.expect_silence(QUIET).await;
+    c.expect_silence(QUIET).await;
     server.stop().await;
 }
 

@@ -48,6 +48,9 @@ pub struct Remote {
     /// Goes up each time a different stream arrives from them (0: none yet); their
     /// `<video>` takes the stream then, and only then.
     pub stream: RwSignal<u32>,
+    /// Likewise for the stream of their presentation; shown while their media state
+    /// says they present.
+    pub screen: RwSignal<u32>,
     pub status: RwSignal<LinkStatus>,
     /// Their raised hand's place in the queue, if raised.
     pub hand: RwSignal<Option<HandPlace>>,
@@ -64,6 +67,7 @@ impl Remote {
             name: RwSignal::new(info.name),
             media: RwSignal::new(info.media),
             stream: RwSignal::new(0),
+            screen: RwSignal::new(0),
             status: RwSignal::new(LinkStatus::Connecting),
             hand: RwSignal::new(info.hand),
             speaking: RwSignal::new(false),
@@ -76,6 +80,7 @@ impl Remote {
         self.name.dispose();
         self.media.dispose();
         self.stream.dispose();
+        self.screen.dispose();
         self.status.dispose();
         self.hand.dispose();
         self.speaking.dispose();

@@ -78,3 +78,14 @@ pub fn PeopleIcon() -> impl IntoView {
         </svg>
     }
 }
+
+/// A screen with an arrow out of it: presenting.
+#[component]
+pub fn PresentIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true">
+            <rect x="2.5" y="4" width="19" height="13" rx="1.5"/>
+            <path d="M8 21h8M12 17v4M12 14V7.5M9 10l3-3 3 3"/>
+        </svg>
+    }
+}

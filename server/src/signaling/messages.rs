@@ -218,7 +218,7 @@ impl Session {
                 "join a meeting before sharing media state",
             );
         };
-        room.update_media(*id, media);
+        room.update_media(*id, media.clone());
         room.broadcast(*id, &ServerMessage::Media { from: *id, media });
     }
 

@@ -95,7 +95,9 @@ impl CallHandle {
         state.problem.set(None);
         leptos::task::spawn_local(async move {
             let local = self.local_media(state).await;
-            let call = Call::new(state, room, name, local);
+            let Some(call) = Call::new(state, room, name, local) else {
+                return;
+            };
             self.call.try_set_value(Some(call.clone()));
             call.connect();
         });
@@ -142,6 +144,16 @@ impl CallHandle {
         }
     }
 
+    /// Starts presenting (the browser asks what to share), or stops.
+    pub fn toggle_presenting(self) {
+        let Some(call) = self.current() else { return };
+        if call.presenting().is_some() {
+            call.stop_presenting();
+        } else {
+            leptos::task::spawn_local(async move { call.present().await });
+        }
+    }
+
     /// Sends a chat message to the meeting.
     pub fn send_chat(self, text: String) {
         if let Some(call) = self.current() {
@@ -164,6 +176,15 @@ impl CallHandle {
         match peer {
             None => self.local_now().map(|local| Clone::clone(&local.stream)),
             Some(id) => self.current()?.streams.borrow().get(&id).cloned(),
+        }
+    }
+
+    /// The stream of a presentation (`None`: our own).
+    pub fn screen_of(self, peer: Option<PeerId>) -> Option<MediaStream> {
+        let call = self.current()?;
+        match peer {
+            None => call.presenting().map(|(_, stream)| Clone::clone(stream)),
+            Some(id) => call.screens.borrow().get(&id).cloned(),
         }
     }
 }

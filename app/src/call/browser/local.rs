@@ -143,10 +143,12 @@ impl LocalMedia {
         local.state.my_devices.set(MediaState {
             audio: has_microphone,
             video: has_camera && problems.camera != Some(MediaProblem::Blocked),
+            screen: None,
         });
         local.state.my_media.set(MediaState {
             audio: has_microphone && preferences.microphone_on,
             video: local.camera.borrow().is_some(),
+            screen: None,
         });
         local
             .state

@@ -42,6 +42,7 @@ impl Call {
             peer.close();
         }
         self.streams.borrow_mut().remove(&id);
+        self.screens.borrow_mut().remove(&id);
         if let Some(levels) = &self.levels {
             levels.forget(id);
         }
@@ -64,7 +65,8 @@ impl Call {
         }
     }
 
-    /// A track arrived from `them`: their tile takes the stream, if it is a new one.
+    /// A track arrived from `them`: their tile (or their presentation) takes the
+    /// stream, if it is a new one.
     pub(super) fn show_track(&self, them: PeerId, remote: &Remote, event: &RtcTrackEvent) {
         let track = event.track();
         if track.kind() == "audio" {
@@ -84,6 +86,19 @@ impl Call {
                 stream
             }
         };
+        // Their media state names the stream of their presentation (they tell the
+        // room before they send it).
+        let screen = remote
+            .media
+            .try_with_untracked(|m| m.screen.clone())
+            .flatten();
+        if screen.is_some_and(|id| id.as_str() == stream.id()) {
+            if self.screens.borrow().get(&them) != Some(&stream) {
+                self.screens.borrow_mut().insert(them, stream);
+                remote.screen.try_update(|version| *version += 1);
+            }
+            return;
+        }
         let same = self.streams.borrow().get(&them) == Some(&stream);
         if !same {
             self.streams.borrow_mut().insert(them, stream);

@@ -20,6 +20,7 @@ mod local;
 mod mesh;
 mod meter;
 mod peer;
+mod screen;
 mod shims;
 mod signaling;
 mod socket;
@@ -88,13 +89,19 @@ pub struct Call {
     name: String,
     local: Option<Rc<LocalMedia>>,
     /// The microphone and camera state the room last heard from us.
-    sent_media: Cell<MediaState>,
+    sent_media: RefCell<MediaState>,
     socket: RefCell<Option<Socket>>,
     session: RefCell<Session>,
     outgoing: RefCell<Outgoing>,
     ice: RefCell<(Vec<IceServer>, IceTransportPolicy)>,
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
     streams: RefCell<HashMap<PeerId, MediaStream>>,
+    /// The others' presentations, while they present.
+    screens: RefCell<HashMap<PeerId, MediaStream>>,
+    /// What we present, while we do, and the stream it goes in (one for the call, so
+    /// its id stays the same from one presentation to the next).
+    presentation: RefCell<Option<screen::Presentation>>,
+    screen_stream: MediaStream,
     /// How loud each of the others is (`None` without Web Audio).
     levels: Option<AudioLevels>,
     closing: Cell<bool>,
@@ -111,13 +118,13 @@ impl Call {
         room: RoomCode,
         name: String,
         local: Option<Rc<LocalMedia>>,
-    ) -> Rc<Self> {
+    ) -> Option<Rc<Self>> {
         let call = Rc::new(Self {
             state,
             room,
             name,
             local,
-            sent_media: Cell::new(state.my_media.get_untracked()),
+            sent_media: RefCell::new(state.my_media.get_untracked()),
             socket: RefCell::new(None),
             session: RefCell::new(Session::default()),
             outgoing: RefCell::new(Outgoing {
@@ -128,6 +135,9 @@ impl Call {
             ice: RefCell::new((Vec::new(), IceTransportPolicy::All)),
             peers: RefCell::new(HashMap::new()),
             streams: RefCell::new(HashMap::new()),
+            screens: RefCell::new(HashMap::new()),
+            presentation: RefCell::new(None),
+            screen_stream: MediaStream::new().ok()?,
             levels: AudioLevels::new(),
             closing: Cell::new(false),
             details_read_at: Cell::new(0),
@@ -171,7 +181,7 @@ impl Call {
                 }
             });
         }
-        call
+        Some(call)
     }
 
     /// A local track came, went or was replaced: every connection sends the new one,
@@ -190,7 +200,7 @@ impl Call {
         let Some(media) = self.state.my_media.try_get_untracked() else {
             return;
         };
-        if self.sent_media.replace(media) != media {
+        if self.sent_media.replace(media.clone()) != media {
             self.send(&ClientMessage::Media { media });
         }
     }
@@ -397,6 +407,9 @@ impl Call {
             listener.remove();
         }
         self.drop_peers();
+        if let Some(presentation) = self.presentation.take() {
+            presentation.stop();
+        }
         if let Some(local) = &self.local {
             local.stop_listening();
         }

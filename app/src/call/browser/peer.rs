@@ -22,7 +22,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
+    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
     RtcIceTransportPolicy as JsPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
     RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection,
     RtcRtpTransceiverInit, RtcSdpType, RtcSignalingState, RtcTrackEvent,
@@ -161,6 +161,20 @@ impl Peer {
 
     /// Moves our senders to the local tracks now in use (another device, the camera
     /// turned off or on): `replaceTrack`, no renegotiation.
+    /// Sends our presentation's `track` (or, with `None`, stops sending one). The
+    /// first on this connection adds a sender, and so a line (an offer); after that
+    /// it is `replaceTrack`.
+    pub fn present(&self, track: Option<&MediaStreamTrack>, stream: &MediaStream) {
+        let mut senders = self.senders.borrow_mut();
+        match (&senders.screen, track) {
+            (Some(sender), _) => replace_track(sender, track),
+            (None, Some(track)) => {
+                senders.screen = Some(self.pc.borrow().add_track_0(track, stream));
+            }
+            (None, None) => {}
+        }
+    }
+
     pub fn use_local_tracks(&self, local: &LocalMedia) {
         let senders = self.senders.borrow();
         for (sender, track) in [
@@ -200,6 +214,9 @@ impl Peer {
                 }
                 None => {}
             }
+        }
+        if let Some((track, stream)) = self.call.upgrade().as_ref().and_then(|c| c.presenting()) {
+            senders.screen = Some(pc.add_track_0(&track, stream));
         }
         *self.senders.borrow_mut() = senders;
         if self.rules.borrow().first_offer() == FirstOffer::Ours {
@@ -381,6 +398,7 @@ impl Peer {
 struct Senders {
     audio: Option<RtcRtpSender>,
     video: Option<RtcRtpSender>,
+    screen: Option<RtcRtpSender>,
 }
 
 /// Before an offer: a receive-only transceiver for each kind (audio, video) the

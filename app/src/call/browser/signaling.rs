@@ -86,7 +86,7 @@ impl Call {
                     token: token.clone(),
                     last_seen: session.seen.last(),
                     name: self.name.clone(),
-                    media: self.sent_media.get(),
+                    media: self.sent_media.borrow().clone(),
                 },
                 None => self.join_message(),
             }
@@ -99,7 +99,7 @@ impl Call {
             version: PROTOCOL_VERSION,
             room: self.room.clone(),
             name: self.name.clone(),
-            media: self.sent_media.get(),
+            media: self.sent_media.borrow().clone(),
         }
     }
 

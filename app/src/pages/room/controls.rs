@@ -4,11 +4,12 @@
 use super::chat::ChatButton;
 use super::devices::DeviceMenus;
 use super::people::{HandButton, PeopleButton};
+use super::present::PresentButton;
 use crate::call::{CallState, Device};
 use crate::pages::icons::{CameraIcon, LeaveIcon, MicIcon, SettingsIcon};
 use leptos::prelude::*;
 
-/// Microphone, camera, hand, people, chat, settings and leave, like Meet's bottom bar.
+/// Microphone, camera, presenting, hand, people, chat, settings and leave, like Meet's bottom bar.
 #[component]
 pub fn ControlBar(state: CallState, people_open: RwSignal<bool>) -> impl IntoView {
     #[cfg(feature = "hydrate")]
@@ -22,6 +23,7 @@ pub fn ControlBar(state: CallState, people_open: RwSignal<bool>) -> impl IntoVie
             <MutedHint state/>
             <DeviceButton state device=Device::Microphone/>
             <DeviceButton state device=Device::Camera/>
+            <PresentButton state/>
             <HandButton state/>
             <PeopleButton state open=people_open/>
             <ChatButton state people_open/>

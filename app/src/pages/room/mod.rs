@@ -6,6 +6,7 @@ mod controls;
 mod devices;
 mod lobby;
 mod people;
+mod present;
 mod stage;
 
 use crate::call::{CallState, Phase};

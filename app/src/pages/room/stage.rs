@@ -3,6 +3,7 @@
 use super::chat::ChatPanel;
 use super::controls::ControlBar;
 use super::people::PeoplePanel;
+use super::present::{anyone_presenting, Presentations};
 use super::InviteLink;
 use crate::call::{grid_columns, grid_columns_portrait, initial, CallState, LinkStatus, Remote};
 use crate::pages::icons::{HandIcon, MicIcon};
@@ -19,7 +20,10 @@ pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
     let people_open = RwSignal::new(false);
     view! {
         <div class="call-body">
-        <section class="stage">
+        <section class="stage" class:presenting=move || anyone_presenting(state)>
+            <Show when=move || anyone_presenting(state)>
+                <Presentations state/>
+            </Show>
             <div
                 class="grid"
                 style=move || {
