@@ -13,6 +13,7 @@
 //! the database; negotiation then repeats whatever may have been lost.
 
 mod chat;
+mod connection;
 mod devices;
 mod handle;
 mod levels;

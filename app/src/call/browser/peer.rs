@@ -3,6 +3,7 @@
 //! [`Action`]s with web-sys, one at a time and in order (each waits on the browser),
 //! on a queue of its own.
 
+use super::connection::{new_connection, receive_every_kind, replace_track};
 use super::local::LocalMedia;
 use super::shims::{self, describe, log};
 use super::stats;
@@ -11,10 +12,9 @@ use crate::call::details::{ConnectionDetails, Sample};
 use crate::call::negotiation::{Action, Event, FirstOffer, Link, Negotiation};
 use crate::call::speaking::Speaking;
 use crate::call::{LinkStatus, Remote};
-use crate::protocol::{Epoch, IceServer, IceTransportPolicy, PeerId, Signal};
+use crate::protocol::{Epoch, PeerId, Signal};
 use futures_channel::mpsc;
 use futures_util::StreamExt;
-use js_sys::Array;
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -22,10 +22,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
-    RtcIceTransportPolicy as JsPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection,
-    RtcRtpTransceiverInit, RtcSdpType, RtcSignalingState, RtcTrackEvent,
+    MediaStream, MediaStreamTrack, RtcIceCandidateInit, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpSender, RtcSdpType, RtcTrackEvent,
 };
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -159,8 +157,6 @@ impl Peer {
         }
     }
 
-    /// Moves our senders to the local tracks now in use (another device, the camera
-    /// turned off or on): `replaceTrack`, no renegotiation.
     /// Sends our presentation's `track` (or, with `None`, stops sending one). The
     /// first on this connection adds a sender, and so a line (an offer); after that
     /// it is `replaceTrack`.
@@ -175,6 +171,8 @@ impl Peer {
         }
     }
 
+    /// Moves our senders to the local tracks now in use (another device, the camera
+    /// turned off or on): `replaceTrack`, no renegotiation.
     pub fn use_local_tracks(&self, local: &LocalMedia) {
         let senders = self.senders.borrow();
         for (sender, track) in [
@@ -399,70 +397,4 @@ struct Senders {
     audio: Option<RtcRtpSender>,
     video: Option<RtcRtpSender>,
     screen: Option<RtcRtpSender>,
-}
-
-/// Before an offer: a receive-only transceiver for each kind (audio, video) the
-/// connection has none of, so the offer has a line for both and the other side can
-/// send what it has in its answer.
-///
-/// Only an offer adds them. Were both sides to add their own before the first
-/// exchange, each would need an offer of its own afterwards; two such offers crossing
-/// make one side roll its offer back, and in Chromium a rollback can leave the remote
-/// video track receiving (the decoder still counts frames) but delivering nothing to
-/// the page: a black tile.
-fn receive_every_kind(pc: &RtcPeerConnection) {
-    if pc.signaling_state() != RtcSignalingState::Stable {
-        return; // an offer came in: this is the answer, which cannot add lines
-    }
-    let kinds: Vec<String> = pc
-        .get_transceivers()
-        .iter()
-        .filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok())
-        .map(|t| t.receiver().track().kind())
-        .collect();
-    for kind in ["audio", "video"] {
-        if !kinds.iter().any(|k| k == kind) {
-            let init = RtcRtpTransceiverInit::new();
-            init.set_direction(RtcRtpTransceiverDirection::Recvonly);
-            pc.add_transceiver_with_str_and_init(kind, &init);
-        }
-    }
-}
-
-/// `sender.replaceTrack(track)`, reporting a failure on the console.
-fn replace_track(sender: &RtcRtpSender, track: Option<&MediaStreamTrack>) {
-    let promise = sender.replace_track(track);
-    leptos::task::spawn_local(async move {
-        if let Err(error) = JsFuture::from(promise).await {
-            log(&format!("could not replace a track: {}", describe(error)));
-        }
-    });
-}
-
-/// A new RTCPeerConnection with the ICE servers Parley gave us.
-fn new_connection(
-    (servers, policy): &(Vec<IceServer>, IceTransportPolicy),
-) -> Result<RtcPeerConnection, JsValue> {
-    let config = RtcConfiguration::new();
-    let list = Array::new();
-    for server in servers {
-        let entry = RtcIceServer::new();
-        let urls = Array::new();
-        for url in &server.urls {
-            urls.push(&JsValue::from_str(url));
-        }
-        entry.set_urls(&urls);
-        if let Some(username) = &server.username {
-            entry.set_username(username);
-        }
-        if let Some(credential) = &server.credential {
-            entry.set_credential(credential);
-        }
-        list.push(&entry);
-    }
-    config.set_ice_servers(&list);
-    if *policy == IceTransportPolicy::Relay {
-        config.set_ice_transport_policy(JsPolicy::Relay);
-    }
-    RtcPeerConnection::new_with_configuration(&config)
 }
