@@ -95,6 +95,8 @@ test('candidates lost at random: the call still comes up', async ({ browser, bas
 });
 
 test("switching the microphone and camera reloads nobody's video", async ({ browser, baseURL }) => {
+  // Three people: with both cores busy, setting up and the presses take ~65 s.
+  test.setTimeout(120_000);
   const room = await newRoom(browser, baseURL!);
   const ada = await join(browser, room, 'Ada', { scripts: [{ script: slowCamera }] });
   const bob = await join(browser, room, 'Bob');
