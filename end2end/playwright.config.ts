@@ -16,6 +16,8 @@ const relayPort = port + 1;
 export const relayURL = `http://127.0.0.1:${relayPort}`;
 const relayDatabase = path.join(os.tmpdir(), `parley-e2e-relay-${process.pid}.db`);
 const turnConfig = path.resolve(__dirname, 'turnserver.conf');
+// Every test starts meetings from 127.0.0.1: lift the per-address limit on new meetings.
+const manyMeetings = '--max-new-meetings-per-hour 100000';
 
 export default defineConfig({
   testDir: './tests',
@@ -56,7 +58,7 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" --site-root "${siteRoot}"`,
+      command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" --site-root "${siteRoot}" ${manyMeetings}`,
       url: `${baseURL}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -71,7 +73,7 @@ export default defineConfig({
     },
     {
       command:
-        `"${parley}" --listen 127.0.0.1:${relayPort} --database-url "sqlite:${relayDatabase}" --site-root "${siteRoot}"` +
+        `"${parley}" --listen 127.0.0.1:${relayPort} --database-url "sqlite:${relayDatabase}" --site-root "${siteRoot}" ${manyMeetings}` +
         ` --turn-url "turn:127.0.0.1:34781?transport=udp" --turn-secret parley-e2e-shared-secret --relay-only`,
       url: `${relayURL}/healthz`,
       reuseExistingServer: false,

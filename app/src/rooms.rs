@@ -78,7 +78,7 @@ pub async fn create_room(name: String) -> Result<RoomInfo, ServerFnError> {
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "could not create a room");
-            ServerFnError::new("could not create the meeting, please try again")
+            ServerFnError::new("Could not start the meeting. Please try again.")
         })?;
     tracing::info!(code = %room.code, "room created");
     leptos_axum::redirect(&room.code.path());

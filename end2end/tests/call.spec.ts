@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { relayURL } from '../playwright.config';
 import { hydrated, watchScriptErrors } from './pages';
 import {

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { callIdentity, expectPlayingVideos, inbound, join, newRoom, openLobby } from './calls';
 import {
   cameraTrackStates,

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { hydrated, watchScriptErrors } from './pages';
 
 const CODE = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
@@ -105,4 +105,32 @@ test('the home and room pages load everything they ask for, icon included', asyn
   expect(response.status()).toBe(200);
   expect(response.headers()['content-type']).toContain('image/svg+xml');
   expect(failures).toEqual([]);
+});
+
+test('the pages run under their Content-Security-Policy, which blocks an injected script', async ({
+  page,
+  policyViolations,
+}) => {
+  await page.goto('/');
+  await hydrated(page);
+  const policy = (await page.request.get('/')).headers()['content-security-policy'];
+  expect(policy).toContain("frame-ancestors 'none'");
+
+  // A script injected into the page (as a markup injection would) does not run, and
+  // the violation is reported: the suite's watcher sees it.
+  await page.evaluate(() => {
+    const injected = document.createElement('script');
+    injected.textContent = 'window.injectedRan = true';
+    document.body.append(injected);
+  });
+  await expect.poll(() => policyViolations.length).toBe(1);
+  expect(policyViolations[0]).toContain('script-src');
+  expect(await page.evaluate(() => 'injectedRan' in window)).toBe(false);
+  policyViolations.length = 0;
+
+  // The app itself, hydrated on the home page and in a meeting, broke no rule.
+  await page.getByRole('button', { name: 'New meeting' }).click();
+  await expect(page).toHaveURL(/\/r\//);
+  await hydrated(page);
+  await expect(page.getByRole('button', { name: 'Join now' })).toBeVisible();
 });

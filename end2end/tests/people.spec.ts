@@ -1,4 +1,4 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect, Page } from './fixtures';
 import { expectPlayingVideos, join, newRoom } from './calls';
 import { relayURL } from '../playwright.config';
 

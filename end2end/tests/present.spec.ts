@@ -1,4 +1,4 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect, Page } from './fixtures';
 import { expectPlayingVideos, join, newRoom } from './calls';
 
 // Presenting a screen: the others see it large on the stage, labelled with who

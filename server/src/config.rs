@@ -37,6 +37,21 @@ pub struct Config {
     #[arg(long, env = "PARLEY_CHAT_RETENTION", default_value = "30d", value_parser = parse_duration)]
     pub chat_retention: Duration,
 
+    /// How many meetings one address may start in an hour (each person, behind a
+    /// --trusted-proxy). More get "Too many new meetings" and HTTP 429.
+    #[arg(
+        long,
+        env = "PARLEY_MAX_NEW_MEETINGS_PER_HOUR",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_new_meetings_per_hour: u32,
+
+    /// How long a meeting nobody joins is kept (e.g. 30d, 12h); then it is deleted with
+    /// its chat, and its link leads nowhere.
+    #[arg(long, env = "PARLEY_MEETING_EXPIRY", default_value = "30d", value_parser = parse_duration)]
+    pub meeting_expiry: Duration,
+
     #[command(flatten)]
     pub signaling: SignalingConfig,
 
@@ -174,6 +189,8 @@ impl Config {
             site_root: PathBuf::from("target/site"),
             log: None,
             chat_retention: Duration::from_secs(30 * 24 * 3600),
+            max_new_meetings_per_hour: 20,
+            meeting_expiry: Duration::from_secs(30 * 24 * 3600),
             signaling: SignalingConfig {
                 public_origins: Vec::new(),
                 max_frame_bytes: 64 * 1024,

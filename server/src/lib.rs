@@ -5,7 +5,9 @@
 
 pub mod config;
 pub mod ice;
+pub mod new_meetings;
 pub mod routes;
+pub mod security;
 pub mod signaling;
 pub mod store;
 
@@ -39,11 +41,19 @@ pub struct Server {
     router: axum::Router,
     store: RoomStore,
     signaling: Arc<Signaling>,
-    chat_retention: Duration,
+    retention: Retention,
 }
 
-/// How often chat older than the retention period is deleted.
-const CHAT_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How long what people leave behind is kept.
+#[derive(Debug, Clone, Copy)]
+struct Retention {
+    chat: Duration,
+    idle_meetings: Duration,
+}
+
+/// Housekeeping runs at most this far apart (more often when a retention period is
+/// short, so it is kept to within half of it).
+const HOUSEKEEPING_AT_MOST_EVERY: Duration = Duration::from_secs(3600);
 
 impl Server {
     /// Opens the database (running migrations) and binds the listening socket.
@@ -75,7 +85,10 @@ impl Server {
             router,
             store,
             signaling,
-            chat_retention: config.chat_retention,
+            retention: Retention {
+                chat: config.chat_retention,
+                idle_meetings: config.meeting_expiry,
+            },
         })
     }
 
@@ -95,10 +108,10 @@ impl Server {
             router,
             store,
             signaling,
-            chat_retention,
+            retention,
             ..
         } = self;
-        let sweeper = tokio::spawn(sweep_chat(store.clone(), chat_retention));
+        let sweeper = tokio::spawn(housekeeping(store.clone(), retention));
         // Signaling messages are small and latency matters: send them at once instead
         // of letting Nagle's algorithm hold them back waiting for an ACK.
         let listener = listener.tap_io(|stream| {
@@ -122,18 +135,36 @@ impl Server {
     }
 }
 
-/// Deletes chat older than `retention`, now and then every [`CHAT_SWEEP_EVERY`].
-async fn sweep_chat(store: RoomStore, retention: Duration) {
-    let mut every = tokio::time::interval(CHAT_SWEEP_EVERY);
+/// Deletes chat past its retention period and meetings idle past theirs (with their
+/// chat), now and then regularly.
+async fn housekeeping(store: RoomStore, retention: Retention) {
+    let shortest = retention.chat.min(retention.idle_meetings);
+    let period = (shortest / 2).clamp(Duration::from_millis(100), HOUSEKEEPING_AT_MOST_EVERY);
+    let mut every = tokio::time::interval(period);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let before = SystemTime::now()
-            .checked_sub(retention)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        match store.forget_chat_before(before).await {
+        match store.forget_chat_before(ago(retention.chat)).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "deleted chat messages past the retention period"),
             Err(error) => tracing::warn!(%error, "could not delete old chat messages"),
         }
+        match store
+            .forget_rooms_idle_since(ago(retention.idle_meetings))
+            .await
+        {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(
+                count,
+                "deleted meetings nobody joined within the expiry period"
+            ),
+            Err(error) => tracing::warn!(%error, "could not delete expired meetings"),
+        }
     }
+}
+
+fn ago(period: Duration) -> SystemTime {
+    SystemTime::now()
+        .checked_sub(period)
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }

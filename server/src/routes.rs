@@ -2,6 +2,9 @@
 //! few plain endpoints.
 
 use crate::config::Config;
+use crate::new_meetings::{self, NewMeetingLimit};
+use crate::security;
+use crate::signaling::forwarded::TrustedProxies;
 use crate::signaling::{self, Signaling};
 use crate::store::RoomStore;
 use app::room_code::RoomCode;
@@ -45,7 +48,10 @@ pub fn router(
         signaling,
     };
     let directory: SharedDirectory = Arc::new(store);
-    let provide_directory = move || provide_context(directory.clone());
+    let provide_directory = move || {
+        provide_context(directory.clone());
+        security::provide_script_nonce();
+    };
 
     Router::new()
         .route("/join", get(join))
@@ -64,6 +70,14 @@ pub fn router(
             AppState,
             _,
         >(provide_directory, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(NewMeetingLimit::new(
+                config.max_new_meetings_per_hour,
+                TrustedProxies::new(&config.signaling.trusted_proxies),
+            )),
+            new_meetings::limit,
+        ))
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

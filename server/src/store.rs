@@ -114,6 +114,30 @@ impl RoomStore {
         Ok(updated == 1)
     }
 
+    /// Deletes every room nobody has joined or left since `before`, with its chat;
+    /// returns how many rooms went.
+    pub async fn forget_rooms_idle_since(&self, before: SystemTime) -> Result<u64, StoreError> {
+        let before = before
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM chat_messages WHERE room_code IN
+               (SELECT code FROM rooms WHERE last_active_at < ?)",
+        )
+        .bind(before)
+        .execute(&mut *transaction)
+        .await?;
+        let rooms = sqlx::query("DELETE FROM rooms WHERE last_active_at < ?")
+            .bind(before)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+        transaction.commit().await?;
+        Ok(rooms)
+    }
+
     /// Reserves `count` peer ids that no one has had before and returns the first.
     pub async fn reserve_peer_ids(&self, count: u64) -> Result<u64, StoreError> {
         let count = i64::try_from(count).unwrap_or(i64::MAX);

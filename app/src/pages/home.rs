@@ -36,7 +36,11 @@ fn NewMeetingForm() -> impl IntoView {
             .value()
             .get()
             .and_then(|result| result.err())
-            .map(|_| "Could not start the meeting. Please try again.")
+            .map(|error| match error {
+                // The server's own words, such as "Too many new meetings…".
+                ServerFnError::ServerError(message) => message,
+                _ => "Could not start the meeting. Please try again.".to_owned(),
+            })
     };
 
     view! {

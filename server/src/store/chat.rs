@@ -130,6 +130,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn idle_meetings_go_with_their_chat_and_used_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let idle = store.create("Idle").await.unwrap().code;
+        let used = store.create("Used").await.unwrap().code;
+        for room in [&idle, &used] {
+            store
+                .add_chat(room, PeerId(1), "Ada", "hello", SystemTime::now())
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE rooms SET last_active_at = last_active_at - 7200 WHERE code = ?")
+            .bind(idle.as_str())
+            .execute(&store.pool)
+            .await
+            .unwrap();
+
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        assert_eq!(store.forget_rooms_idle_since(hour_ago).await.unwrap(), 1);
+        assert!(store.find(&idle).await.unwrap().is_none());
+        assert!(store.chat_history(&idle, 200).await.unwrap().is_empty());
+        assert!(store.find(&used).await.unwrap().is_some());
+        assert_eq!(store.chat_history(&used, 200).await.unwrap().len(), 1);
+        assert_eq!(store.forget_rooms_idle_since(hour_ago).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
     async fn history_is_the_latest_messages_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
