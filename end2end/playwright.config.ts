@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
@@ -15,7 +16,14 @@ const database = path.join(os.tmpdir(), `parley-e2e-${process.pid}.db`);
 const relayPort = port + 1;
 export const relayURL = `http://127.0.0.1:${relayPort}`;
 const relayDatabase = path.join(os.tmpdir(), `parley-e2e-relay-${process.pid}.db`);
-const turnConfig = path.resolve(__dirname, 'turnserver.conf');
+// coturn runs the hardened deploy/turnserver.conf with this suite's overrides after it.
+const turnConfig = path.join(os.tmpdir(), `parley-e2e-turnserver-${process.pid}.conf`);
+fs.writeFileSync(
+  turnConfig,
+  fs.readFileSync(path.resolve(__dirname, '../deploy/turnserver.conf'), 'utf8') +
+    '\n' +
+    fs.readFileSync(path.resolve(__dirname, 'turnserver.conf'), 'utf8'),
+);
 // Every test starts meetings from 127.0.0.1: lift the per-address limit on new meetings.
 const manyMeetings = '--max-new-meetings-per-hour 100000';
 

@@ -7,6 +7,7 @@
 mod common;
 
 use common::client::Client;
+use common::turn::{Allocation, Refusal};
 use common::TestServer;
 use server::ice::TurnCredentials;
 use std::net::UdpSocket;
@@ -26,13 +27,21 @@ impl Coturn {
     fn start(dir: &Path) -> Self {
         let port = free_udp_port();
         let config = dir.join("turnserver.conf");
+        // The hardened configuration self-hosters install, then what a test on one
+        // machine needs: loopback listeners, the test secret, no TLS certificate, and
+        // loopback peers allowed (127.0.0.1 only, where the relay check sends its
+        // packets). Test-only: never allow loopback peers on a real server.
+        let hardened = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/turnserver.conf"),
+        )
+        .expect("deploy/turnserver.conf");
         std::fs::write(
             &config,
             format!(
-                "listening-ip=127.0.0.1\nrelay-ip=127.0.0.1\nlistening-port={port}\n\
-                 use-auth-secret\nstatic-auth-secret={SECRET}\nrealm=parley.test\n\
-                 fingerprint\nallow-loopback-peers\nno-cli\nno-tls\nno-dtls\n\
-                 no-multicast-peers\nlog-file=stdout\n"
+                "{hardened}\n# --- test-only overrides ---\n\
+                 listening-ip=127.0.0.1\nrelay-ip=127.0.0.1\nrelay-ip=::1\n\
+                 listening-port={port}\nstatic-auth-secret={SECRET}\nrealm=parley.test\n\
+                 no-tls\nno-dtls\nallow-loopback-peers\nallowed-peer-ip=127.0.0.1\n"
             ),
         )
         .unwrap();
@@ -168,4 +177,45 @@ async fn coturn_accepts_parley_credentials_and_refuses_expired_ones() {
         describe(&output)
     );
     server.stop().await;
+}
+
+/// The hardened configuration refuses to relay to the server's own networks: private,
+/// link-local (the cloud metadata address), unique-local IPv6. Only Allocate and
+/// CreatePermission requests go to the coturn on loopback; nothing is sent anywhere else.
+#[test]
+fn hardened_coturn_refuses_relaying_to_private_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let coturn = Coturn::start(dir.path());
+    let server = std::net::SocketAddr::from(([127, 0, 0, 1], coturn.port));
+    let credentials =
+        TurnCredentials::new(SECRET, "7", SystemTime::now() + Duration::from_secs(600));
+    let forbidden = |refusal: Result<(), Refusal>| match refusal {
+        Err(refusal) => refusal.code,
+        Ok(()) => 200,
+    };
+
+    let ipv4 = Allocation::new(server, &credentials.username, &credentials.password, false)
+        .expect("an IPv4 relay with Parley's credentials");
+    for peer in [
+        "10.0.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "172.16.5.4",
+        "100.64.0.1",
+    ] {
+        let code = forbidden(ipv4.create_permission(peer.parse().unwrap()));
+        assert_eq!(code, 403, "permission for {peer}");
+    }
+    // The test-only exception: loopback 127.0.0.1, which the relay check uses.
+    assert_eq!(
+        forbidden(ipv4.create_permission("127.0.0.1".parse().unwrap())),
+        200
+    );
+
+    let ipv6 = Allocation::new(server, &credentials.username, &credentials.password, true)
+        .expect("an IPv6 relay with Parley's credentials");
+    for peer in ["fc00::1", "fe80::1", "::ffff:10.0.0.1"] {
+        let code = forbidden(ipv6.create_permission(peer.parse().unwrap()));
+        assert_eq!(code, 403, "permission for {peer}");
+    }
 }
