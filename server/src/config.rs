@@ -52,6 +52,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_MEETING_EXPIRY", default_value = "30d", value_parser = parse_duration)]
     pub meeting_expiry: Duration,
 
+    /// Serve Prometheus metrics at /metrics on this address (such as 127.0.0.1:9300),
+    /// apart from the public listener. Off when not given.
+    #[arg(long, env = "PARLEY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     #[command(flatten)]
     pub signaling: SignalingConfig,
 
@@ -191,6 +196,7 @@ impl Config {
             chat_retention: Duration::from_secs(30 * 24 * 3600),
             max_new_meetings_per_hour: 20,
             meeting_expiry: Duration::from_secs(30 * 24 * 3600),
+            metrics_listen: None,
             signaling: SignalingConfig {
                 public_origins: Vec::new(),
                 max_frame_bytes: 64 * 1024,

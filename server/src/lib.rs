@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod ice;
+pub mod monitoring;
 pub mod new_meetings;
 pub mod routes;
 pub mod security;
@@ -38,6 +39,8 @@ pub enum ServerError {
 pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
+    /// The metrics listener (`--metrics-listen`), apart from the public one.
+    metrics: Option<(TcpListener, SocketAddr)>,
     router: axum::Router,
     store: RoomStore,
     signaling: Arc<Signaling>,
@@ -58,18 +61,13 @@ const HOUSEKEEPING_AT_MOST_EVERY: Duration = Duration::from_secs(3600);
 impl Server {
     /// Opens the database (running migrations) and binds the listening socket.
     pub async fn bind(config: &Config) -> Result<Self, ServerError> {
+        monitoring::install();
         let store = RoomStore::open(&config.database_url).await?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| ServerError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        let (listener, addr) = bind(config.listen).await?;
+        let metrics = match config.metrics_listen {
+            Some(at) => Some(bind(at).await?),
+            None => None,
+        };
         let signaling = Arc::new(
             Signaling::open(
                 config.signaling.clone(),
@@ -82,6 +80,7 @@ impl Server {
         Ok(Self {
             listener,
             addr,
+            metrics,
             router,
             store,
             signaling,
@@ -97,6 +96,11 @@ impl Server {
         self.addr
     }
 
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// Serves until `shutdown` resolves, then asks every signaling client to come back
     /// (the calls go on meanwhile) and closes the database cleanly.
     pub async fn serve(
@@ -109,9 +113,18 @@ impl Server {
             store,
             signaling,
             retention,
+            metrics,
             ..
         } = self;
         let sweeper = tokio::spawn(housekeeping(store.clone(), retention));
+        let metrics = metrics.map(|(listener, _)| {
+            let router = monitoring::router(signaling.clone());
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            })
+        });
         // Signaling messages are small and latency matters: send them at once instead
         // of letting Nagle's algorithm hold them back waiting for an ACK.
         let listener = listener.tap_io(|stream| {
@@ -130,9 +143,19 @@ impl Server {
         .await
         .map_err(ServerError::Serve);
         sweeper.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         store.close().await;
         result
     }
+}
+
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServerError> {
+    let bind_error = |source| ServerError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let bound = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, bound))
 }
 
 /// Deletes chat past its retention period and meetings idle past theirs (with their
@@ -154,10 +177,13 @@ async fn housekeeping(store: RoomStore, retention: Retention) {
             .await
         {
             Ok(0) => {}
-            Ok(count) => tracing::info!(
-                count,
-                "deleted meetings nobody joined within the expiry period"
-            ),
+            Ok(count) => {
+                tracing::info!(
+                    count,
+                    "deleted meetings nobody joined within the expiry period"
+                );
+                metrics::counter!(monitoring::MEETINGS_EXPIRED).increment(count);
+            }
             Err(error) => tracing::warn!(%error, "could not delete expired meetings"),
         }
     }

@@ -23,6 +23,9 @@ async fn main() -> ExitCode {
         "Parley is serving at http://{}",
         server.local_addr()
     );
+    if let Some(metrics) = server.metrics_addr() {
+        tracing::info!("metrics at http://{metrics}/metrics");
+    }
     match server.serve(shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("Parley stopped");

@@ -98,6 +98,7 @@ pub async fn limit(
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::warn!(%client, "refused a new meeting: too many from this address");
+            metrics::counter!(crate::monitoring::MEETINGS_REFUSED).increment(1);
             let wants_page = request
                 .headers()
                 .get(header::ACCEPT)

@@ -2,6 +2,7 @@
 //! few plain endpoints.
 
 use crate::config::Config;
+use crate::monitoring;
 use crate::new_meetings::{self, NewMeetingLimit};
 use crate::security;
 use crate::signaling::forwarded::TrustedProxies;
@@ -78,6 +79,7 @@ pub fn router(
             new_meetings::limit,
         ))
         .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn(monitoring::count_responses))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -183,9 +183,11 @@ impl RoomStore {
 impl RoomDirectory for RoomStore {
     fn create(&self, name: String) -> BoxFuture<'_, Result<RoomInfo, DirectoryError>> {
         Box::pin(async move {
-            RoomStore::create(self, &name)
+            let room = RoomStore::create(self, &name)
                 .await
-                .map_err(|e| DirectoryError(e.to_string()))
+                .map_err(|e| DirectoryError(e.to_string()))?;
+            metrics::counter!(crate::monitoring::MEETINGS_CREATED).increment(1);
+            Ok(room)
         })
     }
 

@@ -36,6 +36,8 @@ impl Session {
             Ok(message) => {
                 let news = ServerMessage::Chat { message };
                 room.broadcast(id, &news);
+                metrics::counter!(crate::monitoring::MESSAGES_RELAYED, "type" => "chat")
+                    .increment(1);
                 room.send_to(id, &news);
             }
             Err(error) => {

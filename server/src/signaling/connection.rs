@@ -9,6 +9,7 @@
 use super::hub::{encode, Delivery, Kick, Outbox, OutboxReceiver, Room};
 use super::limits::{ConnectionSlot, RateLimiter};
 use super::Signaling;
+use crate::monitoring;
 use app::protocol::{ErrorCode, LeaveReason, PeerId, ServerMessage, CLOSE_RESTARTING};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -329,6 +330,7 @@ impl Session {
     pub(super) fn refuse(&self, code: ErrorCode, message: impl Into<String>) {
         let message = message.into();
         tracing::debug!(connection = self.connection, ?code, %message, "refused");
+        metrics::counter!(monitoring::ERRORS_SENT, "code" => error_code_name(code)).increment(1);
         self.reply(&ServerMessage::error(code, message));
     }
 
@@ -337,5 +339,13 @@ impl Session {
         if self.outbox.send(encode(message)) == Delivery::Overflow {
             self.outbox.kick(Kick::TooSlow);
         }
+    }
+}
+
+/// An error code's name on the wire (`bad_message`, `room_full`, …).
+fn error_code_name(code: ErrorCode) -> String {
+    match serde_json::to_value(code) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => format!("{code:?}"),
     }
 }

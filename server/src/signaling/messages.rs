@@ -3,6 +3,7 @@
 
 use super::connection::{End, Joined, Session};
 use super::hub::{Comeback, JoinError};
+use crate::monitoring;
 use app::protocol::{
     clean_display_name, ClientMessage, Epoch, ErrorCode, MediaState, PeerId, PeerInfo,
     ServerMessage, Signal, MAX_DISPLAY_NAME_CHARS, PROTOCOL_VERSION,
@@ -175,6 +176,7 @@ impl Session {
             Ok(room) => {
                 if resumed {
                     tracing::info!(room = %code, peer = %id, "participant resumed");
+                    metrics::counter!(monitoring::RESUMES).increment(1);
                 } else {
                     tracing::info!(room = %code, peer = %id, "participant joined");
                 }
@@ -198,6 +200,12 @@ impl Session {
         let Some(Joined { room, id, .. }) = &self.joined else {
             return self.refuse(ErrorCode::NotJoined, "join a meeting before signaling");
         };
+        let kind = match &signal {
+            Signal::Offer { .. } => "offer",
+            Signal::Answer { .. } => "answer",
+            Signal::Candidate { .. } => "candidate",
+            Signal::Rebuild => "rebuild",
+        };
         let relayed = ServerMessage::Signal {
             from: *id,
             epoch,
@@ -208,6 +216,8 @@ impl Session {
                 ErrorCode::UnknownPeer,
                 format!("peer {to} is not in this meeting"),
             );
+        } else {
+            metrics::counter!(monitoring::MESSAGES_RELAYED, "type" => kind).increment(1);
         }
     }
 
@@ -220,6 +230,7 @@ impl Session {
         };
         room.update_media(*id, media.clone());
         room.broadcast(*id, &ServerMessage::Media { from: *id, media });
+        metrics::counter!(monitoring::MESSAGES_RELAYED, "type" => "media").increment(1);
     }
 
     fn hand(&mut self, raised: bool) {
@@ -234,6 +245,7 @@ impl Session {
             let news = ServerMessage::Hand { from: *id, hand };
             room.broadcast(*id, &news);
             room.send_to(*id, &news);
+            metrics::counter!(monitoring::MESSAGES_RELAYED, "type" => "hand").increment(1);
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod resume;
 
 use crate::config::SignalingConfig;
 use crate::ice::IceServers;
+use crate::monitoring;
 use crate::store::{RoomStore, StoreError};
 use app::protocol::SessionLimits;
 use app::room_code::RoomCode;
@@ -88,6 +89,11 @@ impl Signaling {
         self.connections.total()
     }
 
+    /// Meetings with someone in them, and participants in all of them.
+    pub fn census(&self) -> (usize, usize) {
+        self.hub.census()
+    }
+
     /// What the client is told of its limits.
     fn session_limits(&self) -> SessionLimits {
         SessionLimits {
@@ -127,6 +133,7 @@ pub async fn upgrade(
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     if !signaling.origins.allows(origin, host) {
         tracing::warn!(?origin, %client, "refused a signaling connection from a foreign page");
+        metrics::counter!(monitoring::UPGRADES_REFUSED, "reason" => "origin").increment(1);
         return (
             StatusCode::FORBIDDEN,
             "this page may not open Parley's signaling connection (Origin not allowed)\n",
@@ -135,6 +142,8 @@ pub async fn upgrade(
     }
     let Some(slot) = signaling.connections.acquire(client) else {
         tracing::warn!(%client, "too many signaling connections from one address");
+        metrics::counter!(monitoring::UPGRADES_REFUSED, "reason" => "connections_per_address")
+            .increment(1);
         return (
             StatusCode::TOO_MANY_REQUESTS,
             "too many signaling connections from your address\n",

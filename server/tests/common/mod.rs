@@ -14,6 +14,8 @@ use tokio::task::JoinHandle;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when the config asked for it.
+    pub metrics_addr: Option<SocketAddr>,
     pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -57,6 +59,7 @@ impl TestServer {
         let database_url = config.database_url.clone();
         let server = Server::bind(&config).await.expect("server starts");
         let addr = server.local_addr();
+        let metrics_addr = server.metrics_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server
@@ -68,6 +71,7 @@ impl TestServer {
         });
         Self {
             addr,
+            metrics_addr,
             database_url,
             stop: Some(stop),
             task: Some(task),

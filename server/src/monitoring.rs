@@ -1,0 +1,120 @@
+//! What a self-hoster watches: Prometheus metrics, served at `/metrics` on a listener
+//! of their own (`--metrics-listen`), never on the public one.
+//!
+//! Counters are recorded where things happen (with the `metrics` crate's macros);
+//! the gauges of what is open now are read from the signaling hub at each scrape.
+
+use crate::signaling::Signaling;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+
+/// Signaling messages relayed to one peer, by type (offer, answer, candidate, …).
+pub const MESSAGES_RELAYED: &str = "parley_messages_relayed_total";
+/// Errors sent to participants, by protocol error code.
+pub const ERRORS_SENT: &str = "parley_errors_sent_total";
+/// Signaling WebSocket upgrades refused, by reason.
+pub const UPGRADES_REFUSED: &str = "parley_upgrades_refused_total";
+/// Participants who came back on a new connection and kept their place.
+pub const RESUMES: &str = "parley_resumes_total";
+/// Meetings started.
+pub const MEETINGS_CREATED: &str = "parley_meetings_created_total";
+/// "New meeting" requests refused over the per-address limit.
+pub const MEETINGS_REFUSED: &str = "parley_new_meetings_refused_total";
+/// Meetings deleted after nobody joined them for the expiry period.
+pub const MEETINGS_EXPIRED: &str = "parley_meetings_expired_total";
+/// HTTP responses, by status code.
+pub const HTTP_RESPONSES: &str = "parley_http_responses_total";
+
+const CONNECTIONS: &str = "parley_signaling_connections";
+const MEETINGS_IN_PROGRESS: &str = "parley_meetings_in_progress";
+const PARTICIPANTS: &str = "parley_participants";
+
+/// The process's metrics recorder, installed on first use. `None` when another
+/// recorder was installed first (then Parley's metrics go there).
+fn recorder() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => {
+                describe();
+                Some(handle)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not install the metrics recorder");
+                None
+            }
+        })
+        .as_ref()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge};
+    describe_counter!(MESSAGES_RELAYED, "Signaling messages relayed, by type.");
+    describe_counter!(ERRORS_SENT, "Errors sent to participants, by code.");
+    describe_counter!(
+        UPGRADES_REFUSED,
+        "Signaling connections refused, by reason."
+    );
+    describe_counter!(
+        RESUMES,
+        "Participants who resumed after a dropped connection."
+    );
+    describe_counter!(MEETINGS_CREATED, "Meetings started.");
+    describe_counter!(
+        MEETINGS_REFUSED,
+        "New meetings refused over the per-address limit."
+    );
+    describe_counter!(
+        MEETINGS_EXPIRED,
+        "Meetings deleted after the expiry period."
+    );
+    describe_counter!(HTTP_RESPONSES, "HTTP responses, by status.");
+    describe_gauge!(CONNECTIONS, "Open signaling WebSocket connections.");
+    describe_gauge!(MEETINGS_IN_PROGRESS, "Meetings with someone in them.");
+    describe_gauge!(PARTICIPANTS, "Participants in all meetings.");
+}
+
+/// Starts recording (call once at startup, before anything is counted).
+pub fn install() {
+    recorder();
+}
+
+/// The router of the metrics listener: `GET /metrics` in Prometheus' text format.
+pub fn router(signaling: Arc<Signaling>) -> Router {
+    Router::new()
+        .route("/metrics", get(render))
+        .with_state(signaling)
+}
+
+async fn render(State(signaling): State<Arc<Signaling>>) -> Response {
+    let Some(handle) = recorder() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics are recorded elsewhere in this process\n",
+        )
+            .into_response();
+    };
+    let (meetings, participants) = signaling.census();
+    metrics::gauge!(CONNECTIONS).set(signaling.connections() as f64);
+    metrics::gauge!(MEETINGS_IN_PROGRESS).set(meetings as f64);
+    metrics::gauge!(PARTICIPANTS).set(participants as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// Middleware: counts HTTP responses by status.
+pub async fn count_responses(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    metrics::counter!(HTTP_RESPONSES, "status" => response.status().as_str().to_owned())
+        .increment(1);
+    response
+}
