@@ -10,7 +10,8 @@ import * as path from 'path';
 const port = Number(process.env.PARLEY_E2E_PORT ?? 3900);
 const baseURL = `http://127.0.0.1:${port}`;
 const parley = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../target/release/parley');
-const siteRoot = path.resolve(__dirname, '../target/site');
+// The release binary serves the browser app built into it; a debug build reads target/site.
+const siteRoot = process.env.PARLEY_BIN ? `--site-root "${path.resolve(__dirname, '../target/site')}"` : '';
 const database = path.join(os.tmpdir(), `parley-e2e-${process.pid}.db`);
 // A second Parley that sends every call through the test coturn (relay only).
 const relayPort = port + 1;
@@ -66,7 +67,7 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" --site-root "${siteRoot}" ${manyMeetings}`,
+      command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" ${siteRoot} ${manyMeetings}`,
       url: `${baseURL}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -81,7 +82,7 @@ export default defineConfig({
     },
     {
       command:
-        `"${parley}" --listen 127.0.0.1:${relayPort} --database-url "sqlite:${relayDatabase}" --site-root "${siteRoot}" ${manyMeetings}` +
+        `"${parley}" --listen 127.0.0.1:${relayPort} --database-url "sqlite:${relayDatabase}" ${siteRoot} ${manyMeetings}` +
         ` --turn-url "turn:127.0.0.1:34781?transport=udp" --turn-secret parley-e2e-shared-secret --relay-only`,
       url: `${relayURL}/healthz`,
       reuseExistingServer: false,

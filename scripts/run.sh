@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/env.sh
-cargo leptos build --release
-exec target/release/parley --site-root target/site "$@"
+# --precompress: the browser app is compressed (brotli, gzip) and built first, then
+# the server, which carries it: target/release/parley runs from any folder.
+cargo leptos build --release --precompress
+exec target/release/parley "$@"

@@ -24,7 +24,7 @@ cargo test -p app -p server --locked 2>&1 | tee "$logs/cargo.txt"
 # The end-to-end tests run the release build: what scripts/run.sh serves to people,
 # optimized wasm client included.
 step "build the site (server and wasm client, release)"
-cargo leptos build --release
+cargo leptos build --release --precompress
 
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && npx playwright test) 2>&1 | tee "$logs/e2e.txt"

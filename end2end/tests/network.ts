@@ -137,19 +137,21 @@ export class Parley {
 }
 
 /**
- * A coturn of the test's own: the suite's configuration (end2end/turnserver.conf) on
- * other ports, so the test can stop and start it without touching the suite's.
+ * A coturn of the test's own: the suite's configuration (deploy/turnserver.conf with
+ * end2end/turnserver.conf's overrides) on other ports, so the test can stop and start it without touching the suite's.
  */
 export class Coturn {
   private process?: ChildProcess;
   private config: string;
 
   constructor(readonly port: number) {
-    const shared = fs.readFileSync(path.resolve(__dirname, '../turnserver.conf'), 'utf8');
-    const own = shared
-      .replace(/^listening-port=.*$/m, `listening-port=${port}`)
-      .replace(/^min-port=.*$/m, 'min-port=49700')
-      .replace(/^max-port=.*$/m, 'max-port=49800');
+    // The hardened deployment configuration, the suite's overrides, then this one's
+    // ports (coturn takes the last value given).
+    const own = [
+      fs.readFileSync(path.resolve(__dirname, '../../deploy/turnserver.conf'), 'utf8'),
+      fs.readFileSync(path.resolve(__dirname, '../turnserver.conf'), 'utf8'),
+      `listening-port=${port}\nmin-port=49700\nmax-port=49800\n`,
+    ].join('\n');
     this.config = path.join(os.tmpdir(), `parley-e2e-turnserver-${process.pid}-${port}.conf`);
     fs.writeFileSync(this.config, own);
   }

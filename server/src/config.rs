@@ -22,10 +22,12 @@ pub struct Config {
     #[arg(long, env = "PARLEY_DATABASE_URL", default_value = "sqlite:parley.db")]
     pub database_url: String,
 
-    /// Folder holding the built browser app (the pkg/ folder with the JavaScript, wasm and CSS),
-    /// as produced by `cargo leptos build`.
-    #[arg(long, env = "PARLEY_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
+    /// Serve the browser app (the pkg/ folder with the JavaScript, wasm and CSS) from
+    /// this folder, as produced by `cargo leptos build`, instead of the copy built into a
+    /// release binary. Without it, a binary that carries no copy (a debug build) reads
+    /// target/site.
+    #[arg(long, env = "PARLEY_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
 
     /// What to log, as a tracing filter: error, warn, info, debug, trace, or per module
     /// such as "info,server=debug". RUST_LOG is used when this is not given.
@@ -63,6 +65,20 @@ pub struct Config {
     #[command(flatten)]
     pub ice: IceConfig,
 }
+
+impl Config {
+    /// Where the browser app is read from: `None` when the binary's own copy is served.
+    pub fn site_folder(&self) -> Option<PathBuf> {
+        match &self.site_root {
+            Some(folder) => Some(folder.clone()),
+            None if crate::site::is_embedded() => None,
+            None => Some(PathBuf::from(DEVELOPMENT_SITE_ROOT)),
+        }
+    }
+}
+
+/// Where `cargo leptos build` and `cargo leptos watch` put the browser app.
+pub const DEVELOPMENT_SITE_ROOT: &str = "target/site";
 
 /// Limits that keep one participant from hurting the others.
 #[derive(Args, Debug, Clone)]
@@ -191,7 +207,7 @@ impl Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url,
-            site_root: PathBuf::from("target/site"),
+            site_root: Some(PathBuf::from("target/site")),
             log: None,
             chat_retention: Duration::from_secs(30 * 24 * 3600),
             max_new_meetings_per_hour: 20,

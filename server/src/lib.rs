@@ -10,6 +10,7 @@ pub mod new_meetings;
 pub mod routes;
 pub mod security;
 pub mod signaling;
+pub mod site;
 pub mod store;
 
 use axum::serve::ListenerExt;

@@ -19,7 +19,9 @@ async fn main() -> ExitCode {
     };
     tracing::info!(
         database = %config.database_url,
-        site_root = %config.site_root.display(),
+        site = %config
+            .site_folder()
+            .map_or("built in".to_owned(), |folder| folder.display().to_string()),
         "Parley is serving at http://{}",
         server.local_addr()
     );

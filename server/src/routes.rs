@@ -1,12 +1,13 @@
 //! The HTTP routes: Leptos pages and server functions, the built browser app, and a
 //! few plain endpoints.
 
-use crate::config::Config;
+use crate::config::{Config, DEVELOPMENT_SITE_ROOT};
 use crate::monitoring;
 use crate::new_meetings::{self, NewMeetingLimit};
 use crate::security;
 use crate::signaling::forwarded::TrustedProxies;
 use crate::signaling::{self, Signaling};
+use crate::site;
 use crate::store::RoomStore;
 use app::room_code::RoomCode;
 use app::rooms::SharedDirectory;
@@ -39,7 +40,13 @@ pub fn router(
 ) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("parley")
-        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_root(
+            config
+                .site_folder()
+                .unwrap_or_else(|| DEVELOPMENT_SITE_ROOT.into())
+                .to_string_lossy()
+                .as_ref(),
+        )
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
@@ -54,7 +61,13 @@ pub fn router(
         security::provide_script_nonce();
     };
 
+    // The binary's own copy of the browser app, unless a folder was given.
+    let embedded_site = match config.site_folder() {
+        Some(_) => Router::new(),
+        None => site::routes(),
+    };
     Router::new()
+        .merge(embedded_site)
         .route("/join", get(join))
         .route("/healthz", get(|| async { "ok" }))
         .route("/ws", get(signaling::upgrade))

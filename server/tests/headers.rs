@@ -56,7 +56,7 @@ async fn pages_assets_and_errors_carry_the_security_headers() {
     std::fs::create_dir(site.path().join("pkg")).unwrap();
     std::fs::write(site.path().join("pkg/parley.wasm"), b"\0asm\x01\0\0\0").unwrap();
     let site_root = site.path().to_owned();
-    let server = TestServer::fresh_tuned(move |config| config.site_root = site_root).await;
+    let server = TestServer::fresh_tuned(move |config| config.site_root = Some(site_root)).await;
     let meeting = server.create_room("Headers").await.path();
 
     let mut nonces = Vec::new();
