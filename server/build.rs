@@ -23,12 +23,16 @@ fn main() {
         collect(&site, &site, &mut files);
     }
     files.sort();
+    // One version for the whole build: it goes into the app's file names, so a browser
+    // may keep them for good and still never runs a stale mix.
+    let mut site_hasher = DefaultHasher::new();
     let mut code = String::from("pub static FILES: &[EmbeddedFile] = &[\n");
     for relative in &files {
         let path = site.join(relative);
         let body = fs::read(&path).expect("a site file");
         let mut hasher = DefaultHasher::new();
         body.hash(&mut hasher);
+        (relative, &body).hash(&mut site_hasher);
         let variant = |suffix: &str| {
             let compressed = site.join(format!("{relative}.{suffix}"));
             if compressed.is_file() {
@@ -49,6 +53,11 @@ fn main() {
         ));
     }
     code.push_str("];\n");
+    let version = match files.is_empty() {
+        true => "None".to_owned(),
+        false => format!("Some(\"{:012x}\")", site_hasher.finish() & 0xffff_ffff_ffff),
+    };
+    code.push_str(&format!("pub const VERSION: Option<&str> = {version};\n"));
     fs::write(out.join("embedded_site.rs"), code).expect("write the embedded site");
 }
 

@@ -38,8 +38,9 @@ pub fn router(
     store: RoomStore,
     signaling: Arc<Signaling>,
 ) -> Router {
+    let embedded = config.site_folder().is_none();
     let leptos_options = LeptosOptions::builder()
-        .output_name("parley")
+        .output_name(site::output_name(embedded))
         .site_root(
             config
                 .site_folder()
@@ -62,9 +63,9 @@ pub fn router(
     };
 
     // The binary's own copy of the browser app, unless a folder was given.
-    let embedded_site = match config.site_folder() {
-        Some(_) => Router::new(),
-        None => site::routes(),
+    let embedded_site = match embedded {
+        true => site::routes(),
+        false => Router::new(),
     };
     Router::new()
         .merge(embedded_site)

@@ -1,7 +1,9 @@
 //! The browser app (JavaScript, wasm, CSS, icon) as built into a release binary, so
 //! `parley` runs from any folder. Each file is sent brotli- or gzip-compressed when the
-//! browser accepts it (compressed at build time), with an ETag so a second visit
-//! revalidates instead of downloading again.
+//! browser accepts it (compressed at build time). The app's files are also served
+//! under names carrying the build's version (`/pkg/parley.<version>.wasm`), which the
+//! pages use and browsers may keep for a year; under their plain names they carry an
+//! ETag, so a browser revalidates instead of downloading again.
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,25 +27,56 @@ pub fn is_embedded() -> bool {
     !FILES.is_empty()
 }
 
-/// Routes serving every embedded file at its path.
+/// The name the pages give the app's files (`parley` for `parley.js`, `parley.wasm`,
+/// `parley.css`): with the build's version when the binary's own copy is served.
+pub fn output_name(embedded: bool) -> String {
+    match VERSION {
+        Some(version) if embedded => format!("parley.{version}"),
+        _ => "parley".to_owned(),
+    }
+}
+
+/// Routes serving every embedded file at its path, and the app's files (those in
+/// pkg/) also at their versioned names.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     FILES.iter().fold(Router::new(), |router, file| {
-        router.route(
+        let router = router.route(
             &format!("/{}", file.path),
-            get(move |headers: HeaderMap| async move { serve(file, &headers) }),
-        )
+            get(move |headers: HeaderMap| async move { serve(file, &headers, false) }),
+        );
+        match versioned_path(file.path) {
+            Some(path) => router.route(
+                &path,
+                get(move |headers: HeaderMap| async move { serve(file, &headers, true) }),
+            ),
+            None => router,
+        }
     })
 }
 
-fn serve(file: &'static EmbeddedFile, request: &HeaderMap) -> Response {
+/// `/pkg/parley.<version>.wasm` for `pkg/parley.wasm`.
+fn versioned_path(path: &str) -> Option<String> {
+    let version = VERSION?;
+    let name = path.strip_prefix("pkg/")?;
+    let (stem, extension) = name.rsplit_once('.')?;
+    Some(format!("/pkg/{stem}.{version}.{extension}"))
+}
+
+fn serve(file: &'static EmbeddedFile, request: &HeaderMap, versioned: bool) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(file.path)),
     );
     headers.insert(header::ETAG, HeaderValue::from_static(file.etag));
-    // Names carry no content hash, so browsers keep the file but ask whether it changed.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let caching = if versioned {
+        // The name changes with every build: keep it for good.
+        "public, max-age=31536000, immutable"
+    } else {
+        // A plain name may change meaning: keep the file, but ask whether it changed.
+        "no-cache"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     let unchanged = request
         .get(header::IF_NONE_MATCH)
@@ -136,15 +169,23 @@ mod tests {
 
     #[test]
     fn files_go_compressed_when_accepted_and_revalidate() {
-        let brotli = serve(&FILE, &accept("gzip, br"));
+        let brotli = serve(&FILE, &accept("gzip, br"), false);
+        assert_eq!(brotli.headers()[header::CACHE_CONTROL], "no-cache");
         assert_eq!(brotli.headers()[header::CONTENT_ENCODING], "br");
         assert_eq!(brotli.headers()[header::CONTENT_TYPE], "application/wasm");
-        let gzip = serve(&FILE, &accept("gzip"));
+        let gzip = serve(&FILE, &accept("gzip"), true);
+        assert_eq!(
+            gzip.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
         assert_eq!(gzip.headers()[header::CONTENT_ENCODING], "gzip");
-        let plain = serve(&FILE, &HeaderMap::new());
+        let plain = serve(&FILE, &HeaderMap::new(), false);
         assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
         let mut again = accept("br");
         again.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"1\""));
-        assert_eq!(serve(&FILE, &again).status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(
+            serve(&FILE, &again, false).status(),
+            StatusCode::NOT_MODIFIED
+        );
     }
 }
