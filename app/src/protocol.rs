@@ -160,6 +160,14 @@ pub struct SessionLimits {
     pub messages_per_second: u32,
     /// How long the server keeps a participant whose connection dropped, in ms.
     pub resume_grace_ms: u64,
+    /// The most video one participant should send in all, over every connection, in
+    /// kbit/s (absent from older servers: the client's default then).
+    #[serde(default = "default_video_upload_kbps")]
+    pub video_upload_kbps: u32,
+}
+
+fn default_video_upload_kbps() -> u32 {
+    crate::call::video_budget::DEFAULT_BUDGET_KBPS
 }
 
 /// A server message as it travels: room messages (joins, leaves, signals, media)

@@ -107,6 +107,17 @@ pub struct SignalingConfig {
     #[arg(long, env = "PARLEY_MAX_PARTICIPANTS", default_value_t = 8)]
     pub max_participants: usize,
 
+    /// The most video each participant sends in all, in kbit/s: shared among their
+    /// connections to the others (every participant sends to every other one), so a
+    /// meeting fits in a home uplink. Browsers lower bitrate and resolution to keep in it.
+    #[arg(
+        long,
+        env = "PARLEY_VIDEO_UPLOAD_KBPS",
+        default_value_t = 2500,
+        value_parser = clap::value_parser!(u32).range(100..)
+    )]
+    pub video_upload_kbps: u32,
+
     /// Simultaneous signaling connections from one IP address.
     #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_IP", default_value_t = 32)]
     pub max_connections_per_ip: usize,
@@ -218,6 +229,7 @@ impl Config {
                 max_frame_bytes: 64 * 1024,
                 max_messages_per_second: 100,
                 max_participants: 8,
+                video_upload_kbps: 2500,
                 max_connections_per_ip: 32,
                 trusted_proxies: Vec::new(),
                 outgoing_queue: 256,

@@ -11,6 +11,7 @@ pub mod devices;
 pub mod negotiation;
 pub mod session;
 pub mod speaking;
+pub mod video_budget;
 
 use crate::protocol::{ChatMessage, HandPlace, MediaState, PeerId};
 use devices::{Chosen, DeviceLists};

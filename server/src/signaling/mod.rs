@@ -99,6 +99,7 @@ impl Signaling {
         SessionLimits {
             messages_per_second: self.limits.max_messages_per_second,
             resume_grace_ms: self.limits.resume_grace.as_millis() as u64,
+            video_upload_kbps: self.limits.video_upload_kbps,
         }
     }
 

@@ -1,8 +1,9 @@
 //! Building blocks of an RTCPeerConnection that the peer's negotiation uses: a new
-//! connection with Parley's ICE servers, the receive-only lines an offer needs, and
-//! `replaceTrack`.
+//! connection with Parley's ICE servers, the receive-only lines an offer needs,
+//! `replaceTrack`, and a sender's bitrate and resolution limit.
 
 use super::shims::{describe, log};
+use crate::call::video_budget::SendLimit;
 use crate::protocol::{IceServer, IceTransportPolicy};
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
@@ -10,8 +11,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStreamTrack, RtcConfiguration, RtcIceServer, RtcIceTransportPolicy as JsPolicy,
-    RtcPeerConnection, RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection,
-    RtcRtpTransceiverInit, RtcSignalingState,
+    RtcPeerConnection, RtcRtpEncodingParameters, RtcRtpSender, RtcRtpTransceiver,
+    RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSignalingState,
 };
 
 /// Before an offer: a receive-only transceiver for each kind (audio, video) the
@@ -78,4 +79,20 @@ pub(super) fn new_connection(
         config.set_ice_transport_policy(JsPolicy::Relay);
     }
     RtcPeerConnection::new_with_configuration(&config)
+}
+
+/// Limits what `sender` sends (`setParameters`, no renegotiation). `None` when it has
+/// no encodings to limit yet (before its first negotiation): try again later.
+pub(super) fn limit_sender(sender: &RtcRtpSender, limit: SendLimit) -> Option<js_sys::Promise> {
+    let parameters = sender.get_parameters();
+    let encodings = parameters.get_encodings()?;
+    if encodings.length() == 0 {
+        return None;
+    }
+    for encoding in encodings.iter() {
+        let encoding: RtcRtpEncodingParameters = encoding.unchecked_into();
+        encoding.set_max_bitrate(limit.max_bitrate_bps);
+        encoding.set_scale_resolution_down_by(limit.scale_down_by);
+    }
+    Some(sender.set_parameters_with_parameters(&parameters))
 }

@@ -6,6 +6,7 @@ use super::shims::{describe, log};
 use super::{set_if_changed, Call};
 use crate::call::negotiation::FirstOffer;
 use crate::call::speaking::{self, Speaking};
+use crate::call::video_budget::{video_limits, DEFAULT_BUDGET_KBPS};
 use crate::call::Remote;
 use crate::protocol::{PeerId, PeerInfo};
 use leptos::prelude::*;
@@ -26,6 +27,7 @@ impl Call {
                 self.state
                     .remotes
                     .try_update(|remotes| remotes.push(remote));
+                self.limit_video();
             }
             Err(error) => {
                 remote.dispose();
@@ -38,8 +40,10 @@ impl Call {
     }
 
     pub(super) fn remove_peer(&self, id: PeerId) {
-        if let Some(peer) = self.peers.borrow_mut().remove(&id) {
+        let removed_peer = self.peers.borrow_mut().remove(&id);
+        if let Some(peer) = removed_peer {
             peer.close();
+            self.limit_video();
         }
         self.streams.borrow_mut().remove(&id);
         self.screens.borrow_mut().remove(&id);
@@ -54,6 +58,21 @@ impl Call {
         });
         if let Some(remote) = removed {
             remote.dispose();
+        }
+    }
+
+    /// Keeps every connection's video within the upload budget, shared among them
+    /// (set again as people come and go, and as we start or stop presenting).
+    pub(super) fn limit_video(&self) {
+        let budget = self
+            .session
+            .borrow()
+            .limits
+            .map_or(DEFAULT_BUDGET_KBPS, |limits| limits.video_upload_kbps);
+        let peers: Vec<Rc<Peer>> = self.peers.borrow().values().cloned().collect();
+        let limits = video_limits(budget, peers.len(), self.presenting().is_some());
+        for peer in peers {
+            peer.limit_video(limits);
         }
     }
 

@@ -85,6 +85,7 @@ impl Call {
         for peer in self.peers.borrow().values() {
             peer.present(Some(&track), &self.screen_stream);
         }
+        self.limit_video();
     }
 
     /// Stops presenting, if we are.
@@ -97,6 +98,7 @@ impl Call {
         for peer in self.peers.borrow().values() {
             peer.present(None, &self.screen_stream);
         }
+        self.limit_video();
         self.state.my_media.try_update(|m| m.screen = None);
         self.tell_media();
     }

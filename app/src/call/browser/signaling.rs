@@ -165,6 +165,8 @@ impl Call {
                 }
             }
         }
+        // Also sets limits a sender could not take before its first negotiation.
+        self.limit_video();
         let open = self.socket.borrow().as_ref().is_some_and(Socket::is_open);
         if !open {
             return;
