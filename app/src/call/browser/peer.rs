@@ -3,7 +3,8 @@
 //! [`Action`]s with web-sys, one at a time and in order (each waits on the browser),
 //! on a queue of its own.
 
-use super::connection::{limit_sender, new_connection, receive_every_kind, replace_track};
+mod senders;
+use super::connection::{new_connection, receive_every_kind, replace_track};
 use super::local::LocalMedia;
 use super::shims::{self, describe, log};
 use super::stats;
@@ -11,20 +12,20 @@ use super::Call;
 use crate::call::details::{ConnectionDetails, Sample};
 use crate::call::negotiation::{Action, Event, FirstOffer, Link, Negotiation};
 use crate::call::speaking::Speaking;
-use crate::call::video_budget::VideoLimits;
 use crate::call::{LinkStatus, Remote};
 use crate::protocol::{Epoch, PeerId, Signal};
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use leptos::prelude::*;
+use senders::Senders;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStream, MediaStreamTrack, RtcIceCandidateInit, RtcPeerConnection,
-    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpSender, RtcSdpType, RtcTrackEvent,
+    RtcIceCandidateInit, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    RtcSdpType, RtcTrackEvent,
 };
 
 type Handler = Closure<dyn FnMut(JsValue)>;
@@ -155,72 +156,6 @@ impl Peer {
         };
         if self.remote.status.try_get_untracked() != Some(status) {
             self.remote.status.try_set(status);
-        }
-    }
-
-    /// Sends our presentation's `track` (or, with `None`, stops sending one). The
-    /// first on this connection adds a sender, and so a line (an offer); after that
-    /// it is `replaceTrack`.
-    pub fn present(&self, track: Option<&MediaStreamTrack>, stream: &MediaStream) {
-        let mut senders = self.senders.borrow_mut();
-        match (&senders.screen, track) {
-            (Some(sender), _) => replace_track(sender, track),
-            (None, Some(track)) => {
-                senders.screen = Some(self.pc.borrow().add_track_0(track, stream));
-                senders.limited = None;
-            }
-            (None, None) => {}
-        }
-    }
-
-    /// Keeps our video senders within `limits` (set again only when they change, or
-    /// until a sender could take them).
-    pub fn limit_video(self: &Rc<Self>, limits: VideoLimits) {
-        let mut senders = self.senders.borrow_mut();
-        if senders.limited == Some(limits) {
-            return;
-        }
-        let wanted = [
-            (senders.video.clone(), Some(limits.camera)),
-            (senders.screen.clone(), limits.screen),
-        ];
-        let mut all_set = true;
-        for (sender, limit) in wanted {
-            let (Some(sender), Some(limit)) = (sender, limit) else {
-                continue;
-            };
-            let Some(setting) = limit_sender(&sender, limit) else {
-                all_set = false;
-                continue;
-            };
-            let peer = Rc::downgrade(self);
-            leptos::task::spawn_local(async move {
-                if let Err(error) = JsFuture::from(setting).await {
-                    log(&format!(
-                        "could not limit the video sent: {}",
-                        describe(error)
-                    ));
-                    if let Some(peer) = peer.upgrade() {
-                        peer.senders.borrow_mut().limited = None;
-                    }
-                }
-            });
-        }
-        senders.limited = all_set.then_some(limits);
-    }
-
-    /// Moves our senders to the local tracks now in use (another device, the camera
-    /// turned off or on): `replaceTrack`, no renegotiation.
-    pub fn use_local_tracks(&self, local: &LocalMedia) {
-        let senders = self.senders.borrow();
-        for (sender, track) in [
-            (&senders.audio, local.microphone()),
-            (&senders.video, local.camera()),
-        ] {
-            let Some(sender) = sender else { continue };
-            if sender.track() != track {
-                replace_track(sender, track.as_ref());
-            }
         }
     }
 
@@ -427,14 +362,4 @@ impl Peer {
         }
         self.show_status();
     }
-}
-
-/// Our senders on one connection.
-#[derive(Default)]
-struct Senders {
-    audio: Option<RtcRtpSender>,
-    video: Option<RtcRtpSender>,
-    screen: Option<RtcRtpSender>,
-    /// The video limits these senders have (none yet, or changed since).
-    limited: Option<VideoLimits>,
 }
