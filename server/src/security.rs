@@ -12,19 +12,16 @@ use axum::http::header::{
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
+use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
-use rand::RngCore as _;
 
-/// The nonce of one response's inline scripts: 128 random bits, base64url.
+/// The nonce of one response's inline scripts: Leptos' own (128 random bits, base64url).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScriptNonce(String);
+pub struct ScriptNonce(Nonce);
 
 impl ScriptNonce {
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+        Self(Nonce::new())
     }
 
     pub fn as_str(&self) -> &str {
@@ -33,7 +30,7 @@ impl ScriptNonce {
 
     /// The Content-Security-Policy for a response whose inline scripts carry this nonce.
     pub fn policy(&self) -> String {
-        let nonce = &self.0;
+        let nonce = self.as_str();
         [
             "default-src 'self'",
             // The app's module and, for the wasm, WebAssembly compilation; inline only
@@ -95,7 +92,7 @@ pub fn provide_script_nonce() {
     let nonce = use_context::<axum::http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<ScriptNonce>().cloned());
     if let Some(nonce) = nonce {
-        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        provide_context(nonce.0);
     }
 }
 

@@ -117,10 +117,7 @@ impl RoomStore {
     /// Deletes every room nobody has joined or left since `before`, with its chat;
     /// returns how many rooms went.
     pub async fn forget_rooms_idle_since(&self, before: SystemTime) -> Result<u64, StoreError> {
-        let before = before
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let before = unix_seconds(before);
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "DELETE FROM chat_messages WHERE room_code IN
@@ -204,8 +201,12 @@ impl RoomDirectory for RoomStore {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+    unix_seconds(SystemTime::now())
+}
+
+/// Seconds since 1970, as the rooms table keeps its times.
+fn unix_seconds(at: SystemTime) -> i64 {
+    at.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
