@@ -1,7 +1,7 @@
 //! parley-load: opens many signaling clients against a running Parley, has them
 //! exchange offer-, answer- and candidate-sized messages at a set rate, and prints
 //! what the server held up to: connections, relayed messages per second, relay
-//! latency, delivery errors and the server's memory.
+//! latency, delivery errors, and the server's memory and CPU time per message.
 //!
 //! Every message carries its sender's sequence number and send time, so each
 //! receiver checks exactly-once, in-order delivery and measures latency itself.
@@ -46,7 +46,7 @@ struct Args {
     /// Seconds to hold the connections idle before the traffic, for the memory figure.
     #[arg(long, default_value_t = 3)]
     idle_seconds: u64,
-    /// The server's process id, to report its resident memory (from /proc).
+    /// The server's process id, to report its resident memory and CPU time (from /proc).
     #[arg(long)]
     server_pid: Option<u32>,
 }
@@ -132,6 +132,7 @@ async fn run(args: Args) -> Result<bool, LoadError> {
     let totals = Arc::new(Totals::default());
     let stop = Arc::new(AtomicBool::new(false));
     let epoch = Instant::now();
+    let cpu_start = args.server_pid.and_then(cpu_seconds);
     let interval = Duration::from_secs_f64(args.clients as f64 / args.rate.max(1) as f64);
     let mut readers = Vec::new();
     let mut writers = Vec::new();
@@ -187,6 +188,7 @@ async fn run(args: Args) -> Result<bool, LoadError> {
     }
     // Let the last messages arrive, then close everything.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let cpu_end = args.server_pid.and_then(cpu_seconds);
     let rss_busy = args.server_pid.and_then(resident_kib);
     for mut sink in sinks {
         let _ = sink.close().await;
@@ -232,6 +234,18 @@ async fn run(args: Args) -> Result<bool, LoadError> {
             );
         }
         _ => println!("server memory (RSS):   not measured (give --server-pid)"),
+    }
+    match (cpu_start, cpu_end) {
+        (Some(start), Some(end)) => {
+            let cpu = end - start;
+            // Pings and acknowledgements are part of the load, but the figure is per
+            // relayed signal, as in the comparison with other servers.
+            println!(
+                "server CPU:            {cpu:.2} s over the traffic, {:.2} us per relayed message",
+                cpu * 1e6 / received.max(1) as f64
+            );
+        }
+        _ => println!("server CPU:            not measured (give --server-pid)"),
     }
     Ok(errors == 0)
 }
@@ -426,4 +440,27 @@ fn resident_kib(pid: u32) -> Option<u64> {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
+}
+
+/// A process's CPU time so far (user and system), in seconds, from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / clock_ticks_per_second())
+}
+
+/// The kernel's clock tick for /proc times (USER_HZ, `getconf CLK_TCK`).
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as f64
+    } else {
+        100.0
+    }
 }

@@ -614,7 +614,16 @@ async fn joining_records_room_activity() {
     let pool = sqlx::SqlitePool::connect(&server.database_url)
         .await
         .unwrap();
-    sqlx::query("UPDATE rooms SET last_active_at = 0 WHERE code = ?")
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    // An hour ago: long enough to see the join move it, well within the meeting
+    // expiry (a meeting idle since 1970 could be swept away before the join).
+    sqlx::query("UPDATE rooms SET last_active_at = ? WHERE code = ?")
+        .bind(unix_now() - 3600)
         .bind(room.as_str())
         .execute(&pool)
         .await
@@ -626,10 +635,7 @@ async fn joining_records_room_activity() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = unix_now();
     assert!((now - 5..=now).contains(&last), "{last} vs {now}");
     pool.close().await;
     server.stop().await;

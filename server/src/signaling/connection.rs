@@ -15,6 +15,7 @@ use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::ops::ControlFlow;
+use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,27 +112,38 @@ pub async fn serve(socket: WebSocket, signaling: Arc<Signaling>, _slot: Connecti
 /// final close frame, or `None` when it was kicked or broke.
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
-    mut receiver: OutboxReceiver,
+    receiver: OutboxReceiver,
     ping_every: Duration,
 ) -> Option<SplitSink<WebSocket, Message>> {
+    let OutboxReceiver {
+        mut queue,
+        kick: mut kick_watch,
+    } = receiver;
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut kicked = pin!(async move {
+        while kick_watch.changed().await.is_ok() {
+            if let Some(kick) = *kick_watch.borrow() {
+                return kick;
+            }
+        }
+        // The outbox is gone, which the queue reports too.
+        std::future::pending().await
+    });
     loop {
         let sent = tokio::select! {
             biased;
-            // An error here means the outbox is gone, which the queue reports too.
-            Ok(()) = receiver.kick.changed() => {
-                let (code, reason) = match *receiver.kick.borrow() {
-                    Some(Kick::TooSlow) => (close_code::POLICY, "too slow: messages were piling up"),
-                    Some(Kick::Replaced) => (close_code::NORMAL, "resumed on another connection"),
-                    None => continue,
+            kick = &mut kicked => {
+                let (code, reason) = match kick {
+                    Kick::TooSlow => (close_code::POLICY, "too slow: messages were piling up"),
+                    Kick::Replaced => (close_code::NORMAL, "resumed on another connection"),
                 };
                 let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
                 let _ = sink.send(Message::Close(Some(frame))).await;
                 return None;
             }
-            frame = receiver.queue.recv() => match frame {
-                Some(frame) => sink.send(Message::Text(frame)).await,
+            frame = queue.recv() => match frame {
+                Some(frame) => send_queued(&mut sink, frame, &mut queue).await,
                 None => return Some(sink),
             },
             _ = ping.tick() => sink.send(Message::Ping(Default::default())).await,
@@ -140,6 +152,19 @@ async fn write_loop(
             return None;
         }
     }
+}
+
+/// Writes `first` and whatever else is queued already, with one flush for them all.
+async fn send_queued(
+    sink: &mut SplitSink<WebSocket, Message>,
+    first: Utf8Bytes,
+    queue: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+) -> Result<(), axum::Error> {
+    sink.feed(Message::Text(first)).await?;
+    while let Ok(frame) = queue.try_recv() {
+        sink.feed(Message::Text(frame)).await?;
+    }
+    sink.flush().await
 }
 
 fn frame_len(frame: &Message) -> usize {
@@ -171,34 +196,55 @@ pub(super) struct Session {
 
 impl Session {
     async fn read_loop(&mut self, stream: &mut SplitStream<WebSocket>) -> End {
-        let mut kicked = self.outbox.kick_watch();
         let mut stopping = self.signaling.stopping.subscribe();
         if *stopping.borrow() {
             return End::Stopping;
         }
+        // The kick, the stop and the idle deadline live across frames: making them
+        // afresh for every frame (a timer, two watch registrations) cost more than
+        // reading the frame.
+        let mut kick_watch = self.outbox.kick_watch();
+        let mut kicked = pin!(async move {
+            let _ = kick_watch.changed().await;
+            let kick = *kick_watch.borrow();
+            kick
+        });
+        let mut stopped = pin!(async move {
+            let _ = stopping.changed().await;
+        });
         let idle_limit = self.signaling.limits.heartbeat_timeout;
+        let mut last_heard = Instant::now();
+        let mut idle = pin!(tokio::time::sleep_until(last_heard + idle_limit));
         loop {
             let next = tokio::select! {
-                _ = kicked.changed() => {
-                    return match *kicked.borrow() {
+                biased;
+                kick = &mut kicked => {
+                    return match kick {
                         Some(Kick::Replaced) => End::Replaced,
                         _ => End::Dropped,
                     };
                 }
-                _ = stopping.changed() => return End::Stopping,
-                next = timeout(idle_limit, stream.next()) => next,
-            };
-            let frame = match next {
-                Err(_) => {
+                () = &mut stopped => return End::Stopping,
+                () = &mut idle => {
+                    let deadline = last_heard + idle_limit;
+                    if Instant::now() < deadline {
+                        // Heard from since the timer was set: wait for the rest.
+                        idle.as_mut().reset(deadline);
+                        continue;
+                    }
                     tracing::info!(
                         connection = self.connection,
                         "no heartbeat, dropping the connection"
                     );
                     return End::TimedOut;
                 }
-                Ok(None) => return End::Lost,
-                Ok(Some(Err(error))) => return self.read_failed(error),
-                Ok(Some(Ok(frame))) => frame,
+                next = stream.next() => next,
+            };
+            last_heard = Instant::now();
+            let frame = match next {
+                None => return End::Lost,
+                Some(Err(error)) => return self.read_failed(error),
+                Some(Ok(frame)) => frame,
             };
             if frame_len(&frame) > self.signaling.limits.max_frame_bytes {
                 return self.too_large();

@@ -15,17 +15,22 @@ use app::protocol::{HandPlace, LeaveReason, MediaState, PeerId, PeerInfo, Server
 use app::room_code::RoomCode;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 mod outbox;
-pub use outbox::{encode, Delivery, Kick, Outbox, OutboxReceiver};
+pub use outbox::{encode, encode_numbered, Delivery, Kick, Outbox, OutboxReceiver};
 
 /// `message` (an encoded JSON object) with `"seq": seq` put first, as
 /// `app::protocol::Delivery` reads it.
 fn numbered(seq: u64, message: &str) -> Utf8Bytes {
     let fields = message.strip_prefix('{').unwrap_or(message);
-    Utf8Bytes::from(format!("{{\"seq\":{seq},{fields}"))
+    let mut frame = String::with_capacity(fields.len() + 28);
+    frame.push_str("{\"seq\":");
+    let _ = write!(frame, "{seq},");
+    frame.push_str(fields);
+    Utf8Bytes::from(frame)
 }
 
 /// One participant's place in a room.
@@ -55,9 +60,14 @@ impl Member {
     /// `Overflow` means the member must go: its queue is full, or it is away and has
     /// missed more than `keep` messages.
     fn deliver(&mut self, message: &str, keep: usize) -> Delivery {
+        self.deliver_numbered(|seq| numbered(seq, message), keep)
+    }
+
+    /// [`Member::deliver`], for a message that `number` encodes with its `seq`.
+    fn deliver_numbered(&mut self, number: impl FnOnce(u64) -> Utf8Bytes, keep: usize) -> Delivery {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let frame = numbered(seq, message);
+        let frame = number(seq);
         self.unacked.push_back((seq, frame.clone()));
         if self.unacked.len() > keep {
             if self.outbox.is_none() {
@@ -108,7 +118,9 @@ impl Room {
     pub fn send_to(&self, to: PeerId, message: &ServerMessage) -> Option<()> {
         let mut members = self.members();
         let member = members.get_mut(&to)?;
-        if member.deliver(&encode(message), self.keep) == Delivery::Overflow {
+        // Encoded with its number in one go: one message, one receiver.
+        let delivery = member.deliver_numbered(|seq| encode_numbered(seq, message), self.keep);
+        if delivery == Delivery::Overflow {
             drop_slow(&self.code, &mut members, self.keep, vec![to]);
         }
         Some(())

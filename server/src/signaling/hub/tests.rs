@@ -274,3 +274,21 @@ fn hands_queue_in_the_order_they_went_up_and_newcomers_see_them() {
     hands.sort();
     assert_eq!(hands, vec![(1, Some(ada)), (2, Some(bob_again))]);
 }
+
+#[test]
+fn a_message_numbered_while_encoding_is_the_same_as_numbered_after() {
+    let message = ServerMessage::Signal {
+        from: PeerId(7),
+        epoch: app::protocol::Epoch(3),
+        signal: app::protocol::Signal::Offer {
+            sdp: "v=0\r\no=- \"quoted\" é\r\n".into(),
+        },
+    };
+    for seq in [1, 42, u64::MAX] {
+        let direct = encode_numbered(seq, &message);
+        assert_eq!(direct, numbered(seq, &encode(&message)));
+        let read: Numbered = serde_json::from_str(direct.as_str()).unwrap();
+        assert_eq!(read.seq, Some(seq));
+        assert_eq!(read.message, message);
+    }
+}
