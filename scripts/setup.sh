@@ -31,7 +31,8 @@ for pkg in rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 p
   have_pkg "$pkg" || packages+=("$pkg")
 done
 if $want_test_tools; then
-  for pkg in chromium coturn; do
+  # iptables and iproute2: the network lab (NATs and firewalls between participants).
+  for pkg in chromium coturn iptables iproute2; do
     have_pkg "$pkg" || packages+=("$pkg")
   done
 fi
