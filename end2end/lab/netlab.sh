@@ -15,6 +15,7 @@
 #   lan        a and b on one home network behind one NAT
 #   cone       a and b each behind a home router (port-preserving NAT, inbound dropped)
 #   udp-blocked a behind a firewall that lets out only TCP to port 443; b behind a router
+#   both-blocked a and b each behind the 443-only firewall
 #   symmetric  a and b each behind a NAT that picks a new port for every destination
 #   mixed      a on a public address, no NAT; b behind the 443-only firewall
 set -euo pipefail
@@ -101,6 +102,7 @@ up() {
     lan) router 1 cone; host a 1 10.77.1.2; host b 1 10.77.1.3 ;;
     cone) router 1 cone; router 2 cone; host a 1 10.77.1.2; host b 2 10.77.2.2 ;;
     udp-blocked) router 1 tcp443; router 2 cone; host a 1 10.77.1.2; host b 2 10.77.2.2 ;;
+    both-blocked) router 1 tcp443; router 2 tcp443; host a 1 10.77.1.2; host b 2 10.77.2.2 ;;
     symmetric) router 1 symmetric; router 2 symmetric; host a 1 10.77.1.2; host b 2 10.77.2.2 ;;
     mixed) open_host a; router 2 tcp443; host b 2 10.77.2.2 ;;
     *) echo "netlab: unknown scenario $1" >&2; exit 2 ;;

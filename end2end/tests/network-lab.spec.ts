@@ -25,18 +25,27 @@ class LabServers {
   private processes: ChildProcess[] = [];
   private work = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-lab-'));
 
-  async start() {
+  async start(turnUrls: string) {
     const certificate = path.join(this.work, 'turn.pem');
     const key = path.join(this.work, 'turn.key');
     execFileSync('openssl', [
       'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=turn.parley.test',
       '-keyout', key, '-out', certificate,
     ], { stdio: 'ignore' });
+    // Browsers check a TURN server's certificate as they check a web site's: they are
+    // told to accept this one's key (and only it).
+    this.certificateKey = execFileSync('bash', ['-c',
+      `openssl x509 -in '${certificate}' -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`,
+    ]).toString().trim();
     const config = path.join(this.work, 'turnserver.conf');
     fs.writeFileSync(
       config,
       [
-        fs.readFileSync(path.resolve(__dirname, '../../deploy/turnserver.conf'), 'utf8'),
+        // Its log to the system log is the one setting taken out: the test reads it.
+        fs.readFileSync(path.resolve(__dirname, '../../deploy/turnserver.conf'), 'utf8')
+          .split('\n')
+          .filter((line) => line !== 'syslog' && line !== 'no-stdout-log')
+          .join('\n'),
         '# --- the lab: its internet is 100.77.0.0/16, which the hardened file denies ---',
         'listening-ip=100.77.0.1',
         'relay-ip=100.77.0.1',
@@ -49,11 +58,11 @@ class LabServers {
         'realm=parley.test',
         'allowed-peer-ip=100.77.0.0-100.77.255.255',
         'verbose',
-        `log-file=${path.join(this.work, 'turn.log')}`,
-        'no-stdout-log',
+        'log-file=stdout',
       ].join('\n'),
     );
-    this.spawn(['turnserver', '-c', config]);
+    const coturn = this.spawn(['turnserver', '-c', config], 'pipe');
+    coturn.stdout!.on('data', (chunk) => (this.coturnLog += chunk));
     const binary = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../../target/release/parley');
     this.spawn([
       binary,
@@ -62,7 +71,7 @@ class LabServers {
       '--database-url', `sqlite:${path.join(this.work, 'parley.db')}`,
       '--site-root', path.resolve(__dirname, '../../target/site'),
       '--stun-url', 'stun:100.77.0.1:3478',
-      '--turn-url', 'turn:100.77.0.1:3478?transport=udp,turn:100.77.0.1:443?transport=tcp,turns:100.77.0.1:443?transport=tcp',
+      '--turn-url', turnUrls,
       '--turn-secret', TURN_SECRET,
     ]);
     await expect
@@ -70,9 +79,10 @@ class LabServers {
       .toBe(true);
   }
 
-  private spawn(command: string[]) {
-    const child = spawn('ip', ['netns', 'exec', 'plab-pub', ...command], { stdio: ['ignore', 'inherit', 'inherit'] });
+  private spawn(command: string[], output: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', 'plab-pub', ...command], { stdio: ['ignore', output, 'inherit'] });
     this.processes.push(child);
+    return child;
   }
 
   private answers(): boolean {
@@ -85,13 +95,10 @@ class LabServers {
     }
   }
 
-  turnLog(): string {
-    try {
-      return fs.readFileSync(path.join(this.work, 'turn.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  }
+  /** What coturn printed (verbose), for a failure's report. */
+  coturnLog = '';
+  /** The SHA-256 of coturn's test certificate's public key, base64. */
+  certificateKey = '';
 
   async stop() {
     for (const child of this.processes) child.kill('SIGKILL');
@@ -151,7 +158,13 @@ async function joinIn(browser: Browser, room: string, name: string) {
   return { page, joinedAt };
 }
 
+const ALL_TURN_URLS = 'turn:100.77.0.1:3478?transport=udp,turn:100.77.0.1:443?transport=tcp,turns:100.77.0.1:443?transport=tcp';
+
 type Expected = {
+  /** The lab scenario (netlab.sh), when not the test's own name. */
+  network?: string;
+  /** The TURN URLs Parley gives out, when not all of them. */
+  turnUrls?: string;
   a: (pair: Pair) => void;
   b: (pair: Pair) => void;
   /** What the people panel says about the connection, on a's side. */
@@ -181,6 +194,19 @@ const scenarios: Record<string, Expected> = {
   lan: { a: direct, b: direct, route: 'Direct' },
   cone: { a: throughRouters, b: throughRouters, route: 'Direct, through your router' },
   'udp-blocked': { a: relayedOver('tcp'), b: relayedRemotely, route: 'Relayed through the TURN server' },
+  // The same firewall, with only TURN over TLS on 443 offered (a test certificate).
+  'udp-blocked, TURN over TLS': {
+    network: 'udp-blocked',
+    turnUrls: 'turns:100.77.0.1:443?transport=tcp',
+    a: (pair) => {
+      relayedOver('tls')(pair);
+      expect(pair.url).toMatch(/^turns:100\.77\.0\.1:443/);
+    },
+    b: relayedRemotely,
+    route: 'Relayed through the TURN server',
+  },
+  // Relay to relay, both over TCP.
+  'both-blocked': { a: relayedOver('tcp'), b: relayedOver('tcp'), route: 'Relayed through the TURN server' },
   // One relay is enough: the other side reaches it from behind its own NAT (coturn
   // sees that as a peer-reflexive address).
   symmetric: { a: relayedOverUdp, b: relayedOverUdp, route: 'Relayed through the TURN server' },
@@ -191,13 +217,14 @@ for (const [scenario, expected] of Object.entries(scenarios)) {
   test(`network lab, ${scenario}: the call connects the expected way and holds`, async ({}, testInfo) => {
     test.setTimeout(HOLD_MS + 150_000);
     expect(process.getuid?.(), 'the network lab needs root (namespaces, iptables)').toBe(0);
-    execFileSync(LAB, ['up', scenario], { stdio: 'inherit' });
+    execFileSync(LAB, ['up', expected.network ?? scenario], { stdio: 'inherit' });
     const servers = new LabServers();
     const browsers: Browser[] = [];
     try {
-      await servers.start();
+      await servers.start(expected.turnUrls ?? ALL_TURN_URLS);
       const args = (testInfo.project.use.launchOptions?.args ?? []) as string[];
-      for (const ns of ['a', 'b']) browsers.push(await browserIn(ns, args));
+      const trustTurn = `--ignore-certificate-errors-spki-list=${servers.certificateKey}`;
+      for (const ns of ['a', 'b']) browsers.push(await browserIn(ns, [...args, trustTurn]));
       const [ada, bob] = browsers;
 
       const home = await (await ada.newContext()).newPage();
@@ -227,7 +254,7 @@ for (const [scenario, expected] of Object.entries(scenarios)) {
       }
       expect({ a: await selectedPair(a.page), b: await selectedPair(b.page) }).toEqual(pairs);
     } catch (error) {
-      console.log(`[lab ${scenario}] coturn's log:\n${servers.turnLog().split('\n').slice(-60).join('\n')}`);
+      console.log(`[lab ${scenario}] coturn's log:\n${servers.coturnLog.split('\n').slice(-60).join('\n')}`);
       throw error;
     } finally {
       for (const browser of browsers) await browser.close();
