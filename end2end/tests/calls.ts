@@ -236,10 +236,19 @@ export async function expectAudioArriving(page: Page) {
   await expect.poll(packets, { timeout: 10_000 }).toBeGreaterThan(first);
 }
 
-/** The local candidate type of each live connection's selected pair. */
-export async function selectedLocalCandidateTypes(page: Page): Promise<string[]> {
+/** A live connection's selected candidate pair: the two types, and how the local side sends. */
+export type SelectedPair = {
+  local: string;
+  remote: string;
+  protocol: string;
+  relayProtocol: string | null;
+  url: string | null;
+};
+
+/** The selected candidate pair of each live connection (Chromium's `transport` stats). */
+export async function selectedPairs(page: Page): Promise<SelectedPair[]> {
   return page.evaluate(async () => {
-    const types: string[] = [];
+    const pairs: SelectedPair[] = [];
     for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
       if (pc.connectionState === 'closed') continue;
       const stats = await pc.getStats();
@@ -247,10 +256,24 @@ export async function selectedLocalCandidateTypes(page: Page): Promise<string[]>
       stats.forEach((s: any) => {
         if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
       });
-      if (pair) types.push(stats.get(pair.localCandidateId)?.candidateType);
+      if (!pair) continue;
+      const local = stats.get(pair.localCandidateId);
+      const remote = stats.get(pair.remoteCandidateId);
+      pairs.push({
+        local: local?.candidateType,
+        remote: remote?.candidateType,
+        protocol: local?.protocol,
+        relayProtocol: local?.relayProtocol ?? null,
+        url: local?.url ?? null,
+      });
     }
-    return types;
+    return pairs;
   });
+}
+
+/** The local candidate type of each live connection's selected pair. */
+export async function selectedLocalCandidateTypes(page: Page): Promise<string[]> {
+  return (await selectedPairs(page)).map((pair) => pair.local);
 }
 
 /** How many offers collided with one of the page's own. */

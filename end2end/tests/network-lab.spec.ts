@@ -4,7 +4,7 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { expectPlayingVideos, trackPeerConnections } from './calls';
+import { expectPlayingVideos, SelectedPair, selectedPairs, trackPeerConnections } from './calls';
 import { hydrated, watchScriptErrors } from './pages';
 
 // Real calls across NATs and firewalls: lab/netlab.sh builds network namespaces (an
@@ -118,31 +118,11 @@ async function browserIn(ns: string, args: string[]): Promise<Browser> {
   });
 }
 
-type Pair = { local: string; remote: string; protocol: string; relayProtocol: string | null; url: string | null };
+type Pair = SelectedPair;
 
-/** The selected candidate pair of the page's connection. */
+/** The selected candidate pair of the page's one connection. */
 async function selectedPair(page: Page): Promise<Pair | null> {
-  return page.evaluate(async () => {
-    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
-      if (pc.connectionState === 'closed') continue;
-      const stats = await pc.getStats();
-      let pair: any;
-      stats.forEach((s: any) => {
-        if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
-      });
-      if (!pair) continue;
-      const local = stats.get(pair.localCandidateId);
-      const remote = stats.get(pair.remoteCandidateId);
-      return {
-        local: local.candidateType,
-        remote: remote.candidateType,
-        protocol: local.protocol,
-        relayProtocol: local.relayProtocol ?? null,
-        url: local.url ?? null,
-      };
-    }
-    return null;
-  });
+  return (await selectedPairs(page))[0] ?? null;
 }
 
 async function joinIn(browser: Browser, room: string, name: string) {
