@@ -6,6 +6,8 @@
 //! Every message carries its sender's sequence number and send time, so each
 //! receiver checks exactly-once, in-order delivery and measures latency itself.
 
+mod server_process;
+
 use app::protocol::{
     ClientMessage, Delivery, MediaState, PeerId, ServerMessage, Signal, PROTOCOL_VERSION,
 };
@@ -13,6 +15,7 @@ use app::room_code::RoomCode;
 use clap::Parser;
 use futures_util::stream::{self, SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use server_process::{cpu_seconds, resident_kib};
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -430,37 +433,4 @@ fn parse_stamp(body: &str) -> Option<(u64, u64)> {
     let seq = parts.next()?.strip_prefix("seq=")?.parse().ok()?;
     let t = parts.next()?.strip_prefix("t=")?.parse().ok()?;
     Some((seq, t))
-}
-
-/// A process's resident memory in KiB, from /proc.
-fn resident_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kib| kib.parse().ok())
-}
-
-/// A process's CPU time so far (user and system), in seconds, from /proc/PID/stat.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces; the fields after it are plain.
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) as f64 / clock_ticks_per_second())
-}
-
-/// The kernel's clock tick for /proc times (USER_HZ, `getconf CLK_TCK`).
-fn clock_ticks_per_second() -> f64 {
-    // SAFETY: sysconf only reads a configuration value.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks > 0 {
-        ticks as f64
-    } else {
-        100.0
-    }
 }
