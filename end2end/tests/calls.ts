@@ -284,18 +284,25 @@ export async function collisions(page: Page): Promise<number> {
 /** What must not change while a call rides out a fault: who is who, how many
  * connections there are, and that none was closed or any video reloaded. */
 export async function callIdentity(page: Page) {
-  return page.evaluate(() => ({
-    peers: [...document.querySelectorAll('.tile.remote')].map((t) => t.getAttribute('data-peer')),
-    connections: (window as any).__pcs.length as number,
-    closed: (window as any).__closedPcs as number,
-    loadstarts: (window as any).__loadstarts as number,
-  }));
+  return page.evaluate(readCallIdentity);
 }
+
+/** In the page (any browser): what callIdentity compares. */
+export const readCallIdentity = () => ({
+  peers: [...document.querySelectorAll('.tile.remote')].map((t) => t.getAttribute('data-peer')),
+  connections: (window as any).__pcs.length as number,
+  closed: (window as any).__closedPcs as number,
+  loadstarts: (window as any).__loadstarts as number,
+});
 
 /** The remote videos' playback positions. */
 export async function videoTimes(page: Page): Promise<number[]> {
-  return page.$$eval('.tile.remote video', (vs) => vs.map((v) => (v as HTMLVideoElement).currentTime));
+  return page.evaluate(readVideoTimes);
 }
+
+/** In the page (any browser): the remote videos' playback positions. */
+export const readVideoTimes = () =>
+  [...document.querySelectorAll('.tile.remote video')].map((v) => (v as HTMLVideoElement).currentTime);
 
 export function reportFirstFrame(label: string, who: Participant, framesAt: number) {
   console.log(`join → first remote frame (${label}): ${framesAt - who.joinedAt} ms`);

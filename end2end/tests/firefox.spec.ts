@@ -1,7 +1,19 @@
 import puppeteer, { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core';
 import { test, expect } from './fixtures';
 import { relayURL } from '../playwright.config';
-import { expectPlayingVideos, join, newRoom, selectedLocalCandidateTypes, trackPeerConnections } from './calls';
+import {
+  callIdentity,
+  expectPlayingVideos,
+  join,
+  newRoom,
+  readCallIdentity,
+  readVideoTimes,
+  selectedLocalCandidateTypes,
+  trackPeerConnections,
+  trackSockets,
+  videoTimes,
+} from './calls';
+import { Parley, Proxy } from './network';
 
 // Firefox in calls: Debian's firefox-esr, driven headless over WebDriver BiDi by
 // puppeteer-core (Playwright's Firefox is a patched build that cannot be installed
@@ -33,6 +45,7 @@ async function joinInFirefox(room: string, name: string): Promise<FirefoxPage> {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(String(error)));
   await page.evaluateOnNewDocument(trackPeerConnections);
+  await page.evaluateOnNewDocument(trackSockets);
   await page.goto(room);
   await expect
     .poll(async () => {
@@ -62,6 +75,37 @@ async function expectPlayingInFirefox(page: FirefoxPage, count: number) {
   await expect.poll(async () => (await times()).filter((t) => t > 0).length, { timeout: 45_000 }).toBe(count);
   const before = await times();
   await expect.poll(async () => (await times()).every((t, i) => t > before[i]), { timeout: 10_000 }).toBe(true);
+}
+
+/** Whether Firefox shows the "Reconnecting" banner. */
+async function reconnectingInFirefox(page: FirefoxPage): Promise<boolean> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('[role=alert]')].some(
+      (alert) => alert.textContent?.includes('Reconnecting') && (alert as HTMLElement).checkVisibility(),
+    ),
+  );
+}
+
+/** Waits until Firefox's remote videos have all moved on from where they were. */
+async function expectVideosAdvancingInFirefox(page: FirefoxPage) {
+  const first = await page.evaluate(readVideoTimes);
+  await expect
+    .poll(async () => (await page.evaluate(readVideoTimes)).every((t, i) => t > first[i]), { timeout: 5_000 })
+    .toBe(true);
+}
+
+/** Clicks one of Firefox's call buttons by its label, as a person would. */
+async function clickInFirefox(page: FirefoxPage, label: string) {
+  await page.evaluate((label) => {
+    const button = document.querySelector(`button[aria-label="${label}"]`) as HTMLButtonElement | null;
+    if (!button) throw new Error(`no button "${label}"`);
+    button.click();
+  }, label);
+}
+
+/** Whether Firefox shows the other person's microphone as off on their tile. */
+async function remoteMicrophoneOffInFirefox(page: FirefoxPage): Promise<boolean> {
+  return page.evaluate(() => document.querySelector('.tile.remote [role=img][aria-label="Microphone off"]') !== null);
 }
 
 /** The local candidate type of each selected pair (Firefox marks it `selected`). */
@@ -108,4 +152,81 @@ test('a relay-only call between Chromium and Firefox goes through coturn', async
   expect(await selectedLocalCandidateTypes(ada.page)).toEqual(['relay']);
   expect(await firefoxSelectedLocalTypes(fox)).toEqual(['relay']);
   await ada.context.close();
+});
+
+test('a Chromium and a Firefox participant: the server restarts and the call goes on untouched', async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const parley = new Parley(3953);
+  await parley.start();
+  try {
+    const room = await newRoom(browser, parley.url);
+    const ada = await join(browser, room, 'Ada');
+    const fox = await joinInFirefox(room, 'Fox');
+    await expectPlayingVideos(ada.page, 1, 45_000);
+    await expectPlayingInFirefox(fox, 1);
+    const before = { ada: await callIdentity(ada.page), fox: await fox.evaluate(readCallIdentity) };
+
+    await parley.stop('SIGKILL');
+    await expect(ada.page.getByRole('alert')).toContainText('Reconnecting');
+    await expect.poll(() => reconnectingInFirefox(fox), { message: 'Firefox says it is reconnecting' }).toBe(true);
+    const restartedAt = Date.now();
+    await parley.start();
+    await expect(ada.page.getByRole('alert')).toBeHidden({ timeout: 15_000 });
+    await expect.poll(() => reconnectingInFirefox(fox), { timeout: 15_000 }).toBe(false);
+    console.log(`server restart with Firefox → both resumed: ${Date.now() - restartedAt} ms after it was up`);
+
+    // The same call: same people and connections, no video reloaded, pictures moving.
+    expect(await callIdentity(ada.page)).toEqual(before.ada);
+    expect(await fox.evaluate(readCallIdentity)).toEqual(before.fox);
+    const first = await videoTimes(ada.page);
+    await expect.poll(async () => (await videoTimes(ada.page)).every((t, i) => t > first[i])).toBe(true);
+    await expectVideosAdvancingInFirefox(fox);
+
+    // Signaling works both ways on the new connections.
+    await ada.page.keyboard.press('Control+d');
+    await expect.poll(() => remoteMicrophoneOffInFirefox(fox)).toBe(true);
+    await clickInFirefox(fox, 'Turn off microphone');
+    await expect(ada.page.locator('.tile.remote').getByRole('img', { name: 'Microphone off' })).toBeVisible();
+    await ada.context.close();
+  } finally {
+    await parley.stop('SIGKILL');
+    parley.removeDatabase();
+  }
+});
+
+test("a Firefox participant's signaling connection cut by the network resumes the same call", async ({
+  browser,
+  baseURL,
+}) => {
+  test.setTimeout(120_000);
+  const proxy = new Proxy(Number(new URL(baseURL!).port));
+  const proxied = await proxy.start();
+  try {
+    const room = new URL(await newRoom(browser, baseURL!)).pathname;
+    const ada = await join(browser, baseURL + room, 'Ada');
+    const fox = await joinInFirefox(proxied + room, 'Fox');
+    await expectPlayingVideos(ada.page, 1, 45_000);
+    await expectPlayingInFirefox(fox, 1);
+    const before = { ada: await callIdentity(ada.page), fox: await fox.evaluate(readCallIdentity) };
+
+    const cutAt = Date.now();
+    proxy.cutSignaling();
+    await expect
+      .poll(() => fox.evaluate(() => (window as any).__sockets.length), { message: 'Firefox opens a new socket' })
+      .toBe(2);
+    await expect.poll(() => reconnectingInFirefox(fox), { timeout: 15_000 }).toBe(false);
+    console.log(`Firefox socket cut → resumed: ${Date.now() - cutAt} ms`);
+
+    expect(await callIdentity(ada.page)).toEqual(before.ada);
+    expect(await fox.evaluate(readCallIdentity)).toEqual(before.fox);
+    await expectVideosAdvancingInFirefox(fox);
+    // The resumed connection carries signaling: Firefox's switch reaches Ada.
+    await clickInFirefox(fox, 'Turn off microphone');
+    await expect(ada.page.locator('.tile.remote').getByRole('img', { name: 'Microphone off' })).toBeVisible();
+    await ada.context.close();
+  } finally {
+    await proxy.stop();
+  }
 });

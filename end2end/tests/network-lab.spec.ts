@@ -147,7 +147,7 @@ type Expected = {
   turnUrls?: string;
   a: (pair: Pair) => void;
   b: (pair: Pair) => void;
-  /** What the people panel says about the connection, on a's side. */
+  /** What the people panel says about the connection, on both sides. */
   route: string;
 };
 
@@ -222,9 +222,11 @@ for (const [scenario, expected] of Object.entries(scenarios)) {
       expected.a(pairs.a!);
       expected.b(pairs.b!);
 
-      await a.page.getByRole('button', { name: 'People (2)' }).click();
-      await expect(a.page.getByRole('list', { name: 'In the meeting' }).getByRole('listitem').filter({ hasText: 'Bob' }))
-        .toContainText(`${expected.route} · `);
+      for (const [who, other] of [[a, 'Bob'], [b, 'Ada']] as const) {
+        await who.page.getByRole('button', { name: 'People (2)' }).click();
+        const line = who.page.getByRole('list', { name: 'In the meeting' }).getByRole('listitem').filter({ hasText: other });
+        await expect(line).toContainText(`${expected.route} · `);
+      }
 
       // Held: still connected, the same way, video still arriving on both sides.
       await a.page.waitForTimeout(HOLD_MS);
