@@ -7,8 +7,8 @@
 #   netlab.sh up SCENARIO   build it (after tearing down any previous lab)
 #   netlab.sh down          stop every process in the lab's namespaces and remove them
 #
-# The "internet" is the namespace plab-pub: coturn on 100.77.0.1 (UDP and TCP 3478,
-# TCP 443), Parley on 100.77.0.2:443. Participants are the namespaces plab-a and plab-b;
+# The "internet" is the namespace plab-pub: coturn on 11.77.0.1 (UDP and TCP 3478,
+# TCP 443), Parley on 11.77.0.2:443. Participants are the namespaces plab-a and plab-b;
 # a browser runs in one with `ip netns exec plab-a chromium …`.
 #
 # Scenarios (participant a, participant b):
@@ -48,17 +48,17 @@ link() {
 internet() {
   namespace pub
   in_ns pub sysctl -qw net.ipv4.ip_forward=1
-  in_ns pub ip addr add 100.77.0.1/32 dev lo
-  in_ns pub ip addr add 100.77.0.2/32 dev lo
+  in_ns pub ip addr add 11.77.0.1/32 dev lo
+  in_ns pub ip addr add 11.77.0.2/32 dev lo
 }
 
-# router N MODE: a home router whose WAN side is 100.77.N.2 on the internet and whose
+# router N MODE: a home router whose WAN side is 11.77.N.2 on the internet and whose
 # LAN is 10.77.N.0/24 (a bridge, for one host or more).
 router() {
   local n=$1 mode=$2 r="r$1"
   namespace "$r"
-  link pub "to-$r" "100.77.$n.1/24" "$r" wan "100.77.$n.2/24"
-  in_ns "$r" ip route add default via "100.77.$n.1"
+  link pub "to-$r" "11.77.$n.1/24" "$r" wan "11.77.$n.2/24"
+  in_ns "$r" ip route add default via "11.77.$n.1"
   in_ns "$r" ip link add lan type bridge
   in_ns "$r" ip addr add "10.77.$n.1/24" dev lan
   in_ns "$r" ip link set lan up
@@ -91,8 +91,8 @@ host() {
 # open_host NAME: a participant's device on a public address, no NAT, no firewall.
 open_host() {
   namespace "$1"
-  link pub "to-$1" 100.77.9.1/24 "$1" eth0 100.77.9.2/24
-  in_ns "$1" ip route add default via 100.77.9.1
+  link pub "to-$1" 11.77.9.1/24 "$1" eth0 11.77.9.2/24
+  in_ns "$1" ip route add default via 11.77.9.1
 }
 
 up() {

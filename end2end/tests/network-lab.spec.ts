@@ -14,7 +14,7 @@ import { hydrated, watchScriptErrors } from './pages';
 // says so rather than skipping.
 
 const LAB = path.resolve(__dirname, '../lab/netlab.sh');
-const PARLEY = 'http://100.77.0.2:443';
+const PARLEY = 'http://11.77.0.2:443';
 const TURN_SECRET = 'parley-lab-shared-secret';
 const HOLD_MS = Number(process.env.PARLEY_LAB_HOLD_MS ?? 60_000);
 
@@ -46,17 +46,18 @@ class LabServers {
           .split('\n')
           .filter((line) => line !== 'syslog' && line !== 'no-stdout-log')
           .join('\n'),
-        '# --- the lab: its internet is 100.77.0.0/16, which the hardened file denies ---',
-        'listening-ip=100.77.0.1',
-        'relay-ip=100.77.0.1',
-        'external-ip=100.77.0.1',
+        // Nothing else: the lab's internet is a public block, so coturn's rules on where
+        // it may relay apply to the participants' addresses as on a real server.
+        '# --- the lab: listeners, certificate, secret ---',
+        'listening-ip=11.77.0.1',
+        'relay-ip=11.77.0.1',
+        'external-ip=11.77.0.1',
         'listening-port=3478',
         'tls-listening-port=443',
         `cert=${certificate}`,
         `pkey=${key}`,
         `static-auth-secret=${TURN_SECRET}`,
         'realm=parley.test',
-        'allowed-peer-ip=100.77.0.0-100.77.255.255',
         'verbose',
         'log-file=stdout',
       ].join('\n'),
@@ -66,11 +67,11 @@ class LabServers {
     const binary = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../../target/release/parley');
     this.spawn([
       binary,
-      '--listen', '100.77.0.2:443',
+      '--listen', '11.77.0.2:443',
       '--public-origin', PARLEY,
       '--database-url', `sqlite:${path.join(this.work, 'parley.db')}`,
       '--site-root', path.resolve(__dirname, '../../target/site'),
-      '--stun-url', 'stun:100.77.0.1:3478',
+      '--stun-url', 'stun:11.77.0.1:3478',
       '--turn-url', turnUrls,
       '--turn-secret', TURN_SECRET,
     ]);
@@ -88,7 +89,7 @@ class LabServers {
   private answers(): boolean {
     try {
       execFileSync('ip', ['netns', 'exec', 'plab-pub', 'bash', '-c',
-        'exec 3<>/dev/tcp/100.77.0.2/443 && exec 4<>/dev/tcp/100.77.0.1/3478'], { stdio: 'ignore' });
+        'exec 3<>/dev/tcp/11.77.0.2/443 && exec 4<>/dev/tcp/11.77.0.1/3478'], { stdio: 'ignore' });
       return true;
     } catch {
       return false;
@@ -138,7 +139,7 @@ async function joinIn(browser: Browser, room: string, name: string) {
   return { page, joinedAt };
 }
 
-const ALL_TURN_URLS = 'turn:100.77.0.1:3478?transport=udp,turn:100.77.0.1:443?transport=tcp,turns:100.77.0.1:443?transport=tcp';
+const ALL_TURN_URLS = 'turn:11.77.0.1:3478?transport=udp,turn:11.77.0.1:443?transport=tcp,turns:11.77.0.1:443?transport=tcp';
 
 type Expected = {
   /** The lab scenario (netlab.sh), when not the test's own name. */
@@ -177,10 +178,10 @@ const scenarios: Record<string, Expected> = {
   // The same firewall, with only TURN over TLS on 443 offered (a test certificate).
   'udp-blocked, TURN over TLS': {
     network: 'udp-blocked',
-    turnUrls: 'turns:100.77.0.1:443?transport=tcp',
+    turnUrls: 'turns:11.77.0.1:443?transport=tcp',
     a: (pair) => {
       relayedOver('tls')(pair);
-      expect(pair.url).toMatch(/^turns:100\.77\.0\.1:443/);
+      expect(pair.url).toMatch(/^turns:11\.77\.0\.1:443/);
     },
     b: relayedRemotely,
     route: 'Relayed through the TURN server',

@@ -180,7 +180,8 @@ async fn coturn_accepts_parley_credentials_and_refuses_expired_ones() {
 }
 
 /// The hardened configuration refuses to relay to the server's own networks: private,
-/// link-local (the cloud metadata address), unique-local IPv6. Only Allocate and
+/// link-local (the cloud metadata address), unique-local IPv6, and still relays to
+/// public addresses, IPv4 and IPv6. Only Allocate and
 /// CreatePermission requests go to the coturn on loopback; nothing is sent anywhere else.
 #[test]
 fn hardened_coturn_refuses_relaying_to_private_addresses() {
@@ -211,11 +212,20 @@ fn hardened_coturn_refuses_relaying_to_private_addresses() {
         forbidden(ipv4.create_permission("127.0.0.1".parse().unwrap())),
         200
     );
+    // What a relay is for: people's public addresses stay allowed.
+    for peer in ["1.2.3.4", "93.184.216.34", "203.0.114.7", "100.128.0.1"] {
+        let code = forbidden(ipv4.create_permission(peer.parse().unwrap()));
+        assert_eq!(code, 200, "permission for the public address {peer}");
+    }
 
     let ipv6 = Allocation::new(server, &credentials.username, &credentials.password, true)
         .expect("an IPv6 relay with Parley's credentials");
-    for peer in ["fc00::1", "fe80::1", "::ffff:10.0.0.1"] {
+    for peer in ["fc00::1", "fe80::1", "::ffff:10.0.0.1", "::1"] {
         let code = forbidden(ipv6.create_permission(peer.parse().unwrap()));
         assert_eq!(code, 403, "permission for {peer}");
+    }
+    for peer in ["2a00:1450:4001::1", "2606:4700::1111"] {
+        let code = forbidden(ipv6.create_permission(peer.parse().unwrap()));
+        assert_eq!(code, 200, "permission for the public address {peer}");
     }
 }
