@@ -5,12 +5,14 @@
 //! the gauges of what is open now are read from the signaling hub at each scrape.
 
 use crate::signaling::Signaling;
+use app::protocol::Signal;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use metrics::Counter;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::{Arc, OnceLock};
 
@@ -109,6 +111,54 @@ async fn render(State(signaling): State<Arc<Signaling>>) -> Response {
         handle.render(),
     )
         .into_response()
+}
+
+/// The relayed-message counters, one per message type, looked up once when signaling
+/// starts: the `counter!` macro finds its counter by hashing the name and labels in
+/// the registry every time, which on the relay path is done for every message.
+#[derive(Clone)]
+pub struct RelayedCounters {
+    offer: Counter,
+    answer: Counter,
+    candidate: Counter,
+    rebuild: Counter,
+    media: Counter,
+}
+
+impl RelayedCounters {
+    /// The counters of the recorder installed now (call after [`install`]).
+    pub fn new() -> Self {
+        let counter = |kind: &'static str| metrics::counter!(MESSAGES_RELAYED, "type" => kind);
+        Self {
+            offer: counter("offer"),
+            answer: counter("answer"),
+            candidate: counter("candidate"),
+            rebuild: counter("rebuild"),
+            media: counter("media"),
+        }
+    }
+
+    /// Counts a relayed signal.
+    pub fn signal(&self, signal: &Signal) {
+        match signal {
+            Signal::Offer { .. } => &self.offer,
+            Signal::Answer { .. } => &self.answer,
+            Signal::Candidate { .. } => &self.candidate,
+            Signal::Rebuild => &self.rebuild,
+        }
+        .increment(1);
+    }
+
+    /// Counts a microphone/camera state sent to the room.
+    pub fn media(&self) {
+        self.media.increment(1);
+    }
+}
+
+impl Default for RelayedCounters {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Middleware: counts HTTP responses by status.

@@ -10,8 +10,8 @@ use common::client::Client;
 use common::turn::{Allocation, Refusal};
 use common::TestServer;
 use server::ice::TurnCredentials;
-use std::net::UdpSocket;
-use std::path::Path;
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,38 +21,47 @@ const SECRET: &str = "parley-test-shared-secret";
 struct Coturn {
     child: Child,
     port: u16,
+    log: PathBuf,
 }
 
 impl Coturn {
     fn start(dir: &Path) -> Self {
-        let port = free_udp_port();
+        let port = free_port();
         let config = dir.join("turnserver.conf");
-        // The hardened configuration self-hosters install, then what a test on one
-        // machine needs: loopback listeners, the test secret, no TLS certificate, and
-        // loopback peers allowed (127.0.0.1 only, where the relay check sends its
-        // packets). Test-only: never allow loopback peers on a real server.
+        let log = dir.join("turnserver.log");
+        // The hardened configuration self-hosters install (logging to the test's file
+        // instead of the system log), then what a test on one machine needs: loopback
+        // listeners, the test secret, no TLS certificate, and loopback peers allowed
+        // (127.0.0.1 only, where the relay check sends its packets). Test-only: never
+        // allow loopback peers on a real server.
         let hardened = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/turnserver.conf"),
         )
         .expect("deploy/turnserver.conf");
+        let hardened: Vec<&str> = hardened
+            .lines()
+            .filter(|line| !matches!(*line, "syslog" | "no-stdout-log"))
+            .collect();
         std::fs::write(
             &config,
             format!(
-                "{hardened}\n# --- test-only overrides ---\n\
+                "{}\n# --- test-only overrides ---\n\
                  listening-ip=127.0.0.1\nrelay-ip=127.0.0.1\nrelay-ip=::1\n\
                  listening-port={port}\nstatic-auth-secret={SECRET}\nrealm=parley.test\n\
-                 no-tls\nno-dtls\nallow-loopback-peers\nallowed-peer-ip=127.0.0.1\n"
+                 no-tls\nno-dtls\nallow-loopback-peers\nallowed-peer-ip=127.0.0.1\n\
+                 log-file=stdout\n",
+                hardened.join("\n")
             ),
         )
         .unwrap();
         let child = Command::new("turnserver")
             .arg("-c")
             .arg(&config)
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::null())
             .spawn()
             .expect("turnserver runs (install Debian's coturn: scripts/setup.sh --test)");
-        let coturn = Self { child, port };
+        let coturn = Self { child, port, log };
         coturn.wait_until_answering();
         coturn
     }
@@ -74,7 +83,13 @@ impl Coturn {
                 return;
             }
         }
-        panic!("coturn did not answer on port {}", self.port);
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect::<Vec<_>>();
+        panic!(
+            "coturn did not answer on port {}; its log ends:\n{}",
+            self.port,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
     }
 }
 
@@ -95,12 +110,24 @@ impl Drop for Coturn {
     }
 }
 
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
+/// A port free for coturn's listener: UDP and TCP on it and on the next one (its
+/// alternate listener), below the range the kernel hands out to outgoing connections
+/// (32768 and up), where another test's client socket could take it meanwhile.
+fn free_port() -> u16 {
+    let start = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+        .subsec_nanos() as u16
+        % 10_000;
+    (0..10_000u16)
+        .map(|i| 20_000 + (start + i) % 10_000)
+        .find(|&port| {
+            [port, port + 1].iter().all(|&p| {
+                UdpSocket::bind(("127.0.0.1", p)).is_ok()
+                    && TcpListener::bind(("127.0.0.1", p)).is_ok()
+            })
+        })
+        .expect("a free port for coturn")
 }
 
 fn describe(output: &Output) -> String {

@@ -200,12 +200,6 @@ impl Session {
         let Some(Joined { room, id, .. }) = &self.joined else {
             return self.refuse(ErrorCode::NotJoined, "join a meeting before signaling");
         };
-        let kind = match &signal {
-            Signal::Offer { .. } => "offer",
-            Signal::Answer { .. } => "answer",
-            Signal::Candidate { .. } => "candidate",
-            Signal::Rebuild => "rebuild",
-        };
         let relayed = ServerMessage::Signal {
             from: *id,
             epoch,
@@ -216,8 +210,8 @@ impl Session {
                 ErrorCode::UnknownPeer,
                 format!("peer {to} is not in this meeting"),
             );
-        } else {
-            metrics::counter!(monitoring::MESSAGES_RELAYED, "type" => kind).increment(1);
+        } else if let ServerMessage::Signal { signal, .. } = &relayed {
+            self.signaling.relayed.signal(signal);
         }
     }
 
@@ -230,7 +224,7 @@ impl Session {
         };
         room.update_media(*id, media.clone());
         room.broadcast(*id, &ServerMessage::Media { from: *id, media });
-        metrics::counter!(monitoring::MESSAGES_RELAYED, "type" => "media").increment(1);
+        self.signaling.relayed.media();
     }
 
     fn hand(&mut self, raised: bool) {

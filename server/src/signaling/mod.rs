@@ -14,7 +14,7 @@ pub mod resume;
 
 use crate::config::SignalingConfig;
 use crate::ice::IceServers;
-use crate::monitoring;
+use crate::monitoring::{self, RelayedCounters};
 use crate::store::{RoomStore, StoreError};
 use app::protocol::SessionLimits;
 use app::room_code::RoomCode;
@@ -55,6 +55,7 @@ pub struct Signaling {
     origins: OriginPolicy,
     proxies: TrustedProxies,
     connections: ConnectionsPerIp,
+    pub relayed: RelayedCounters,
 }
 
 /// Names the resume-token key in the database.
@@ -78,6 +79,7 @@ impl Signaling {
             origins: OriginPolicy::new(&limits.public_origins),
             proxies: TrustedProxies::new(&limits.trusted_proxies),
             connections: ConnectionsPerIp::new(limits.max_connections_per_ip),
+            relayed: RelayedCounters::new(),
             store,
             ice,
             limits,
