@@ -1,7 +1,8 @@
 //! The hub's session rules, without any socket.
 
+use super::room::numbered;
 use super::*;
-use app::protocol::{Delivery as Numbered, MediaState};
+use app::protocol::{Delivery as Numbered, HandPlace, MediaState};
 
 fn code() -> RoomCode {
     RoomCode::parse("abc-defg-hij").unwrap()

@@ -1,0 +1,116 @@
+//! The messages' shape on the wire, which the browser app and the server both rely on.
+
+use super::*;
+use serde_json::json;
+
+#[test]
+fn client_messages_have_a_stable_shape() {
+    let join: ClientMessage = serde_json::from_value(json!({
+        "type": "join", "version": 2, "room": "abc-defg-hij", "name": "Ada"
+    }))
+    .unwrap();
+    assert_eq!(
+        join,
+        ClientMessage::Join {
+            version: 2,
+            room: RoomCode::parse("abc-defg-hij").unwrap(),
+            name: "Ada".into(),
+            media: MediaState::default(),
+        }
+    );
+    let signal = ClientMessage::Signal {
+        to: PeerId(7),
+        epoch: Epoch(1),
+        signal: Signal::Candidate {
+            candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+        },
+    };
+    assert_eq!(
+        serde_json::to_value(&signal).unwrap(),
+        json!({"type": "signal", "to": 7, "epoch": 1, "signal": {
+            "kind": "candidate",
+            "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
+            "sdp_mid": "0", "sdp_m_line_index": 0
+        }})
+    );
+}
+
+#[test]
+fn room_messages_carry_a_sequence_number_beside_the_type() {
+    let delivery = Delivery {
+        seq: Some(12),
+        message: ServerMessage::PeerReconnecting { id: PeerId(4) },
+    };
+    let text = serde_json::to_string(&delivery).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        json!({"seq": 12, "type": "peer_reconnecting", "id": 4})
+    );
+    assert_eq!(serde_json::from_str::<Delivery>(&text).unwrap(), delivery);
+    let reply: Delivery = serde_json::from_str(r#"{"type":"pong"}"#).unwrap();
+    assert_eq!(reply.seq, None);
+    assert_eq!(reply.message, ServerMessage::Pong);
+    // A signal without an epoch (an older sender) belongs to the first connection.
+    let signal: ClientMessage =
+        serde_json::from_str(r#"{"type":"signal","to":3,"signal":{"kind":"rebuild"}}"#).unwrap();
+    assert_eq!(
+        signal,
+        ClientMessage::Signal {
+            to: PeerId(3),
+            epoch: Epoch(0),
+            signal: Signal::Rebuild
+        }
+    );
+}
+
+#[test]
+fn server_messages_have_a_stable_shape() {
+    let left = ServerMessage::PeerLeft {
+        id: PeerId(3),
+        reason: LeaveReason::TimedOut,
+    };
+    assert_eq!(
+        serde_json::to_value(&left).unwrap(),
+        json!({"type": "peer_left", "id": 3, "reason": "timed_out"})
+    );
+    for reason in [
+        LeaveReason::Left,
+        LeaveReason::TimedOut,
+        LeaveReason::Dropped,
+    ] {
+        assert_eq!(
+            serde_json::to_value(reason).unwrap(),
+            json!(reason.as_str())
+        );
+    }
+    let error = ServerMessage::error(ErrorCode::RoomFull, "full");
+    assert_eq!(
+        serde_json::to_value(&error).unwrap(),
+        json!({"type": "error", "code": "room_full", "message": "full"})
+    );
+}
+
+#[test]
+fn bad_input_is_refused_not_misread() {
+    for bad in [
+        r#"{"type":"join","version":1,"room":"NOT A CODE","name":"x"}"#,
+        r#"{"type":"fly"}"#,
+        r#"{"type":"signal","to":"me","signal":{"kind":"offer","sdp":""}}"#,
+        r#"{"type":"signal","to":1,"from":2}"#,
+        r#"[1,2,3]"#,
+        "",
+    ] {
+        assert!(serde_json::from_str::<ClientMessage>(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn display_names_are_checked() {
+    assert_eq!(clean_display_name("  Ada "), Some("Ada".into()));
+    assert_eq!(clean_display_name("A\u{7}da"), Some("Ada".into()));
+    assert_eq!(clean_display_name("   "), None);
+    assert_eq!(clean_display_name(&"é".repeat(40)), Some("é".repeat(40)));
+    assert_eq!(clean_display_name(&"é".repeat(41)), None);
+}

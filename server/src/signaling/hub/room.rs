@@ -1,0 +1,223 @@
+//! One meeting's participants and delivering messages to them: each [`Member`] keeps
+//! its room messages numbered until acknowledged, for replay after a resume, and one
+//! too slow to read its queue is dropped and the others told.
+
+use super::outbox::{encode, encode_numbered, Delivery, Kick, Outbox};
+use app::protocol::{HandPlace, LeaveReason, MediaState, PeerId, PeerInfo, ServerMessage};
+use app::room_code::RoomCode;
+use axum::extract::ws::Utf8Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// `message` (an encoded JSON object) with `"seq": seq` put first, as
+/// `app::protocol::Delivery` reads it.
+pub(super) fn numbered(seq: u64, message: &str) -> Utf8Bytes {
+    let fields = message.strip_prefix('{').unwrap_or(message);
+    let mut frame = String::with_capacity(fields.len() + 28);
+    frame.push_str("{\"seq\":");
+    let _ = write!(frame, "{seq},");
+    frame.push_str(fields);
+    Utf8Bytes::from(frame)
+}
+
+/// One participant's place in a room.
+pub(super) struct Member {
+    pub(super) info: PeerInfo,
+    /// The connection serving this member now; `None` while it is away.
+    pub(super) outbox: Option<Outbox>,
+    /// The connection that last held this member: news from an older one is ignored.
+    pub(super) connection: u64,
+    /// Room messages not yet acknowledged, numbered, oldest first.
+    pub(super) unacked: VecDeque<(u64, Utf8Bytes)>,
+    next_seq: u64,
+}
+
+impl Member {
+    pub(super) fn new(info: PeerInfo, connection: u64, outbox: Outbox) -> Self {
+        Self {
+            info,
+            outbox: Some(outbox),
+            connection,
+            unacked: VecDeque::new(),
+            next_seq: 1,
+        }
+    }
+
+    /// Numbers a room message, keeps it for replay and sends it if connected.
+    /// `Overflow` means the member must go: its queue is full, or it is away and has
+    /// missed more than `keep` messages.
+    fn deliver(&mut self, message: &str, keep: usize) -> Delivery {
+        self.deliver_numbered(|seq| numbered(seq, message), keep)
+    }
+
+    /// [`Member::deliver`], for a message that `number` encodes with its `seq`.
+    fn deliver_numbered(&mut self, number: impl FnOnce(u64) -> Utf8Bytes, keep: usize) -> Delivery {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let frame = number(seq);
+        self.unacked.push_back((seq, frame.clone()));
+        if self.unacked.len() > keep {
+            if self.outbox.is_none() {
+                return Delivery::Overflow;
+            }
+            // Connected but not acknowledging: the oldest can no longer be replayed.
+            self.unacked.pop_front();
+        }
+        match &self.outbox {
+            Some(outbox) => outbox.send(frame),
+            None => Delivery::Queued,
+        }
+    }
+
+    /// Whether every message after `last_seen` can still be replayed.
+    pub(super) fn can_replay_after(&self, last_seen: u64) -> bool {
+        match self.unacked.front() {
+            Some((first, _)) => *first <= last_seen + 1,
+            None => self.next_seq <= last_seen + 1,
+        }
+    }
+}
+
+pub(super) type Members = HashMap<PeerId, Member>;
+
+/// One meeting's participants.
+pub struct Room {
+    pub(super) code: RoomCode,
+    members: Mutex<Members>,
+    /// Room messages kept per member for replay.
+    keep: usize,
+    /// The place the next raised hand takes.
+    next_hand: AtomicU64,
+}
+
+impl Room {
+    pub(super) fn new(code: RoomCode, keep: usize) -> Self {
+        Self {
+            code,
+            members: Mutex::new(HashMap::new()),
+            keep,
+            next_hand: AtomicU64::new(1),
+        }
+    }
+
+    pub fn code(&self) -> &RoomCode {
+        &self.code
+    }
+
+    pub(super) fn members(&self) -> MutexGuard<'_, Members> {
+        // A panic while holding the lock cannot leave the map half-updated (every
+        // update is a single insert or remove), so a poisoned lock is still usable.
+        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends a room message to one member. `None` when `to` is not here.
+    pub fn send_to(&self, to: PeerId, message: &ServerMessage) -> Option<()> {
+        let mut members = self.members();
+        let member = members.get_mut(&to)?;
+        // Encoded with its number in one go: one message, one receiver.
+        let delivery = member.deliver_numbered(|seq| encode_numbered(seq, message), self.keep);
+        if delivery == Delivery::Overflow {
+            drop_slow(&self.code, &mut members, self.keep, vec![to]);
+        }
+        Some(())
+    }
+
+    /// Sends a room message to every member except `except`.
+    pub fn broadcast(&self, except: PeerId, message: &ServerMessage) {
+        let mut members = self.members();
+        broadcast_locked(
+            &self.code,
+            &mut members,
+            self.keep,
+            except,
+            &encode(message),
+        );
+    }
+
+    /// Updates what the room knows of a member (for peers who join later).
+    pub fn update_media(&self, id: PeerId, media: MediaState) {
+        if let Some(member) = self.members().get_mut(&id) {
+            member.info.media = media;
+        }
+    }
+
+    /// Raises or lowers `id`'s hand. Returns its new state, or `None` when nothing
+    /// changed (or `id` is not here).
+    pub fn set_hand(&self, id: PeerId, raised: bool) -> Option<Option<HandPlace>> {
+        let mut members = self.members();
+        let member = members.get_mut(&id)?;
+        let hand = match (member.info.hand, raised) {
+            (None, true) => Some(HandPlace(self.next_hand.fetch_add(1, Ordering::Relaxed))),
+            (Some(_), false) => None,
+            _ => return None,
+        };
+        member.info.hand = hand;
+        Some(hand)
+    }
+
+    /// Forgets the messages `id` has acknowledged, up to and including `seen`.
+    pub fn acknowledge(&self, id: PeerId, seen: u64) {
+        if let Some(member) = self.members().get_mut(&id) {
+            while member.unacked.front().is_some_and(|(seq, _)| *seq <= seen) {
+                member.unacked.pop_front();
+            }
+        }
+    }
+
+    /// Whether `id` is here and away (its connection dropped, not yet resumed).
+    pub fn is_away(&self, id: PeerId) -> bool {
+        self.members().get(&id).is_some_and(|m| m.outbox.is_none())
+    }
+}
+
+/// Queues `message` for everyone but `except`; disconnects whoever overflows.
+pub(super) fn broadcast_locked(
+    code: &RoomCode,
+    members: &mut Members,
+    keep: usize,
+    except: PeerId,
+    message: &str,
+) {
+    let slow: Vec<PeerId> = members
+        .iter_mut()
+        .filter(|(id, _)| **id != except)
+        .filter_map(|(id, m)| (m.deliver(message, keep) == Delivery::Overflow).then_some(*id))
+        .collect();
+    drop_slow(code, members, keep, slow);
+}
+
+/// Removes members whose queues overflowed and tells the others, repeating while
+/// that news overflows someone else's queue.
+fn drop_slow(code: &RoomCode, members: &mut Members, keep: usize, mut slow: Vec<PeerId>) {
+    while let Some(id) = slow.pop() {
+        let Some(member) = members.remove(&id) else {
+            continue;
+        };
+        tracing::warn!(room = %code, peer = %id, "disconnecting a participant too slow to read");
+        if let Some(outbox) = member.outbox {
+            outbox.kick(Kick::TooSlow);
+        }
+        let left = encode(&ServerMessage::PeerLeft {
+            id,
+            reason: LeaveReason::Dropped,
+        });
+        for (other, m) in members.iter_mut() {
+            if m.deliver(&left, keep) == Delivery::Overflow && !slow.contains(other) {
+                slow.push(*other);
+            }
+        }
+    }
+}
+
+/// Everyone in the room but `me`, by id.
+pub(super) fn others(members: &Members, me: PeerId) -> Vec<PeerInfo> {
+    let mut peers: Vec<PeerInfo> = members
+        .values()
+        .filter(|m| m.info.id != me)
+        .map(|m| m.info.clone())
+        .collect();
+    peers.sort_by_key(|p| p.id);
+    peers
+}
