@@ -1,4 +1,3 @@
-import puppeteer, { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core';
 import { test, expect } from './fixtures';
 import { relayURL } from '../playwright.config';
 import {
@@ -9,72 +8,33 @@ import {
   readCallIdentity,
   readVideoTimes,
   selectedLocalCandidateTypes,
-  trackPeerConnections,
-  trackSockets,
   videoTimes,
 } from './calls';
+import {
+  expectPlayingInFirefox,
+  FirefoxBrowser,
+  FirefoxPage,
+  firefoxSelectedPairs,
+  joinInFirefox as joinIn,
+  launchFirefox,
+} from './firefox';
 import { Parley, Proxy } from './network';
 
-// Firefox in calls: Debian's firefox-esr, driven headless over WebDriver BiDi by
-// puppeteer-core (Playwright's Firefox is a patched build that cannot be installed
-// here), with fake camera and microphone and no permission prompt.
-
-const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+// Firefox in calls (see firefox.ts): with Chromium, with another Firefox, through the
+// relay only, and riding out a server restart and a cut signaling connection.
 
 const firefoxes: FirefoxBrowser[] = [];
 test.afterEach(async () => {
   for (const firefox of firefoxes.splice(0)) await firefox.close();
 });
 
-/** A Firefox participant in `room`, joined under `name`. */
+/** A Firefox participant (a browser of its own) in `room`, joined under `name`. */
 async function joinInFirefox(room: string, name: string): Promise<FirefoxPage> {
-  const firefox = await puppeteer.launch({
-    browser: 'firefox',
-    executablePath: FIREFOX,
-    headless: true,
-    extraPrefsFirefox: {
-      'media.navigator.streams.fake': true,
-      'media.navigator.permission.disabled': true,
-      // The suite's coturn relays on 127.0.0.1, and Firefox leaves out loopback
-      // addresses from ICE unless told (a real relay has a public address).
-      'media.peerconnection.ice.loopback': true,
-    },
-  });
+  // The suite's coturn relays on 127.0.0.1, and Firefox leaves out loopback
+  // addresses from ICE unless told (a real relay has a public address).
+  const firefox = await launchFirefox({ prefs: { 'media.peerconnection.ice.loopback': true } });
   firefoxes.push(firefox);
-  const page = await firefox.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(String(error)));
-  await page.evaluateOnNewDocument(trackPeerConnections);
-  await page.evaluateOnNewDocument(trackSockets);
-  await page.goto(room);
-  await expect
-    .poll(async () => {
-      expect(errors, 'the page starts without errors').toEqual([]);
-      return page.evaluate(() => (window as any).__parley_hydrated === true);
-    }, { timeout: 30_000, message: 'the page hydrates in Firefox' })
-    .toBe(true);
-  const nameField = await page.evaluateHandle(() =>
-    [...document.querySelectorAll('label')].find((l) => l.textContent?.includes('Your name'))?.control ?? null,
-  );
-  await nameField.asElement()!.type(name);
-  await page.evaluate(() =>
-    ([...document.querySelectorAll('button')].find((b) => b.textContent?.includes('Join now')) as HTMLButtonElement).click(),
-  );
-  return page;
-}
-
-/** Waits until Firefox shows `count` remote videos whose time advances. */
-async function expectPlayingInFirefox(page: FirefoxPage, count: number) {
-  const times = () =>
-    page.evaluate(() =>
-      [...document.querySelectorAll('.tile.remote video')].map((v) => {
-        const video = v as HTMLVideoElement;
-        return video.videoWidth > 0 ? video.currentTime : 0;
-      }),
-    );
-  await expect.poll(async () => (await times()).filter((t) => t > 0).length, { timeout: 45_000 }).toBe(count);
-  const before = await times();
-  await expect.poll(async () => (await times()).every((t, i) => t > before[i]), { timeout: 10_000 }).toBe(true);
+  return joinIn(firefox, room, name);
 }
 
 /** Whether Firefox shows the "Reconnecting" banner. */
@@ -108,21 +68,6 @@ async function remoteMicrophoneOffInFirefox(page: FirefoxPage): Promise<boolean>
   return page.evaluate(() => document.querySelector('.tile.remote [role=img][aria-label="Microphone off"]') !== null);
 }
 
-/** The local candidate type of each selected pair (Firefox marks it `selected`). */
-async function firefoxSelectedLocalTypes(page: FirefoxPage): Promise<string[]> {
-  return page.evaluate(async () => {
-    const types: string[] = [];
-    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
-      if (pc.connectionState === 'closed') continue;
-      const stats = await pc.getStats();
-      stats.forEach((s: any) => {
-        if (s.type === 'candidate-pair' && s.selected) types.push(stats.get(s.localCandidateId)?.candidateType);
-      });
-    }
-    return types;
-  });
-}
-
 test('a Chromium and a Firefox participant see each other', async ({ browser, baseURL }) => {
   test.setTimeout(120_000);
   const room = await newRoom(browser, baseURL!);
@@ -150,7 +95,7 @@ test('a relay-only call between Chromium and Firefox goes through coturn', async
   await expectPlayingVideos(ada.page, 1, 45_000);
   await expectPlayingInFirefox(fox, 1);
   expect(await selectedLocalCandidateTypes(ada.page)).toEqual(['relay']);
-  expect(await firefoxSelectedLocalTypes(fox)).toEqual(['relay']);
+  expect((await firefoxSelectedPairs(fox)).map((pair) => pair.local)).toEqual(['relay']);
   await ada.context.close();
 });
 

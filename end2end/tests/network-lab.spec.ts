@@ -2,16 +2,26 @@ import { chromium, Browser, Page } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { expectPlayingVideos, SelectedPair, selectedPairs, trackPeerConnections } from './calls';
 import { hydrated, watchScriptErrors } from './pages';
+import {
+  expectPlayingInFirefox,
+  FIREFOX,
+  FirefoxBrowser,
+  FirefoxPage,
+  firefoxSelectedPairs,
+  joinInFirefox,
+  launchFirefox,
+} from './firefox';
 
 // Real calls across NATs and firewalls: lab/netlab.sh builds network namespaces (an
 // "internet" holding Parley and coturn, home routers, a 443-only firewall) and each
-// participant is a Chromium started inside its own namespace. Every address exists
-// only inside the namespaces. Needs root, as CI runs; without it the test fails and
-// says so rather than skipping.
+// participant is a Chromium (in one case a Firefox) started inside its own namespace.
+// Every address exists only inside the namespaces. Needs root, as CI runs; without it
+// the test fails and says so rather than skipping.
 
 const LAB = path.resolve(__dirname, '../lab/netlab.sh');
 const PARLEY = 'http://11.77.0.2:443';
@@ -19,6 +29,12 @@ const TURN_SECRET = 'parley-lab-shared-secret';
 const HOLD_MS = Number(process.env.PARLEY_LAB_HOLD_MS ?? 60_000);
 
 // The suite runs one test at a time (workers: 1), so one lab at a time.
+
+/** The scripts that start a browser inside a namespace, removed at the end. */
+const wrappers: string[] = [];
+test.afterAll(() => {
+  for (const wrapper of wrappers.splice(0)) fs.rmSync(wrapper, { force: true });
+});
 
 /** coturn and Parley inside the lab's internet, stopped by PID. */
 class LabServers {
@@ -113,10 +129,41 @@ async function browserIn(ns: string, args: string[]): Promise<Browser> {
   const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   const wrapper = path.join(os.tmpdir(), `parley-lab-chromium-${process.pid}-${ns}`);
   fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec plab-${ns} "${chromiumPath}" "$@"\n`, { mode: 0o755 });
+  wrappers.push(wrapper);
   return chromium.launch({
     executablePath: wrapper,
     args: [...args, `--unsafely-treat-insecure-origin-as-secure=${PARLEY}`],
   });
+}
+
+/** A Firefox running inside the lab namespace `ns`. puppeteer reaches it over a
+ * WebSocket on Firefox's loopback, which is the namespace's own: a forwarder here
+ * carries each connection in (a relay process inside the namespace). */
+async function firefoxIn(ns: string): Promise<{ firefox: FirefoxBrowser; forwarder: net.Server }> {
+  const forwarder = net.createServer((socket) => {
+    const inside = spawn('ip', ['netns', 'exec', `plab-${ns}`, process.execPath, '-e',
+      `const s = require('net').connect(${port}, '127.0.0.1');
+       process.stdin.pipe(s); s.pipe(process.stdout);
+       s.on('error', () => process.exit()); s.on('close', () => process.exit());`]);
+    socket.pipe(inside.stdin!);
+    inside.stdout!.pipe(socket);
+    socket.on('error', () => inside.kill());
+    socket.on('close', () => inside.kill());
+    inside.on('exit', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', resolve));
+  const port = (forwarder.address() as net.AddressInfo).port;
+  const wrapper = path.join(os.tmpdir(), `parley-lab-firefox-${process.pid}-${ns}`);
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec plab-${ns} "${FIREFOX}" "$@"\n`, { mode: 0o755 });
+  wrappers.push(wrapper);
+  const firefox = await launchFirefox({
+    executablePath: wrapper,
+    debuggingPort: port,
+    // The lab serves Parley over plain HTTP on its own address: treat it as secure,
+    // as the Chromiums do with --unsafely-treat-insecure-origin-as-secure.
+    prefs: { 'dom.securecontext.allowlist': new URL(PARLEY).hostname },
+  });
+  return { firefox, forwarder };
 }
 
 type Pair = SelectedPair;
@@ -245,4 +292,68 @@ for (const [scenario, expected] of Object.entries(scenarios)) {
       execFileSync(LAB, ['down'], { stdio: 'inherit' });
     }
   });
+}
+
+test('network lab, Firefox behind the 443-only firewall: relayed over TCP 443, and it holds', async ({}, testInfo) => {
+  test.setTimeout(HOLD_MS + 150_000);
+  expect(process.getuid?.(), 'the network lab needs root (namespaces, iptables)').toBe(0);
+  execFileSync(LAB, ['up', 'udp-blocked'], { stdio: 'inherit' });
+  const servers = new LabServers();
+  let chromiumBrowser: Browser | undefined;
+  let fox: { firefox: FirefoxBrowser; forwarder: net.Server } | undefined;
+  try {
+    await servers.start(ALL_TURN_URLS);
+    const args = (testInfo.project.use.launchOptions?.args ?? []) as string[];
+    chromiumBrowser = await browserIn('b', args);
+    fox = await firefoxIn('a');
+
+    const home = await (await chromiumBrowser.newContext()).newPage();
+    await home.goto(PARLEY);
+    await home.getByRole('button', { name: 'New meeting' }).click();
+    await expect(home).toHaveURL(/\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+    const room = home.url();
+
+    const bob = await joinIn(chromiumBrowser, room, 'Bob');
+    const foxJoinedAt = Date.now();
+    const ada = await joinInFirefox(fox.firefox, room, 'Ada');
+    const framesAt = await expectPlayingVideos(bob.page, 1, 45_000);
+    await expectPlayingInFirefox(ada, 1);
+    const pairs = { ada: (await firefoxSelectedPairs(ada))[0], bob: await selectedPair(bob.page) };
+    console.log(`[lab Firefox udp-blocked] first frame at Bob ${framesAt - foxJoinedAt} ms after Ada (Firefox) joined; pairs ${JSON.stringify(pairs)}`);
+    relayedOver('tcp')(pairs.ada);
+    relayedRemotely(pairs.bob!);
+
+    await bob.page.getByRole('button', { name: 'People (2)' }).click();
+    await expect(bob.page.getByRole('list', { name: 'In the meeting' }).getByRole('listitem').filter({ hasText: 'Ada' }))
+      .toContainText('Relayed through the TURN server · ');
+    await ada.evaluate(() => (document.querySelector('button[aria-label="People (2)"]') as HTMLButtonElement).click());
+    await expect
+      .poll(() => firefoxPeopleLine(ada, 'Bob'))
+      .toContain('Relayed through the TURN server · ');
+
+    await bob.page.waitForTimeout(HOLD_MS);
+    await expectPlayingVideos(bob.page, 1, 15_000);
+    await expectPlayingInFirefox(ada, 1, 15_000);
+    expect({ ada: (await firefoxSelectedPairs(ada))[0], bob: await selectedPair(bob.page) }).toEqual(pairs);
+  } catch (error) {
+    console.log(`[lab Firefox udp-blocked] coturn's log:\n${servers.coturnLog.split('\n').slice(-60).join('\n')}`);
+    throw error;
+  } finally {
+    await chromiumBrowser?.close();
+    await fox?.firefox.close();
+    fox?.forwarder.close();
+    await servers.stop();
+    execFileSync(LAB, ['down'], { stdio: 'inherit' });
+  }
+});
+
+/** The people panel's line about `name`, in Firefox. */
+async function firefoxPeopleLine(page: FirefoxPage, name: string): Promise<string> {
+  return page.evaluate(
+    (name) =>
+      [...document.querySelectorAll('ul[aria-label="In the meeting"] li')]
+        .map((li) => li.textContent ?? '')
+        .find((text) => text.includes(name)) ?? '',
+    name,
+  );
 }

@@ -1,0 +1,97 @@
+import puppeteer, { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core';
+import { expect } from '@playwright/test';
+import { SelectedPair, trackPeerConnections, trackSockets } from './calls';
+
+// Firefox participants: Debian's firefox-esr, driven headless over WebDriver BiDi by
+// puppeteer-core (Playwright's Firefox is a patched build that cannot be installed
+// here), with a fake camera and microphone and no permission prompt.
+
+export type { FirefoxBrowser, FirefoxPage };
+
+export const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+
+type FirefoxOptions = {
+  /** A wrapper that starts Firefox somewhere else (the network lab's namespaces). */
+  executablePath?: string;
+  /** Where its WebDriver BiDi server listens (0: any port). */
+  debuggingPort?: number;
+  /** More preferences. */
+  prefs?: Record<string, unknown>;
+};
+
+export async function launchFirefox(options: FirefoxOptions = {}): Promise<FirefoxBrowser> {
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: options.executablePath ?? FIREFOX,
+    debuggingPort: options.debuggingPort,
+    headless: true,
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+      ...options.prefs,
+    },
+  });
+}
+
+/** Opens `room` in a new tab of `firefox` and joins under `name`. */
+export async function joinInFirefox(firefox: FirefoxBrowser, room: string, name: string): Promise<FirefoxPage> {
+  const page = await firefox.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(String(error)));
+  await page.evaluateOnNewDocument(trackPeerConnections);
+  await page.evaluateOnNewDocument(trackSockets);
+  await page.goto(room);
+  await expect
+    .poll(async () => {
+      expect(errors, 'the page starts without errors').toEqual([]);
+      return page.evaluate(() => (window as any).__parley_hydrated === true);
+    }, { timeout: 30_000, message: 'the page hydrates in Firefox' })
+    .toBe(true);
+  const nameField = await page.evaluateHandle(() =>
+    [...document.querySelectorAll('label')].find((l) => l.textContent?.includes('Your name'))?.control ?? null,
+  );
+  await nameField.asElement()!.type(name);
+  await page.evaluate(() =>
+    ([...document.querySelectorAll('button')].find((b) => b.textContent?.includes('Join now')) as HTMLButtonElement).click(),
+  );
+  return page;
+}
+
+/** Waits until Firefox shows `count` remote videos whose time advances. */
+export async function expectPlayingInFirefox(page: FirefoxPage, count: number, timeout = 45_000) {
+  const times = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll('.tile.remote video')].map((v) => {
+        const video = v as HTMLVideoElement;
+        return video.videoWidth > 0 ? video.currentTime : 0;
+      }),
+    );
+  await expect.poll(async () => (await times()).filter((t) => t > 0).length, { timeout }).toBe(count);
+  const before = await times();
+  await expect.poll(async () => (await times()).every((t, i) => t > before[i]), { timeout: 10_000 }).toBe(true);
+}
+
+/** The selected candidate pair of each live connection (Firefox marks it `selected`;
+ * it has no `transport` stats). */
+export async function firefoxSelectedPairs(page: FirefoxPage): Promise<SelectedPair[]> {
+  return page.evaluate(async () => {
+    const pairs: SelectedPair[] = [];
+    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s: any) => {
+        if (s.type !== 'candidate-pair' || !s.selected) return;
+        const local = stats.get(s.localCandidateId);
+        const remote = stats.get(s.remoteCandidateId);
+        pairs.push({
+          local: local?.candidateType,
+          remote: remote?.candidateType,
+          protocol: local?.protocol,
+          relayProtocol: local?.relayProtocol ?? null,
+          url: local?.url ?? null,
+        });
+      });
+    }
+    return pairs;
+  });
+}
