@@ -1,9 +1,10 @@
 //! The call in the browser: the camera and microphone ([`local`]), the signaling
 //! connection ([`socket`], driven by [`signaling`]), one RTCPeerConnection per other
-//! participant ([`peer`], a full mesh kept by [`mesh`]), and the [`Call`] here that ties them together
-//! and handles what the server says. The page reaches it through [`CallHandle`]. The
-//! rules they follow are plain Rust, tested without a browser: `call::negotiation`
-//! for each connection, `call::session` for the signaling connection.
+//! participant ([`peer`], a full mesh kept by [`mesh`]), and the [`Call`] here that
+//! ties them together and handles what the server says ([`incoming`]). The page
+//! reaches it through [`CallHandle`]. The rules they follow are plain Rust, tested
+//! without a browser: `call::negotiation` for each connection, `call::session` for the
+//! signaling connection.
 //!
 //! The session survives a dropped socket: the client reconnects (with jittered
 //! backoff, at once when the browser comes back online, and when the socket falls
@@ -16,6 +17,7 @@ mod chat;
 mod connection;
 mod devices;
 mod handle;
+mod incoming;
 mod levels;
 mod local;
 mod mesh;
@@ -30,12 +32,10 @@ mod stats;
 pub use devices::{can_choose_speaker, play_on};
 pub use handle::{remembered_name, CallHandle};
 
-use super::negotiation::{Event, FirstOffer};
 use super::session::{Pacer, Seen, Silence};
-use super::{CallState, Phase};
+use super::CallState;
 use crate::protocol::{
-    ClientMessage, ErrorCode, IceServer, IceTransportPolicy, MediaState, PeerId, PeerInfo,
-    ServerMessage, SessionLimits,
+    ClientMessage, IceServer, IceTransportPolicy, MediaState, PeerId, SessionLimits,
 };
 use crate::room_code::RoomCode;
 use leptos::prelude::*;
@@ -206,183 +206,9 @@ impl Call {
         }
     }
 
-    fn handle(self: &Rc<Self>, message: ServerMessage) {
-        match message {
-            ServerMessage::Welcome {
-                you,
-                peers,
-                ice_servers,
-                ice_transport_policy,
-                token,
-                limits,
-                ..
-            } => {
-                if self.session.borrow().me.is_some() {
-                    // Our old session could not be resumed: the others saw us leave
-                    // and will connect to the new id afresh.
-                    self.drop_peers();
-                    self.outgoing.borrow_mut().queue.clear();
-                }
-                self.session.borrow_mut().seen.restart();
-                self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
-                for peer in peers {
-                    self.add_peer(peer, FirstOffer::Ours);
-                }
-            }
-            ServerMessage::Resumed {
-                you,
-                peers,
-                ice_servers,
-                ice_transport_policy,
-                token,
-                limits,
-                complete,
-            } => {
-                self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
-                if !complete {
-                    // The server restarted: numbering starts over, messages may have
-                    // been lost, and the room is only what came back so far.
-                    self.session.borrow_mut().seen.restart();
-                    self.reconcile(peers, limits);
-                }
-            }
-            ServerMessage::PeerJoined { peer } => {
-                let known = self.peers.borrow().get(&peer.id).cloned();
-                match known {
-                    // Back after their connection to Parley dropped.
-                    Some(known) => {
-                        known.remote.name.try_set(peer.name);
-                        known.remote.media.try_set(peer.media);
-                        known.remote.hand.try_set(peer.hand);
-                        known.set_away(None);
-                    }
-                    None => self.add_peer(peer, FirstOffer::Theirs),
-                }
-            }
-            ServerMessage::PeerReconnecting { id } => {
-                let grace = self.grace_ms();
-                if let Some(peer) = self.peers.borrow().get(&id) {
-                    // Parley tells us when they leave; this is only a backstop.
-                    peer.set_away(Some(shims::now() + grace * 2));
-                }
-            }
-            ServerMessage::PeerLeft { id, .. } => self.remove_peer(id),
-            ServerMessage::Media { from, media } => {
-                if let Some(remote) = self.state.remote(from) {
-                    remote.media.try_set(media);
-                }
-            }
-            ServerMessage::Hand { from, hand } => {
-                if self.session.borrow().me == Some(from) {
-                    self.state.my_hand.try_set(hand);
-                } else if let Some(remote) = self.state.remote(from) {
-                    remote.hand.try_set(hand);
-                }
-            }
-            ServerMessage::Signal {
-                from,
-                epoch,
-                signal,
-            } => {
-                let peer = self.peers.borrow().get(&from).cloned();
-                if let Some(peer) = peer {
-                    peer.feed(Event::Remote { epoch, signal });
-                }
-            }
-            ServerMessage::Chat { message } => self.chat_arrived(message),
-            ServerMessage::ChatHistory { messages } => self.chat_history(messages),
-            ServerMessage::Pong => {}
-            ServerMessage::Error { code, message } => self.refused(code, message),
-        }
-    }
-
-    /// What a welcome and a resume have in common.
-    fn welcomed(
-        self: &Rc<Self>,
-        you: PeerId,
-        token: String,
-        limits: SessionLimits,
-        ice: (Vec<IceServer>, IceTransportPolicy),
-    ) {
-        {
-            let mut session = self.session.borrow_mut();
-            session.me = Some(you);
-            session.token = Some(token);
-            session.limits = Some(limits);
-            session.welcomed = true;
-            session.attempts = 0;
-        }
-        self.outgoing.borrow_mut().pacer =
-            Some(Pacer::new(limits.messages_per_second, shims::now()));
-        *self.ice.borrow_mut() = ice;
-        set_if_changed(self.state.my_id, Some(you));
-        // Only on a change: setting a signal to the value it has still re-renders what
-        // follows it, and a fresh stage would reload every video.
-        set_if_changed(self.state.problem, None);
-        set_if_changed(self.state.phase, Phase::InCall);
-        self.flush();
-    }
-
-    /// After a restart: the server's room is whoever came back so far. Those we know
-    /// keep their connections; those not back yet are waited for; newcomers are added.
-    fn reconcile(self: &Rc<Self>, peers: Vec<PeerInfo>, limits: SessionLimits) {
-        let until = shims::now() + limits.resume_grace_ms;
-        let present: Vec<PeerId> = peers.iter().map(|p| p.id).collect();
-        let known: Vec<Rc<Peer>> = self.peers.borrow().values().cloned().collect();
-        for peer in &known {
-            if !present.contains(&peer.remote.id) {
-                peer.set_away(Some(until));
-            }
-            peer.feed(Event::SignalsMayBeLost);
-        }
-        for info in peers {
-            let known = self.state.remote(info.id);
-            match known {
-                Some(remote) => {
-                    remote.hand.try_set(info.hand);
-                }
-                None => self.add_peer(info, FirstOffer::Ours),
-            }
-        }
-        // The restarted server forgot our hand: raise it again.
-        if self.state.my_hand.try_get_untracked().flatten().is_some() {
-            self.send(&ClientMessage::Hand { raised: true });
-        }
-    }
-
     /// Raises or lowers our hand; the server answers with our place in the queue.
     fn raise_hand(self: &Rc<Self>, raised: bool) {
         self.send(&ClientMessage::Hand { raised });
-    }
-
-    fn refused(self: &Rc<Self>, code: ErrorCode, message: String) {
-        log(&format!("Parley refused a message ({code:?}): {message}"));
-        if code == ErrorCode::ResumeRefused {
-            // Our session is over (gone too long, or unknown): join as someone new.
-            self.session.borrow_mut().token = None;
-            let join = self.join_message();
-            self.send_now(&join);
-            return;
-        }
-        if code == ErrorCode::ChatRefused {
-            self.state.chat_problem.try_set(Some(message));
-            return;
-        }
-        if self.session.borrow().welcomed {
-            return;
-        }
-        if code.is_transient() {
-            // For instance the room is still full of our own ghost: try again shortly.
-            if let Some(old) = self.socket.take() {
-                old.shut_down();
-            }
-            self.reconnect_later(None);
-            return;
-        }
-        // The join itself failed for good: nothing else will happen on this connection.
-        self.hang_up();
-        self.state.problem.try_set(Some(message));
-        self.state.phase.try_set(Phase::Lobby);
     }
 
     fn grace_ms(&self) -> u64 {
