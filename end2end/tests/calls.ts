@@ -245,31 +245,41 @@ export type SelectedPair = {
   url: string | null;
 };
 
-/** The selected candidate pair of each live connection (Chromium's `transport` stats). */
+/** The selected candidate pair of each live connection. */
 export async function selectedPairs(page: Page): Promise<SelectedPair[]> {
-  return page.evaluate(async () => {
-    const pairs: SelectedPair[] = [];
-    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
-      if (pc.connectionState === 'closed') continue;
-      const stats = await pc.getStats();
-      let pair: any;
+  return page.evaluate(readSelectedPairs);
+}
+
+/** In the page (any browser): the selected candidate pair of each live connection.
+ * Chromium names it in its `transport` stats; Firefox has none and marks the
+ * `candidate-pair` itself `selected`. */
+export const readSelectedPairs = async (): Promise<SelectedPair[]> => {
+  const pairs: SelectedPair[] = [];
+  for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
+    if (pc.connectionState === 'closed') continue;
+    const stats = await pc.getStats();
+    let pair: any;
+    stats.forEach((s: any) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+    });
+    if (!pair) {
       stats.forEach((s: any) => {
-        if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
-      });
-      if (!pair) continue;
-      const local = stats.get(pair.localCandidateId);
-      const remote = stats.get(pair.remoteCandidateId);
-      pairs.push({
-        local: local?.candidateType,
-        remote: remote?.candidateType,
-        protocol: local?.protocol,
-        relayProtocol: local?.relayProtocol ?? null,
-        url: local?.url ?? null,
+        if (s.type === 'candidate-pair' && s.selected) pair = s;
       });
     }
-    return pairs;
-  });
-}
+    if (!pair) continue;
+    const local = stats.get(pair.localCandidateId);
+    const remote = stats.get(pair.remoteCandidateId);
+    pairs.push({
+      local: local?.candidateType,
+      remote: remote?.candidateType,
+      protocol: local?.protocol,
+      relayProtocol: local?.relayProtocol ?? null,
+      url: local?.url ?? null,
+    });
+  }
+  return pairs;
+};
 
 /** The local candidate type of each live connection's selected pair. */
 export async function selectedLocalCandidateTypes(page: Page): Promise<string[]> {

@@ -1,6 +1,6 @@
 import puppeteer, { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core';
 import { expect } from '@playwright/test';
-import { SelectedPair, trackPeerConnections, trackSockets } from './calls';
+import { readSelectedPairs, SelectedPair, trackPeerConnections, trackSockets } from './calls';
 
 // Firefox participants: Debian's firefox-esr, driven headless over WebDriver BiDi by
 // puppeteer-core (Playwright's Firefox is a patched build that cannot be installed
@@ -71,27 +71,7 @@ export async function expectPlayingInFirefox(page: FirefoxPage, count: number, t
   await expect.poll(async () => (await times()).every((t, i) => t > before[i]), { timeout: 10_000 }).toBe(true);
 }
 
-/** The selected candidate pair of each live connection (Firefox marks it `selected`;
- * it has no `transport` stats). */
+/** The selected candidate pair of each live connection. */
 export async function firefoxSelectedPairs(page: FirefoxPage): Promise<SelectedPair[]> {
-  return page.evaluate(async () => {
-    const pairs: SelectedPair[] = [];
-    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
-      if (pc.connectionState === 'closed') continue;
-      const stats = await pc.getStats();
-      stats.forEach((s: any) => {
-        if (s.type !== 'candidate-pair' || !s.selected) return;
-        const local = stats.get(s.localCandidateId);
-        const remote = stats.get(s.remoteCandidateId);
-        pairs.push({
-          local: local?.candidateType,
-          remote: remote?.candidateType,
-          protocol: local?.protocol,
-          relayProtocol: local?.relayProtocol ?? null,
-          url: local?.url ?? null,
-        });
-      });
-    }
-    return pairs;
-  });
+  return page.evaluate(readSelectedPairs);
 }
