@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { expectPlayingVideos, SelectedPair, selectedPairs, trackPeerConnections } from './calls';
+import { expectPlayingVideos, newRoom, SelectedPair, selectedPairs, trackPeerConnections } from './calls';
 import { hydrated, watchScriptErrors } from './pages';
 import {
   expectPlayingInFirefox,
@@ -35,6 +35,33 @@ const wrappers: string[] = [];
 test.afterAll(() => {
   for (const wrapper of wrappers.splice(0)) fs.rmSync(wrapper, { force: true });
 });
+
+/** The browsers started in the lab now, closed before it is taken down. */
+const labBrowsers: { close(): Promise<unknown> }[] = [];
+
+/** Builds the lab's `network`, starts coturn and Parley in it (giving out `turnUrls`),
+ * runs `call`, and takes it all down again; when the call fails, shows coturn's log. */
+async function inLab(
+  label: string,
+  network: string,
+  turnUrls: string,
+  call: (servers: LabServers) => Promise<void>,
+) {
+  expect(process.getuid?.(), 'the network lab needs root (namespaces, iptables)').toBe(0);
+  execFileSync(LAB, ['up', network], { stdio: 'inherit' });
+  const servers = new LabServers();
+  try {
+    await servers.start(turnUrls);
+    await call(servers);
+  } catch (error) {
+    console.log(`[lab ${label}] coturn's log:\n${servers.coturnLog.split('\n').slice(-60).join('\n')}`);
+    throw error;
+  } finally {
+    for (const browser of labBrowsers.splice(0)) await browser.close();
+    await servers.stop();
+    execFileSync(LAB, ['down'], { stdio: 'inherit' });
+  }
+}
 
 /** coturn and Parley inside the lab's internet, stopped by PID. */
 class LabServers {
@@ -130,16 +157,18 @@ async function browserIn(ns: string, args: string[]): Promise<Browser> {
   const wrapper = path.join(os.tmpdir(), `parley-lab-chromium-${process.pid}-${ns}`);
   fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec plab-${ns} "${chromiumPath}" "$@"\n`, { mode: 0o755 });
   wrappers.push(wrapper);
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: wrapper,
     args: [...args, `--unsafely-treat-insecure-origin-as-secure=${PARLEY}`],
   });
+  labBrowsers.push(browser);
+  return browser;
 }
 
 /** A Firefox running inside the lab namespace `ns`. puppeteer reaches it over a
  * WebSocket on Firefox's loopback, which is the namespace's own: a forwarder here
  * carries each connection in (a relay process inside the namespace). */
-async function firefoxIn(ns: string): Promise<{ firefox: FirefoxBrowser; forwarder: net.Server }> {
+async function firefoxIn(ns: string): Promise<FirefoxBrowser> {
   const forwarder = net.createServer((socket) => {
     const inside = spawn('ip', ['netns', 'exec', `plab-${ns}`, process.execPath, '-e',
       `const s = require('net').connect(${port}, '127.0.0.1');
@@ -163,7 +192,13 @@ async function firefoxIn(ns: string): Promise<{ firefox: FirefoxBrowser; forward
     // as the Chromiums do with --unsafely-treat-insecure-origin-as-secure.
     prefs: { 'dom.securecontext.allowlist': new URL(PARLEY).hostname },
   });
-  return { firefox, forwarder };
+  labBrowsers.push({
+    close: async () => {
+      await firefox.close();
+      forwarder.close();
+    },
+  });
+  return firefox;
 }
 
 type Pair = SelectedPair;
@@ -244,22 +279,12 @@ const scenarios: Record<string, Expected> = {
 for (const [scenario, expected] of Object.entries(scenarios)) {
   test(`network lab, ${scenario}: the call connects the expected way and holds`, async ({}, testInfo) => {
     test.setTimeout(HOLD_MS + 150_000);
-    expect(process.getuid?.(), 'the network lab needs root (namespaces, iptables)').toBe(0);
-    execFileSync(LAB, ['up', expected.network ?? scenario], { stdio: 'inherit' });
-    const servers = new LabServers();
-    const browsers: Browser[] = [];
-    try {
-      await servers.start(expected.turnUrls ?? ALL_TURN_URLS);
+    await inLab(scenario, expected.network ?? scenario, expected.turnUrls ?? ALL_TURN_URLS, async (servers) => {
       const args = (testInfo.project.use.launchOptions?.args ?? []) as string[];
       const trustTurn = `--ignore-certificate-errors-spki-list=${servers.certificateKey}`;
-      for (const ns of ['a', 'b']) browsers.push(await browserIn(ns, [...args, trustTurn]));
-      const [ada, bob] = browsers;
-
-      const home = await (await ada.newContext()).newPage();
-      await home.goto(PARLEY);
-      await home.getByRole('button', { name: 'New meeting' }).click();
-      await expect(home).toHaveURL(/\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
-      const room = home.url();
+      const ada = await browserIn('a', [...args, trustTurn]);
+      const bob = await browserIn('b', [...args, trustTurn]);
+      const room = await newRoom(ada, PARLEY);
 
       const a = await joinIn(ada, room, 'Ada');
       const b = await joinIn(bob, room, 'Bob');
@@ -283,39 +308,21 @@ for (const [scenario, expected] of Object.entries(scenarios)) {
         await expectPlayingVideos(who.page, 1, 15_000);
       }
       expect({ a: await selectedPair(a.page), b: await selectedPair(b.page) }).toEqual(pairs);
-    } catch (error) {
-      console.log(`[lab ${scenario}] coturn's log:\n${servers.coturnLog.split('\n').slice(-60).join('\n')}`);
-      throw error;
-    } finally {
-      for (const browser of browsers) await browser.close();
-      await servers.stop();
-      execFileSync(LAB, ['down'], { stdio: 'inherit' });
-    }
+    });
   });
 }
 
 test('network lab, Firefox behind the 443-only firewall: relayed over TCP 443, and it holds', async ({}, testInfo) => {
   test.setTimeout(HOLD_MS + 150_000);
-  expect(process.getuid?.(), 'the network lab needs root (namespaces, iptables)').toBe(0);
-  execFileSync(LAB, ['up', 'udp-blocked'], { stdio: 'inherit' });
-  const servers = new LabServers();
-  let chromiumBrowser: Browser | undefined;
-  let fox: { firefox: FirefoxBrowser; forwarder: net.Server } | undefined;
-  try {
-    await servers.start(ALL_TURN_URLS);
+  await inLab('Firefox udp-blocked', 'udp-blocked', ALL_TURN_URLS, async () => {
     const args = (testInfo.project.use.launchOptions?.args ?? []) as string[];
-    chromiumBrowser = await browserIn('b', args);
-    fox = await firefoxIn('a');
-
-    const home = await (await chromiumBrowser.newContext()).newPage();
-    await home.goto(PARLEY);
-    await home.getByRole('button', { name: 'New meeting' }).click();
-    await expect(home).toHaveURL(/\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
-    const room = home.url();
+    const chromiumBrowser = await browserIn('b', args);
+    const firefox = await firefoxIn('a');
+    const room = await newRoom(chromiumBrowser, PARLEY);
 
     const bob = await joinIn(chromiumBrowser, room, 'Bob');
     const foxJoinedAt = Date.now();
-    const ada = await joinInFirefox(fox.firefox, room, 'Ada');
+    const ada = await joinInFirefox(firefox, room, 'Ada');
     const framesAt = await expectPlayingVideos(bob.page, 1, 45_000);
     await expectPlayingInFirefox(ada, 1);
     const pairs = { ada: (await firefoxSelectedPairs(ada))[0], bob: await selectedPair(bob.page) };
@@ -335,16 +342,7 @@ test('network lab, Firefox behind the 443-only firewall: relayed over TCP 443, a
     await expectPlayingVideos(bob.page, 1, 15_000);
     await expectPlayingInFirefox(ada, 1, 15_000);
     expect({ ada: (await firefoxSelectedPairs(ada))[0], bob: await selectedPair(bob.page) }).toEqual(pairs);
-  } catch (error) {
-    console.log(`[lab Firefox udp-blocked] coturn's log:\n${servers.coturnLog.split('\n').slice(-60).join('\n')}`);
-    throw error;
-  } finally {
-    await chromiumBrowser?.close();
-    await fox?.firefox.close();
-    fox?.forwarder.close();
-    await servers.stop();
-    execFileSync(LAB, ['down'], { stdio: 'inherit' });
-  }
+  });
 });
 
 /** The people panel's line about `name`, in Firefox. */
