@@ -84,11 +84,11 @@ impl Coturn {
             }
         }
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(40).collect::<Vec<_>>();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
         panic!(
-            "coturn did not answer on port {}; its log ends:\n{}",
-            self.port,
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            "coturn did not answer on port {}; its log ends:\n{tail}",
+            self.port
         );
     }
 }
