@@ -15,7 +15,7 @@ use clap::Parser;
 use client::{connect_and_join, read_loop, write_loop, Schedule};
 use futures_util::stream;
 use futures_util::{SinkExt, StreamExt};
-use server_process::{cpu_seconds, resident_kib};
+use server_process::{cpu_time, resident_kib};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -130,7 +130,7 @@ async fn run(args: Args) -> Result<bool, LoadError> {
     let totals = Arc::new(Totals::default());
     let stop = Arc::new(AtomicBool::new(false));
     let epoch = Instant::now();
-    let cpu_start = args.server_pid.and_then(cpu_seconds);
+    let cpu_start = args.server_pid.and_then(cpu_time);
     let interval = Duration::from_secs_f64(args.clients as f64 / args.rate.max(1) as f64);
     let mut readers = Vec::new();
     let mut writers = Vec::new();
@@ -186,7 +186,7 @@ async fn run(args: Args) -> Result<bool, LoadError> {
     }
     // Let the last messages arrive, then close everything.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let cpu_end = args.server_pid.and_then(cpu_seconds);
+    let cpu_end = args.server_pid.and_then(cpu_time);
     let rss_busy = args.server_pid.and_then(resident_kib);
     for mut sink in sinks {
         let _ = sink.close().await;
@@ -236,11 +236,16 @@ async fn run(args: Args) -> Result<bool, LoadError> {
     match (cpu_start, cpu_end) {
         (Some(start), Some(end)) => {
             let cpu = end - start;
+            let total = cpu.user + cpu.system;
             // Pings and acknowledgements are part of the load, but the figure is per
             // relayed signal, as in the issue's comparison with other servers.
+            let per_message = |seconds: f64| seconds * 1e6 / received.max(1) as f64;
             println!(
-                "server CPU:            {cpu:.2} s over the traffic, {:.2} us per relayed message",
-                cpu * 1e6 / received.max(1) as f64
+                "server CPU:            {total:.2} s over the traffic, {:.2} us per relayed message \
+                 ({:.2} us user, {:.2} us system)",
+                per_message(total),
+                per_message(cpu.user),
+                per_message(cpu.system)
             );
         }
         _ => println!("server CPU:            not measured (give --server-pid)"),
