@@ -173,13 +173,33 @@ fn default_video_upload_kbps() -> u32 {
 /// A server message as it travels: room messages (joins, leaves, signals, media)
 /// carry a `seq`, counting up by one per participant, so that after a resume they are
 /// replayed in order and exactly once. Replies (welcome, resumed, pong, errors) have
-/// none.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// none. On the wire the number is the object's first field: `{"seq":12,"type":…}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Delivery {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
     #[serde(flatten)]
     pub message: ServerMessage,
+}
+
+impl Delivery {
+    /// Reads a message as the server sends it. The `seq` is read from the front, where
+    /// the server puts it, and the message itself as a [`ServerMessage`] (which passes
+    /// over the `seq` field). Reading it with `#[serde(flatten)]` instead would build a
+    /// second copy of the whole message parser into the browser app (about 20 KB).
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        let seq = text
+            .strip_prefix("{\"seq\":")
+            .map(|rest| {
+                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                rest[..digits]
+                    .parse::<u64>()
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()?;
+        let message = serde_json::from_str(text)?;
+        Ok(Self { seq, message })
+    }
 }
 
 /// What the server sends.

@@ -1,7 +1,9 @@
-//! Meetings as the pages see them, and the server functions that create and find them.
+//! Meetings as the pages see them: the server function that creates one, and looking
+//! one up while the server renders its page.
 //!
-//! The pages call [`create_room`] and [`find_room`]; on the server those reach the
-//! [`RoomDirectory`] that the server binary provides as context (SQLite there).
+//! The home page posts to [`create_room`]; the meeting page calls [`find_room`]. On the
+//! server both reach the [`RoomDirectory`] that the server binary provides as context
+//! (SQLite there).
 
 use crate::room_code::RoomCode;
 use leptos::prelude::*;
@@ -85,8 +87,9 @@ pub async fn create_room(name: String) -> Result<RoomInfo, ServerFnError> {
     Ok(room)
 }
 
-/// Looks a meeting up by code. Malformed codes are simply not found.
-#[server(prefix = "/api", endpoint = "rooms/find")]
+/// Looks a meeting up by code, while the server renders its page: the details travel
+/// with the page. Malformed codes are simply not found.
+#[cfg(feature = "ssr")]
 pub async fn find_room(code: String) -> Result<Option<RoomInfo>, ServerFnError> {
     let Ok(code) = RoomCode::parse(&code) else {
         return Ok(None);
@@ -97,6 +100,18 @@ pub async fn find_room(code: String) -> Result<Option<RoomInfo>, ServerFnError> 
         tracing::error!(error = %e, %code, "could not look a room up");
         ServerFnError::new("could not look the meeting up, please try again")
     })
+}
+
+/// In the browser, a meeting's details only come with its page: the app has no way to
+/// look meetings up (which keeps the code for one out of it). A meeting page reached
+/// without the server (going back to it after leaving) is loaded from the server.
+#[cfg(not(feature = "ssr"))]
+pub async fn find_room(_code: String) -> Result<Option<RoomInfo>, ServerFnError> {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+    std::future::pending().await
 }
 
 #[cfg(test)]

@@ -75,6 +75,25 @@ test('join by pasted link or typed code, and refuse nonsense', async ({ page }) 
   await expect(page).toHaveURL(roomUrl);
 });
 
+test('going back to a meeting after leaving its page for the home page shows the meeting again', async ({ page }) => {
+  await page.goto('/');
+  await page.getByLabel('Meeting name').fill('Back again');
+  await page.getByRole('button', { name: 'New meeting' }).click();
+  await expect(page).toHaveURL(/\/r\//);
+  const roomUrl = page.url();
+  await hydrated(page);
+
+  // "Parley" in the header is a link inside the app: the home page shows without a load.
+  await page.getByRole('link', { name: 'Parley' }).click();
+  await expect(page.getByRole('heading', { name: 'Video meetings, on your own server' })).toBeVisible();
+  // Back: the meeting's details come with its page, which the server renders again.
+  await page.goBack();
+  await expect(page).toHaveURL(roomUrl);
+  await expect(page.getByRole('heading', { name: 'Back again' })).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByRole('button', { name: 'Join now' })).toBeVisible();
+});
+
 test('an unknown meeting shows a not-found page', async ({ page }) => {
   const response = await page.goto('/r/zzz-zzzz-zzz');
   expect(response?.status()).toBe(404);

@@ -136,7 +136,7 @@ pub async fn read_loop(
     while let Some(Ok(frame)) = stream.next().await {
         let Message::Text(text) = frame else { continue };
         let now = epoch.elapsed().as_micros() as u64;
-        let delivery = serde_json::from_str::<Delivery>(text.as_str());
+        let delivery = Delivery::from_json(text.as_str());
         if let Ok(Delivery { seq: Some(seq), .. }) = &delivery {
             seen.store(*seq, Ordering::Relaxed);
         }

@@ -109,8 +109,8 @@ pub async fn limit(
     }
 }
 
-/// The 429 answer: a page for a plain form post, and for the app's own request the
-/// error in the form its server functions read (shown under the form).
+/// The 429 answer: a page for the "New meeting" form's post, and for other callers
+/// (a script, a server-function client) the error as server functions report one.
 fn too_many(per_hour: u32, wait: Duration, wants_page: bool) -> Response {
     let minutes = wait.as_secs().div_ceil(60).max(1);
     let when = if minutes == 1 {

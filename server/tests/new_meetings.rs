@@ -7,8 +7,8 @@ use common::{http, TestServer};
 use reqwest::StatusCode;
 use std::time::Duration;
 
-/// Posts the "New meeting" form, as a browser without JavaScript (`accept` HTML) or
-/// as the app's own request, from `client` when given (X-Forwarded-For).
+/// Posts the "New meeting" form, as a browser does (`accept` HTML) or as a script
+/// might, from `client` when given (X-Forwarded-For).
 async fn post_new_meeting(
     server: &TestServer,
     accept: &str,
@@ -50,7 +50,8 @@ async fn one_address_starting_too_many_meetings_is_told_to_wait() {
     assert!(body.contains("<h1>Too many new meetings</h1>"), "{body}");
     assert!(body.contains("Please try again in 20 minutes"), "{body}");
 
-    // The app's own request gets the message in the form it shows under the form.
+    // A caller that does not ask for a page gets the message as server functions
+    // report an error.
     let refused = post_new_meeting(&server, "*/*", Some("198.51.100.7")).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let body = refused.text().await.unwrap();

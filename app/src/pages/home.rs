@@ -1,8 +1,8 @@
 use crate::room_code::RoomCode;
 use crate::rooms::{CreateRoom, MAX_NAME_CHARS};
+use leptos::server_fn::ServerFn as _;
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
 
 /// The landing page: start a new meeting, or join one by code or link.
 #[component]
@@ -26,25 +26,14 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// Creates a room on the server, which then redirects to it. A plain form post, so it
-/// also works before the page has hydrated.
+/// Creates a room on the server, which then sends the browser to it: a plain form post
+/// (the page changes, as a link would), the same before and after the page has
+/// hydrated. When the server refuses (too many new meetings), it answers with a page
+/// that says so. The browser app carries no form-reading code for this.
 #[component]
 fn NewMeetingForm() -> impl IntoView {
-    let create = ServerAction::<CreateRoom>::new();
-    let failure = move || {
-        create
-            .value()
-            .get()
-            .and_then(|result| result.err())
-            .map(|error| match error {
-                // The server's own words, such as "Too many new meetings…".
-                ServerFnError::ServerError(message) => message,
-                _ => "Could not start the meeting. Please try again.".to_owned(),
-            })
-    };
-
     view! {
-        <ActionForm action=create attr:class="new-meeting">
+        <form class="new-meeting" method="post" action=CreateRoom::PATH>
             <input
                 type="text"
                 name="name"
@@ -52,11 +41,10 @@ fn NewMeetingForm() -> impl IntoView {
                 maxlength=MAX_NAME_CHARS
                 aria-label="Meeting name"
             />
-            <button type="submit" class="button primary" disabled=create.pending()>
+            <button type="submit" class="button primary">
                 "New meeting"
             </button>
-        </ActionForm>
-        <p class="form-error" role="alert">{failure}</p>
+        </form>
     }
 }
 
@@ -65,12 +53,11 @@ fn NewMeetingForm() -> impl IntoView {
 fn JoinForm() -> impl IntoView {
     let (input, set_input) = signal(String::new());
     let (error, set_error) = signal(None::<&'static str>);
-    let navigate = use_navigate();
 
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         match RoomCode::from_user_input(&input.get_untracked()) {
-            Ok(code) => navigate(&code.path(), Default::default()),
+            Ok(code) => load_page(&code.path()),
             Err(_) => set_error.set(Some(
                 "That isn't a meeting code. Codes look like abc-defg-hij.",
             )),
@@ -99,4 +86,15 @@ fn JoinForm() -> impl IntoView {
         </form>
         <p class="form-error" role="alert">{error}</p>
     }
+}
+
+/// Goes to `path` with a page load, not a step inside the app: a meeting's details come
+/// with the page the server renders.
+fn load_page(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
 }

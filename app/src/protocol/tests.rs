@@ -48,10 +48,20 @@ fn room_messages_carry_a_sequence_number_beside_the_type() {
         serde_json::from_str::<serde_json::Value>(&text).unwrap(),
         json!({"seq": 12, "type": "peer_reconnecting", "id": 4})
     );
-    assert_eq!(serde_json::from_str::<Delivery>(&text).unwrap(), delivery);
-    let reply: Delivery = serde_json::from_str(r#"{"type":"pong"}"#).unwrap();
+    assert!(text.starts_with(r#"{"seq":12,"#), "{text}");
+    assert_eq!(Delivery::from_json(&text).unwrap(), delivery);
+    let reply = Delivery::from_json(r#"{"type":"pong"}"#).unwrap();
     assert_eq!(reply.seq, None);
     assert_eq!(reply.message, ServerMessage::Pong);
+    // A numbered message with no fields of its own, and one whose number is not one.
+    let numbered = Delivery::from_json(r#"{"seq":3,"type":"pong"}"#).unwrap();
+    assert_eq!(
+        (numbered.seq, numbered.message),
+        (Some(3), ServerMessage::Pong)
+    );
+    assert!(Delivery::from_json(r#"{"seq":-1,"type":"pong"}"#).is_err());
+    assert!(Delivery::from_json(r#"{"seq":99999999999999999999,"type":"pong"}"#).is_err());
+    assert!(Delivery::from_json(r#"{"seq":4,"type":"no_such_message"}"#).is_err());
     // A signal without an epoch (an older sender) belongs to the first connection.
     let signal: ClientMessage =
         serde_json::from_str(r#"{"type":"signal","to":3,"signal":{"kind":"rebuild"}}"#).unwrap();

@@ -110,7 +110,7 @@ impl Client {
         loop {
             match self.ws.next().await? {
                 Ok(Message::Text(text)) => {
-                    return Some(serde_json::from_str(text.as_str()).expect("valid server JSON"))
+                    return Some(Delivery::from_json(text.as_str()).expect("valid server JSON"))
                 }
                 Ok(Message::Close(_)) | Err(_) => return None,
                 Ok(_) => continue,

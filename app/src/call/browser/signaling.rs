@@ -55,7 +55,7 @@ impl Call {
             SocketEvent::Open => self.introduce(),
             SocketEvent::Message(text) => {
                 self.session.borrow_mut().silence.heard();
-                match serde_json::from_str::<Delivery>(&text) {
+                match Delivery::from_json(&text) {
                     Ok(Delivery { seq, message }) => {
                         if self.session.borrow_mut().seen.admit(seq) {
                             self.handle(message);
