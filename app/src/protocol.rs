@@ -183,13 +183,16 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// How a numbered message begins on the wire; the number follows.
+    pub const SEQ_PREFIX: &'static str = "{\"seq\":";
+
     /// Reads a message as the server sends it. The `seq` is read from the front, where
     /// the server puts it, and the message itself as a [`ServerMessage`] (which passes
     /// over the `seq` field). Reading it with `#[serde(flatten)]` instead would build a
-    /// second copy of the whole message parser into the browser app (about 20 KB).
+    /// second copy of the whole message parser into the browser app.
     pub fn from_json(text: &str) -> serde_json::Result<Self> {
         let seq = text
-            .strip_prefix("{\"seq\":")
+            .strip_prefix(Self::SEQ_PREFIX)
             .map(|rest| {
                 let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
                 rest[..digits]

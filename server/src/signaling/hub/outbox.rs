@@ -80,7 +80,7 @@ pub fn encode(message: &ServerMessage) -> Utf8Bytes {
 /// `app::protocol::Delivery` reads it: the same bytes as numbering [`encode`]'s.
 pub fn encode_numbered(seq: u64, message: &ServerMessage) -> Utf8Bytes {
     let mut frame = Vec::with_capacity(256);
-    let _ = write!(frame, "{{\"seq\":{seq}");
+    let _ = write!(frame, "{}{seq}", app::protocol::Delivery::SEQ_PREFIX);
     // The message's own opening brace becomes the comma after the number.
     let brace = frame.len();
     serde_json::to_writer(&mut frame, message).expect("server messages serialize");

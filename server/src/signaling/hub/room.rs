@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 pub(super) fn numbered(seq: u64, message: &str) -> Utf8Bytes {
     let fields = message.strip_prefix('{').unwrap_or(message);
     let mut frame = String::with_capacity(fields.len() + 28);
-    frame.push_str("{\"seq\":");
+    frame.push_str(app::protocol::Delivery::SEQ_PREFIX);
     let _ = write!(frame, "{seq},");
     frame.push_str(fields);
     Utf8Bytes::from(frame)
