@@ -8,9 +8,11 @@
 use crate::room_code::RoomCode;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use tag_first::tag_first_enum;
 
 mod chat;
 mod media;
+pub mod tag_first;
 pub use chat::{clean_chat_text, ChatMessage, ChatTextError, CHAT_HISTORY, MAX_CHAT_CHARS};
 pub use media::{MediaState, StreamId, MAX_STREAM_ID_CHARS};
 
@@ -205,9 +207,11 @@ impl Delivery {
     }
 }
 
-/// What the server sends.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+tag_first_enum! {
+tag = "type";
+/// What the server sends. Read tag first (see [`tag_first`]): the server always
+/// writes `type` before the message's other fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerMessage {
     /// The answer to a successful join.
     Welcome {
@@ -268,6 +272,7 @@ pub enum ServerMessage {
     /// Something the client sent was refused. Unless the connection is then closed,
     /// the client may carry on.
     Error { code: ErrorCode, message: String },
+}
 }
 
 /// The close code the server sends when it stops for a restart: come back soon.

@@ -124,3 +124,140 @@ fn display_names_are_checked() {
     assert_eq!(clean_display_name(&"é".repeat(40)), Some("é".repeat(40)));
     assert_eq!(clean_display_name(&"é".repeat(41)), None);
 }
+
+/// One of each kind of server message, with every optional field filled somewhere.
+fn every_server_message() -> Vec<ServerMessage> {
+    let ada = PeerInfo {
+        id: PeerId(1),
+        name: "Ada \"the first\"".into(),
+        media: MediaState::default(),
+        hand: Some(HandPlace(2)),
+    };
+    let ice_servers = vec![IceServer {
+        urls: vec!["turn:127.0.0.1:3478".into()],
+        username: Some("1700000000:1".into()),
+        credential: Some("c2VjcmV0".into()),
+    }];
+    let limits = SessionLimits {
+        messages_per_second: 50,
+        resume_grace_ms: 30_000,
+        video_upload_kbps: 2_500,
+    };
+    let chat = ChatMessage {
+        id: 9,
+        from: PeerId(1),
+        name: "Ada".into(),
+        text: "hello, {\"type\":\"pong\"}".into(),
+        sent_at: 1_700_000_000_000,
+    };
+    vec![
+        ServerMessage::Welcome {
+            version: PROTOCOL_VERSION,
+            you: PeerId(2),
+            room: RoomCode::parse("abc-defg-hij").unwrap(),
+            peers: vec![ada.clone()],
+            ice_servers: ice_servers.clone(),
+            ice_transport_policy: IceTransportPolicy::Relay,
+            token: "token".into(),
+            limits,
+        },
+        ServerMessage::Resumed {
+            you: PeerId(2),
+            peers: vec![],
+            ice_servers,
+            ice_transport_policy: IceTransportPolicy::All,
+            token: "token".into(),
+            limits,
+            complete: true,
+        },
+        ServerMessage::PeerJoined { peer: ada },
+        ServerMessage::PeerReconnecting { id: PeerId(1) },
+        ServerMessage::PeerLeft {
+            id: PeerId(1),
+            reason: LeaveReason::Dropped,
+        },
+        ServerMessage::Signal {
+            from: PeerId(1),
+            epoch: Epoch(3),
+            signal: Signal::Candidate {
+                candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+                sdp_mid: Some("0".into()),
+                sdp_m_line_index: Some(0),
+            },
+        },
+        ServerMessage::Signal {
+            from: PeerId(1),
+            epoch: Epoch(0),
+            signal: Signal::Offer { sdp: "v=0".into() },
+        },
+        ServerMessage::Media {
+            from: PeerId(1),
+            media: MediaState {
+                audio: false,
+                video: true,
+                screen: None,
+            },
+        },
+        ServerMessage::Hand {
+            from: PeerId(1),
+            hand: None,
+        },
+        ServerMessage::Chat {
+            message: chat.clone(),
+        },
+        ServerMessage::ChatHistory {
+            messages: vec![chat],
+        },
+        ServerMessage::Pong,
+        ServerMessage::error(ErrorCode::ResumeRefused, "expired"),
+    ]
+}
+
+#[test]
+fn every_server_message_reads_back_as_written() {
+    for (seq, message) in every_server_message().into_iter().enumerate() {
+        let delivery = Delivery {
+            seq: Some(seq as u64),
+            message,
+        };
+        let text = serde_json::to_string(&delivery).unwrap();
+        assert_eq!(Delivery::from_json(&text).unwrap(), delivery, "{text}");
+        let text = serde_json::to_string(&delivery.message).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ServerMessage>(&text).unwrap(),
+            delivery.message,
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn server_messages_are_read_by_the_type_written_first() {
+    // Fields the message does not have are passed over, before the type and after it.
+    let left: ServerMessage = serde_json::from_str(
+        r#"{"seq":1,"later":true,"type":"peer_left","id":3,"reason":"left","extra":[{}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        left,
+        ServerMessage::PeerLeft {
+            id: PeerId(3),
+            reason: LeaveReason::Left
+        }
+    );
+    let pong: ServerMessage = serde_json::from_str(r#"{"type":"pong","extra":{"a":1}}"#).unwrap();
+    assert_eq!(pong, ServerMessage::Pong);
+    for bad in [
+        // A field the message needs before its type: the server never writes that.
+        r#"{"id":3,"type":"peer_reconnecting"}"#,
+        r#"{"id":3}"#,
+        r#"{"type":"no_such_message"}"#,
+        r#"{"type":7}"#,
+        r#"{"type":"peer_left","id":"three","reason":"left"}"#,
+        r#"{"type":"peer_left","id":3,"reason":"left""#,
+        r#"["pong"]"#,
+        r#""pong""#,
+    ] {
+        assert!(serde_json::from_str::<ServerMessage>(bad).is_err(), "{bad}");
+    }
+}
