@@ -6,7 +6,7 @@
 //! resumed on a new connection; a server that stops tells nobody anything, since
 //! everyone comes back once it is up again.
 
-use super::hub::{encode, Delivery, Kick, Outbox, OutboxReceiver, Room};
+use super::hub::{encode, Kick, Outbox, OutboxReceiver, QueueOutcome, Room};
 use super::limits::{ConnectionSlot, RateLimiter};
 use super::Signaling;
 use crate::monitoring;
@@ -382,7 +382,7 @@ impl Session {
 
     /// Sends a message that is not a room message (not numbered, not replayed).
     pub(super) fn reply(&self, message: &ServerMessage) {
-        if self.outbox.send(encode(message)) == Delivery::Overflow {
+        if self.outbox.send(encode(message)) == QueueOutcome::Overflow {
             self.outbox.kick(Kick::TooSlow);
         }
     }

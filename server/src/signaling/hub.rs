@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 mod outbox;
 mod room;
-pub use outbox::{encode, encode_numbered, Delivery, Kick, Outbox, OutboxReceiver};
+pub use outbox::{encode, encode_numbered, Kick, Outbox, OutboxReceiver, QueueOutcome};
 pub use room::Room;
 use room::{broadcast_locked, others, Member};
 
@@ -140,7 +140,7 @@ impl Hub {
         let info = member.info.clone();
         send_reply(&outbox, &reply(others(&members, id), complete));
         for frame in missed {
-            if outbox.send(frame) == Delivery::Overflow {
+            if outbox.send(frame) == QueueOutcome::Overflow {
                 outbox.kick(Kick::TooSlow);
                 break;
             }
@@ -217,7 +217,7 @@ impl Hub {
 /// Queues a reply (not numbered: it is not replayed). A brand-new queue cannot be
 /// full unless its capacity is tiny; then the writer closes it as too slow.
 fn send_reply(outbox: &Outbox, message: &ServerMessage) {
-    if outbox.send(encode(message)) == Delivery::Overflow {
+    if outbox.send(encode(message)) == QueueOutcome::Overflow {
         outbox.kick(Kick::TooSlow);
     }
 }

@@ -28,9 +28,9 @@ pub struct OutboxReceiver {
     pub kick: watch::Receiver<Option<Kick>>,
 }
 
-/// Whether a message could be queued.
+/// What became of a frame put in an outbox.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Delivery {
+pub enum QueueOutcome {
     Queued,
     /// The queue is full: the receiver must be disconnected.
     Overflow,
@@ -51,11 +51,11 @@ impl Outbox {
         )
     }
 
-    pub fn send(&self, frame: Utf8Bytes) -> Delivery {
+    pub fn send(&self, frame: Utf8Bytes) -> QueueOutcome {
         match self.queue.try_send(frame) {
-            Ok(()) => Delivery::Queued,
-            Err(mpsc::error::TrySendError::Full(_)) => Delivery::Overflow,
-            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
+            Ok(()) => QueueOutcome::Queued,
+            Err(mpsc::error::TrySendError::Full(_)) => QueueOutcome::Overflow,
+            Err(mpsc::error::TrySendError::Closed(_)) => QueueOutcome::Closed,
         }
     }
 

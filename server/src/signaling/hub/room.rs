@@ -2,7 +2,7 @@
 //! its room messages numbered until acknowledged, for replay after a resume, and one
 //! too slow to read its queue is dropped and the others told.
 
-use super::outbox::{encode, encode_numbered, Delivery, Kick, Outbox};
+use super::outbox::{encode, encode_numbered, Kick, Outbox, QueueOutcome};
 use app::protocol::{HandPlace, LeaveReason, MediaState, PeerId, PeerInfo, ServerMessage};
 use app::room_code::RoomCode;
 use axum::extract::ws::Utf8Bytes;
@@ -48,26 +48,30 @@ impl Member {
     /// Numbers a room message, keeps it for replay and sends it if connected.
     /// `Overflow` means the member must go: its queue is full, or it is away and has
     /// missed more than `keep` messages.
-    fn deliver(&mut self, message: &str, keep: usize) -> Delivery {
+    fn deliver(&mut self, message: &str, keep: usize) -> QueueOutcome {
         self.deliver_numbered(|seq| numbered(seq, message), keep)
     }
 
     /// [`Member::deliver`], for a message that `number` encodes with its `seq`.
-    fn deliver_numbered(&mut self, number: impl FnOnce(u64) -> Utf8Bytes, keep: usize) -> Delivery {
+    fn deliver_numbered(
+        &mut self,
+        number: impl FnOnce(u64) -> Utf8Bytes,
+        keep: usize,
+    ) -> QueueOutcome {
         let seq = self.next_seq;
         self.next_seq += 1;
         let frame = number(seq);
         self.unacked.push_back((seq, frame.clone()));
         if self.unacked.len() > keep {
             if self.outbox.is_none() {
-                return Delivery::Overflow;
+                return QueueOutcome::Overflow;
             }
             // Connected but not acknowledging: the oldest can no longer be replayed.
             self.unacked.pop_front();
         }
         match &self.outbox {
             Some(outbox) => outbox.send(frame),
-            None => Delivery::Queued,
+            None => QueueOutcome::Queued,
         }
     }
 
@@ -118,7 +122,7 @@ impl Room {
         let member = members.get_mut(&to)?;
         // Encoded with its number in one go: one message, one receiver.
         let delivery = member.deliver_numbered(|seq| encode_numbered(seq, message), self.keep);
-        if delivery == Delivery::Overflow {
+        if delivery == QueueOutcome::Overflow {
             drop_slow(&self.code, &mut members, self.keep, vec![to]);
         }
         Some(())
@@ -183,7 +187,7 @@ pub(super) fn broadcast_locked(
     let slow: Vec<PeerId> = members
         .iter_mut()
         .filter(|(id, _)| **id != except)
-        .filter_map(|(id, m)| (m.deliver(message, keep) == Delivery::Overflow).then_some(*id))
+        .filter_map(|(id, m)| (m.deliver(message, keep) == QueueOutcome::Overflow).then_some(*id))
         .collect();
     drop_slow(code, members, keep, slow);
 }
@@ -204,7 +208,7 @@ fn drop_slow(code: &RoomCode, members: &mut Members, keep: usize, mut slow: Vec<
             reason: LeaveReason::Dropped,
         });
         for (other, m) in members.iter_mut() {
-            if m.deliver(&left, keep) == Delivery::Overflow && !slow.contains(other) {
+            if m.deliver(&left, keep) == QueueOutcome::Overflow && !slow.contains(other) {
                 slow.push(*other);
             }
         }

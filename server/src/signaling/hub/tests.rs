@@ -2,7 +2,7 @@
 
 use super::room::numbered;
 use super::*;
-use app::protocol::{Delivery as Numbered, HandPlace, MediaState};
+use app::protocol::{Delivery, HandPlace, MediaState};
 
 fn code() -> RoomCode {
     RoomCode::parse("abc-defg-hij").unwrap()
@@ -28,10 +28,10 @@ fn resumed(peers: Vec<PeerInfo>, complete: bool) -> ServerMessage {
     )
 }
 
-fn drain(rx: &mut OutboxReceiver) -> Vec<Numbered> {
+fn drain(rx: &mut OutboxReceiver) -> Vec<Delivery> {
     let mut out = Vec::new();
     while let Ok(frame) = rx.queue.try_recv() {
-        out.push(Numbered::from_json(frame.as_str()).unwrap());
+        out.push(Delivery::from_json(frame.as_str()).unwrap());
     }
     out
 }
@@ -288,7 +288,7 @@ fn a_message_numbered_while_encoding_is_the_same_as_numbered_after() {
     for seq in [1, 42, u64::MAX] {
         let direct = encode_numbered(seq, &message);
         assert_eq!(direct, numbered(seq, &encode(&message)));
-        let read = Numbered::from_json(direct.as_str()).unwrap();
+        let read = Delivery::from_json(direct.as_str()).unwrap();
         assert_eq!(read.seq, Some(seq));
         assert_eq!(read.message, message);
     }
