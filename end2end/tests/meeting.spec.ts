@@ -157,3 +157,68 @@ test('the pages run under their Content-Security-Policy, which blocks an injecte
   await hydrated(page);
   await expect(page.getByRole('button', { name: 'Join now' })).toBeVisible();
 });
+
+test('pressing "New meeting" again while it starts does not start a second meeting', async ({ page }) => {
+  const creations: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/rooms/create') creations.push(r.url());
+  });
+  const seen: string[] = [];
+  page.on('console', (m) => {
+    if (m.text().startsWith('while starting:')) seen.push(m.text());
+  });
+  // A slow link: the new meeting's page takes a while to come.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/api/rooms/create', async (route) => {
+    await released;
+    await route.continue();
+  });
+
+  await page.goto('/');
+  await hydrated(page);
+  // While the page is on its way the test cannot reach into it, so the page itself
+  // presses again (the button, then Enter in the name field, which submits the form
+  // the same way) and reports what the button looked like.
+  await page.evaluate(() => {
+    const form = document.querySelector('form.new-meeting') as HTMLFormElement;
+    const button = form.querySelector('button') as HTMLButtonElement;
+    form.addEventListener('submit', () =>
+      setTimeout(() => {
+        console.log(`while starting: disabled=${button.disabled} "${button.textContent}"`);
+        button.click();
+        form.requestSubmit();
+      }, 200),
+      { once: true },
+    );
+  });
+  await page.locator('form.new-meeting button').click({ noWaitAfter: true });
+  await expect.poll(() => seen).toEqual(['while starting: disabled=true "Starting…"']);
+  await page.waitForTimeout(300);
+  release();
+  await expect(page).toHaveURL(/\/r\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/);
+  await hydrated(page);
+  expect(creations).toHaveLength(1);
+});
+
+test('"New meeting" is ready again when the meeting\'s page does not come', async ({ page }) => {
+  // "No content": the browser stays on the home page, as when loading is stopped.
+  await page.route('**/api/rooms/create', (route) => route.fulfill({ status: 204 }));
+  await page.goto('/');
+  await hydrated(page);
+  const button = page.locator('form.new-meeting button');
+  await button.click();
+  await expect(button).toBeDisabled();
+  await expect(button).toHaveText('Starting…');
+  // Ready again after a while.
+  await expect(button).toBeEnabled({ timeout: 15_000 });
+  await expect(button).toHaveText('New meeting');
+
+  // And at once when the browser shows the page as it was left (Back from the meeting,
+  // from its back-forward cache; the test browser keeps no such cache, so the event
+  // is sent here).
+  await button.click();
+  await expect(button).toBeDisabled();
+  await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
+  await expect(button).toBeEnabled({ timeout: 1_000 });
+});

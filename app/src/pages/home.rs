@@ -30,10 +30,34 @@ pub fn HomePage() -> impl IntoView {
 /// (the page changes, as a link would), the same before and after the page has
 /// hydrated. When the server refuses (too many new meetings), it answers with a page
 /// that says so. The browser app carries no form-reading code for this.
+///
+/// Once pressed, the button says so and stays disabled while the meeting's page is on
+/// its way, which on a slow link takes seconds: a second press would start a second
+/// meeting. It is ready again after [`STARTING_FOR`] in case the page never comes (the
+/// person stopped loading it).
 #[component]
 fn NewMeetingForm() -> impl IntoView {
+    let (starting, set_starting) = signal(false);
+    let on_submit = move |ev: SubmitEvent| {
+        if starting.get_untracked() {
+            ev.prevent_default();
+            return;
+        }
+        set_starting.set(true);
+        #[cfg(feature = "hydrate")]
+        set_timeout(move || set_starting.set(false), STARTING_FOR);
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        // Back from the meeting, the browser may show this page as it was left
+        // (its back-forward cache): ready to start another.
+        let shown = window_event_listener(leptos::ev::pageshow, move |_| {
+            set_starting.set(false);
+        });
+        on_cleanup(move || shown.remove());
+    }
     view! {
-        <form class="new-meeting" method="post" action=CreateRoom::PATH>
+        <form class="new-meeting" method="post" action=CreateRoom::PATH on:submit=on_submit>
             <input
                 type="text"
                 name="name"
@@ -41,12 +65,16 @@ fn NewMeetingForm() -> impl IntoView {
                 maxlength=MAX_NAME_CHARS
                 aria-label="Meeting name"
             />
-            <button type="submit" class="button primary">
-                "New meeting"
+            <button type="submit" class="button primary" disabled=starting>
+                {move || if starting.get() { "Starting\u{2026}" } else { "New meeting" }}
             </button>
         </form>
     }
 }
+
+/// How long "New meeting" stays disabled at most once pressed.
+#[cfg(feature = "hydrate")]
+const STARTING_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// "Enter a code or link": goes to the meeting when the input reads as a meeting code.
 #[component]
