@@ -33,7 +33,7 @@ pub fn HomePage() -> impl IntoView {
 ///
 /// Once pressed, the button says so and stays disabled while the meeting's page is on
 /// its way, which on a slow link takes seconds: a second press would start a second
-/// meeting. It is ready again after [`STARTING_FOR`] in case the page never comes (the
+/// meeting. It is ready again after `STARTING_FOR` in case the page never comes (the
 /// person stopped loading it).
 #[component]
 fn NewMeetingForm() -> impl IntoView {
