@@ -121,8 +121,8 @@ impl Room {
         let mut members = self.members();
         let member = members.get_mut(&to)?;
         // Encoded with its number in one go: one message, one receiver.
-        let delivery = member.deliver_numbered(|seq| encode_numbered(seq, message), self.keep);
-        if delivery == QueueOutcome::Overflow {
+        let outcome = member.deliver_numbered(|seq| encode_numbered(seq, message), self.keep);
+        if outcome == QueueOutcome::Overflow {
             drop_slow(&self.code, &mut members, self.keep, vec![to]);
         }
         Some(())
