@@ -11,15 +11,13 @@ pub mod room_code;
 pub mod rooms;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path, SsrMode,
-};
+use pages::address::Page;
 use pages::{home::HomePage, not_found::NotFound, room::RoomPage};
 
 /// The HTML document around every page, rendered on the server.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::MetaTags;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -44,7 +42,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The browser tab's title for a page titled `title` (which may be a meeting name).
-fn page_title(title: String) -> String {
+#[cfg(feature = "ssr")]
+fn tab_title(title: String) -> String {
     let full = if title.is_empty() {
         "Parley".to_owned()
     } else {
@@ -52,15 +51,11 @@ fn page_title(title: String) -> String {
     };
     // leptos_meta writes the title into the server-rendered HTML without escaping it,
     // so a meeting named `</title><script>…` would inject markup. The browser decodes
-    // entities inside <title>, so escaping here shows the same text. On the client the
-    // title is set as plain text and must not be escaped.
-    if cfg!(feature = "ssr") {
-        escape_html(&full)
-    } else {
-        full
-    }
+    // entities inside <title>, so escaping here shows the same text.
+    escape_html(&full)
 }
 
+#[cfg(feature = "ssr")]
 fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -74,19 +69,24 @@ fn escape_html(text: &str) -> String {
     out
 }
 
+/// The page the address names (see [`pages::address`]); the server and the browser
+/// pick the same one.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
-
-    view! {
-        <Title formatter=page_title/>
-        <Router>
-            <Routes fallback=NotFound>
-                <Route path=path!("/") view=HomePage/>
-                // Async: the room lookup finishes before the status line is sent, so an
-                // unknown room answers 404.
-                <Route path=path!("/r/:code") view=RoomPage ssr=SsrMode::Async/>
-            </Routes>
-        </Router>
+    #[cfg(feature = "ssr")]
+    {
+        leptos_meta::provide_meta_context();
+        // Registers the formatter of every page's title; renders nothing.
+        let _ = leptos_meta::Title(
+            leptos_meta::TitleProps::builder()
+                .formatter(tab_title)
+                .build(),
+        );
+    }
+    match Page::current() {
+        Page::Home => view! { <HomePage/> }.into_any(),
+        // The server looked the meeting up before rendering (see `rooms::look_up`).
+        Page::Meeting => view! { <RoomPage/> }.into_any(),
+        Page::NotFound => view! { <NotFound/> }.into_any(),
     }
 }

@@ -79,7 +79,7 @@ impl RoomCode {
 
     /// The path of the meeting's page.
     pub fn path(&self) -> String {
-        format!("/r/{}", self.0)
+        format!("{}{}", crate::pages::address::MEETING_PATH_PREFIX, self.0)
     }
 }
 

@@ -1,9 +1,9 @@
 //! Meetings as the pages see them: the server function that creates one, and looking
-//! one up while the server renders its page.
+//! one up before the server renders its page.
 //!
-//! The home page posts to [`create_room`]; the meeting page calls [`find_room`]. On the
-//! server both reach the [`RoomDirectory`] that the server binary provides as context
-//! (SQLite there).
+//! The home page posts to [`create_room`], which reaches the [`RoomDirectory`] that the
+//! server binary provides as context (SQLite there); the server calls [`look_up`] for
+//! a meeting's page.
 
 use crate::room_code::RoomCode;
 use leptos::prelude::*;
@@ -87,31 +87,32 @@ pub async fn create_room(name: String) -> Result<RoomInfo, ServerFnError> {
     Ok(room)
 }
 
-/// Looks a meeting up by code, while the server renders its page: the details travel
-/// with the page. Malformed codes are simply not found.
-#[cfg(feature = "ssr")]
-pub async fn find_room(code: String) -> Result<Option<RoomInfo>, ServerFnError> {
-    let Ok(code) = RoomCode::parse(&code) else {
-        return Ok(None);
-    };
-    let directory = use_context::<SharedDirectory>()
-        .ok_or_else(|| ServerFnError::new("room directory missing from context"))?;
-    directory.find(&code).await.map_err(|e| {
-        tracing::error!(error = %e, %code, "could not look a room up");
-        ServerFnError::new("could not look the meeting up, please try again")
-    })
+/// What the server found for the code in a meeting page's address. The server looks
+/// the meeting up before it renders the page ([`look_up`]), and the page carries the
+/// answer to the browser app: the app itself has no way to look meetings up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MeetingLookup {
+    Found(RoomInfo),
+    /// No meeting has this code (or it is not a code at all).
+    NotFound,
+    /// The lookup failed; the words say so to the person.
+    Failed(String),
 }
 
-/// In the browser, a meeting's details only come with its page: the app has no way to
-/// look meetings up (which keeps the code for one out of it). A meeting page reached
-/// without the server (going back to it after leaving) is loaded from the server.
-#[cfg(not(feature = "ssr"))]
-pub async fn find_room(_code: String) -> Result<Option<RoomInfo>, ServerFnError> {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
+/// Looks the meeting a page's address names up. Malformed codes are simply not found.
+#[cfg(feature = "ssr")]
+pub async fn look_up(directory: &dyn RoomDirectory, code: &str) -> MeetingLookup {
+    let Ok(code) = RoomCode::parse(code) else {
+        return MeetingLookup::NotFound;
+    };
+    match directory.find(&code).await {
+        Ok(Some(room)) => MeetingLookup::Found(room),
+        Ok(None) => MeetingLookup::NotFound,
+        Err(e) => {
+            tracing::error!(error = %e, %code, "could not look a room up");
+            MeetingLookup::Failed("could not look the meeting up, please try again".into())
+        }
     }
-    std::future::pending().await
 }
 
 #[cfg(test)]

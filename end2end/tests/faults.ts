@@ -49,6 +49,38 @@ export const recordServerErrors = () => {
   };
 };
 
+/**
+ * Counts the camera and microphone tracks the page opened, and those it stopped itself,
+ * in the tab's sessionStorage, which outlives the page: read them with
+ * `localTrackCounts` after the page has gone (a link followed, a reload).
+ */
+export const countLocalTracks = () => {
+  const bump = (key: string) =>
+    sessionStorage.setItem(key, String(Number(sessionStorage.getItem(key) ?? 0) + 1));
+  const devices = navigator.mediaDevices;
+  const real = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
+    const stream = await real(constraints);
+    for (const track of stream.getTracks()) {
+      bump('parley-test-tracks-opened');
+      const stop = track.stop.bind(track);
+      let stopped = false;
+      track.stop = () => {
+        if (!stopped) bump('parley-test-tracks-stopped');
+        stopped = true;
+        stop();
+      };
+    }
+    return stream;
+  };
+};
+
+/** What `countLocalTracks` counted in this tab, on whichever page it shows now. */
+export const localTrackCounts = () => ({
+  opened: Number(sessionStorage.getItem('parley-test-tracks-opened') ?? 0),
+  stopped: Number(sessionStorage.getItem('parley-test-tracks-stopped') ?? 0),
+});
+
 /** Keeps the page's camera and microphone streams in window.__localStreams. */
 export const keepLocalStreams = () => {
   (window as any).__localStreams = [];

@@ -83,7 +83,7 @@ test('going back to a meeting after leaving its page for the home page shows the
   const roomUrl = page.url();
   await hydrated(page);
 
-  // "Parley" in the header is a link inside the app: the home page shows without a load.
+  // "Parley" in the header is a link to the home page.
   await page.getByRole('link', { name: 'Parley' }).click();
   await expect(page.getByRole('heading', { name: 'Video meetings, on your own server' })).toBeVisible();
   // Back: the meeting's details come with its page, which the server renders again.

@@ -9,16 +9,20 @@ use crate::signaling::forwarded::TrustedProxies;
 use crate::signaling::{self, Signaling};
 use crate::site;
 use crate::store::RoomStore;
+use app::pages::address::MEETING_PATH_PREFIX;
 use app::room_code::RoomCode;
 use app::rooms::SharedDirectory;
-use app::{shell, App};
-use axum::extract::{FromRef, Query};
+use app::rooms::{look_up, MeetingLookup};
+use app::shell;
+use axum::body::Body;
+use axum::extract::{FromRef, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{AxumRouteListing, LeptosRoutes};
+use leptos_router::{Method, SsrMode};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +32,7 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub store: RoomStore,
+    pub directory: SharedDirectory,
     pub signaling: Arc<Signaling>,
 }
 
@@ -51,16 +55,13 @@ pub fn router(
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    let directory: SharedDirectory = Arc::new(store);
     let state = AppState {
         leptos_options,
-        store: store.clone(),
+        directory: directory.clone(),
         signaling,
     };
-    let directory: SharedDirectory = Arc::new(store);
-    let provide_directory = move || {
-        provide_context(directory.clone());
-        security::provide_script_nonce();
-    };
+    let provide_directory = page_context(directory);
 
     // The binary's own copy of the browser app, unless a folder was given.
     let embedded_site = match embedded {
@@ -72,9 +73,17 @@ pub fn router(
         .route("/join", get(join))
         .route("/healthz", get(|| async { "ok" }))
         .route("/ws", get(signaling::upgrade))
+        .route(&format!("{MEETING_PATH_PREFIX}{{code}}"), get(meeting_page))
+        // The home page (the meeting page has its handler above; anything else is the
+        // fallback's 404 page), and the server functions.
         .leptos_routes_with_context(
             &state,
-            generate_route_list(App),
+            vec![AxumRouteListing::new(
+                "/".into(),
+                SsrMode::OutOfOrder,
+                [Method::Get],
+                vec![],
+            )],
             provide_directory.clone(),
             {
                 let options = state.leptos_options.clone();
@@ -96,6 +105,36 @@ pub fn router(
         .layer(axum::middleware::from_fn(monitoring::count_responses))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Leptos context for rendering a page or running a server function: the room
+/// directory, and the request's script nonce.
+fn page_context(directory: SharedDirectory) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(directory.clone());
+        security::provide_script_nonce();
+    }
+}
+
+/// A meeting's page. The meeting is looked up first, so the page renders at once with
+/// its details, which it carries to the browser app (and an unknown meeting's page
+/// answers 404).
+async fn meeting_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    let lookup: MeetingLookup = look_up(state.directory.as_ref(), &code).await;
+    let context = page_context(state.directory.clone());
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || {
+            provide_context(lookup.clone());
+            context();
+        },
+        move || shell(options.clone()),
+    );
+    render(request).await
 }
 
 #[derive(Deserialize)]

@@ -1,14 +1,14 @@
+use crate::pages::set_tab_title;
 use crate::room_code::RoomCode;
 use crate::rooms::{CreateRoom, MAX_NAME_CHARS};
 use leptos::server_fn::ServerFn as _;
 use leptos::{ev::SubmitEvent, prelude::*};
-use leptos_meta::Title;
 
 /// The landing page: start a new meeting, or join one by code or link.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    set_tab_title("Video meetings");
     view! {
-        <Title text="Video meetings"/>
         <main class="page home">
             <header class="brand">"Parley"</header>
             <section class="hero">

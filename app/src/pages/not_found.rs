@@ -1,5 +1,5 @@
+use crate::pages::set_tab_title;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// "No such meeting": shown for unknown paths and for unknown or malformed meeting
 /// codes, with a 404 status when rendered on the server.
@@ -10,8 +10,8 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
 
+    set_tab_title("Not found");
     view! {
-        <Title text="Not found"/>
         <main class="page page-centered">
             <section class="card not-found">
                 <h1>"This meeting doesn't exist"</h1>

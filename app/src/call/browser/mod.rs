@@ -110,7 +110,8 @@ pub struct Call {
     details_read_at: Cell<u64>,
     ticker: RefCell<Option<IntervalHandle>>,
     speaking_reader: RefCell<Option<IntervalHandle>>,
-    listeners: RefCell<Vec<WindowListenerHandle>>,
+    /// Reconnects at once when the browser is back online.
+    online_listener: RefCell<Option<WindowListenerHandle>>,
 }
 
 impl Call {
@@ -144,7 +145,7 @@ impl Call {
             details_read_at: Cell::new(0),
             ticker: RefCell::new(None),
             speaking_reader: RefCell::new(None),
-            listeners: RefCell::new(Vec::new()),
+            online_listener: RefCell::new(None),
         });
         let weak = Rc::downgrade(&call);
         if let Ok(ticker) = set_interval_with_handle(
@@ -157,13 +158,6 @@ impl Call {
         ) {
             *call.ticker.borrow_mut() = Some(ticker);
         }
-        // Closing the tab or going to another site leaves the call at once.
-        let weak = Rc::downgrade(&call);
-        let pagehide = window_event_listener_untyped("pagehide", move |_| {
-            if let Some(call) = weak.upgrade() {
-                call.hang_up();
-            }
-        });
         // Back online: the old socket is probably dead; do not wait to find out.
         let weak = Rc::downgrade(&call);
         let online = window_event_listener_untyped("online", move |_| {
@@ -172,7 +166,7 @@ impl Call {
                 call.reconnect_now();
             }
         });
-        *call.listeners.borrow_mut() = vec![pagehide, online];
+        *call.online_listener.borrow_mut() = Some(online);
         call.start_speaking_reader();
         if let Some(local) = &call.local {
             let weak = Rc::downgrade(&call);
@@ -230,7 +224,7 @@ impl Call {
         {
             reader.clear();
         }
-        for listener in self.listeners.take() {
+        if let Some(listener) = self.online_listener.take() {
             listener.remove();
         }
         self.drop_peers();

@@ -6,20 +6,17 @@ use super::devices::{DeviceMenus, LevelMeter};
 use super::stage::SelfVideo;
 use super::InviteLink;
 use crate::call::{initial, CallState, Device, Phase};
+use crate::pages::address::query_value;
 use crate::protocol::{clean_display_name, MAX_DISPLAY_NAME_CHARS};
 use crate::room_code::RoomCode;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl IntoView {
     // A name the form sent before the app was live (`?name=`, the form's plain-HTML
     // submission) is filled in by the server.
-    let sent_name = use_query_map()
-        .read_untracked()
-        .get("name")
-        .unwrap_or_default();
+    let sent_name = query_value("name").unwrap_or_default();
     let (name, set_name) = signal(sent_name.clone());
     let (live, set_live) = signal(false);
     let input = NodeRef::<leptos::html::Input>::new();

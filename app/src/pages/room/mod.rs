@@ -11,31 +11,28 @@ mod stage;
 
 use crate::call::{CallState, Phase};
 use crate::pages::not_found::NotFound;
+use crate::pages::set_tab_title;
 use crate::room_code::RoomCode;
-use crate::rooms::{find_room, RoomInfo};
+use crate::rooms::{MeetingLookup, RoomInfo};
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use lobby::Lobby;
 use stage::Stage;
 
-/// /r/{code}: the meeting's page. Unknown and malformed codes render [`NotFound`].
+/// /r/{code}: the meeting's page, for what the server found for the code (provided
+/// as context by the server, and carried with the page to the browser app). Unknown
+/// and malformed codes render [`NotFound`].
 #[component]
 pub fn RoomPage() -> impl IntoView {
-    let params = use_params_map();
-    let code = move || params.read().get("code").unwrap_or_default();
-    let room = Resource::new(code, find_room);
-
-    view! {
-        <Suspense fallback=|| view! { <main class="page page-centered">"Loading…"</main> }>
-            {move || Suspend::new(async move {
-                match room.await {
-                    Ok(Some(room)) => view! { <Meeting room/> }.into_any(),
-                    Ok(None) => view! { <NotFound/> }.into_any(),
-                    Err(e) => view! { <LookupFailed message=e.to_string()/> }.into_any(),
-                }
-            })}
-        </Suspense>
+    let lookup = SharedValue::new(|| {
+        use_context::<MeetingLookup>().unwrap_or_else(|| {
+            MeetingLookup::Failed("this page came without its meeting: reload it".into())
+        })
+    })
+    .into_inner();
+    match lookup {
+        MeetingLookup::Found(room) => view! { <Meeting room/> }.into_any(),
+        MeetingLookup::NotFound => view! { <NotFound/> }.into_any(),
+        MeetingLookup::Failed(message) => view! { <LookupFailed message/> }.into_any(),
     }
 }
 
@@ -66,7 +63,8 @@ enum Screen {
 
 /// The meeting itself: a lobby to pick a name and devices, then the call. Provides the call's
 /// state (and, in the browser, the call itself) to everything inside as context, and
-/// leaves the call when the page goes away, however it goes (in-app navigation too).
+/// leaves the call when the page goes away, however it goes (a link followed, the tab
+/// closed): the others see it at once, and the camera and microphone are let go.
 #[component]
 fn Meeting(room: RoomInfo) -> impl IntoView {
     let RoomInfo { code, name } = room;
@@ -76,7 +74,7 @@ fn Meeting(room: RoomInfo) -> impl IntoView {
     {
         let call = crate::call::browser::CallHandle::new();
         provide_context(call);
-        on_cleanup(move || call.hang_up());
+        let _ = window_event_listener_untyped("pagehide", move |_| call.hang_up());
     }
     // Joining stays on the lobby, its preview running.
     let screen = Memo::new(move |_| match state.phase.get() {
@@ -87,8 +85,8 @@ fn Meeting(room: RoomInfo) -> impl IntoView {
     let invite_path = code.path();
     let code_attr = code.to_string();
     let code_text = code.to_string();
+    set_tab_title(name.clone());
     view! {
-        <Title text=name.clone()/>
         <main class="page room" data-room-code=code_attr>
             <header class="room-header">
                 <a class="brand" href="/">"Parley"</a>
