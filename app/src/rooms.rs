@@ -134,4 +134,63 @@ mod tests {
             MAX_NAME_CHARS
         );
     }
+
+    /// A directory holding one meeting, or failing every lookup.
+    #[cfg(feature = "ssr")]
+    struct OneMeeting {
+        broken: bool,
+    }
+
+    #[cfg(feature = "ssr")]
+    impl RoomDirectory for OneMeeting {
+        fn create(&self, _name: String) -> BoxFuture<'_, Result<RoomInfo, DirectoryError>> {
+            Box::pin(async { Err(DirectoryError("not here".into())) })
+        }
+
+        fn find<'a>(
+            &'a self,
+            code: &'a RoomCode,
+        ) -> BoxFuture<'a, Result<Option<RoomInfo>, DirectoryError>> {
+            Box::pin(async move {
+                if self.broken {
+                    return Err(DirectoryError("the disk is gone".into()));
+                }
+                Ok((code.to_string() == "abc-defg-hij").then(|| RoomInfo {
+                    code: code.clone(),
+                    name: "Standup".into(),
+                }))
+            })
+        }
+    }
+
+    /// The directory's futures above finish at once.
+    #[cfg(feature = "ssr")]
+    fn now<T>(future: impl std::future::Future<Output = T>) -> T {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::future::Future::poll(std::pin::pin!(future), &mut context) {
+            std::task::Poll::Ready(value) => value,
+            std::task::Poll::Pending => panic!("the lookup did not finish at once"),
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_meeting_page_gets_its_meeting_or_says_why_not() {
+        let working = OneMeeting { broken: false };
+        match now(look_up(&working, "abc-defg-hij")) {
+            MeetingLookup::Found(room) => assert_eq!(room.name, "Standup"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            now(look_up(&working, "zzz-zzzz-zzz")),
+            MeetingLookup::NotFound
+        );
+        // A malformed code never reaches the directory.
+        let broken = OneMeeting { broken: true };
+        assert_eq!(now(look_up(&broken, "not a code")), MeetingLookup::NotFound);
+        assert!(matches!(
+            now(look_up(&broken, "abc-defg-hij")),
+            MeetingLookup::Failed(_)
+        ));
+    }
 }
