@@ -7,7 +7,7 @@ must do per relayed message, with a sender pacing messages at a set rate and a
 receiver reading them. Prints the relay's CPU time per message from os.times(), as
 user and system time. The system time is the floor under any server's figure from
 `scripts/load.sh` on the same machine: on loopback the kernel does the receiving
-side's TCP work inside the relay's send().
+side's TCP work inside the relay's send(), which is also timed on its own.
 
     scripts/relay-floor.py [--messages N] [--rate MSG_PER_S]   (rate 0: as fast as it goes)
 """
@@ -34,14 +34,18 @@ def relay(from_sender, to_receiver, total_bytes):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     start = os.times()
     relayed = 0
+    # The CPU time spent in send() alone, from the thread's own precise clock.
+    sending_ns = 0
     while relayed < total_bytes:
         data = inbound.recv(65536)
         if not data:
             break
+        before = time.thread_time_ns()
         outbound.sendall(data)
+        sending_ns += time.thread_time_ns() - before
         relayed += len(data)
     end = os.times()
-    return end.user - start.user, end.system - start.system
+    return end.user - start.user, end.system - start.system, sending_ns / 1e9
 
 
 def main():
@@ -53,13 +57,14 @@ def main():
     from_sender, to_receiver = listener(), listener()
     child = os.fork()
     if child == 0:
-        user, system = relay(from_sender, to_receiver, total)
+        user, system, sending = relay(from_sender, to_receiver, total)
         per = 1e6 / args.messages
         rate = f"{args.rate} msg/s" if args.rate else "unpaced"
         print(
             f"relay floor ({rate}, {args.messages} messages of {len(MESSAGE)} bytes): "
             f"{(user + system) * per:.2f} us per message "
-            f"({user * per:.2f} us user, {system * per:.2f} us system)"
+            f"({user * per:.2f} us user, {system * per:.2f} us system); "
+            f"send() alone {sending * per:.2f} us"
         )
         os._exit(0)
     sender = socket.create_connection(from_sender.getsockname())
