@@ -94,6 +94,24 @@ test('going back to a meeting after leaving its page for the home page shows the
   await expect(page.getByRole('button', { name: 'Join now' })).toBeVisible();
 });
 
+test('a meeting page shown again from the back-forward cache loads afresh', async ({ page }) => {
+  await page.goto('/');
+  await page.getByLabel('Meeting name').fill('Cached');
+  await page.getByRole('button', { name: 'New meeting' }).click();
+  await expect(page).toHaveURL(/\/r\//);
+  await hydrated(page);
+  // Its call was hung up when the page was left: a page restored as it was would show a
+  // dead meeting. (The test browser keeps no back-forward cache, so the event is sent here.)
+  await page.evaluate(() => ((window as any).__before_restore = true));
+  const reloaded = page.waitForEvent('load', { timeout: 10_000 });
+  await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
+  await reloaded;
+  await hydrated(page);
+  expect(await page.evaluate(() => (window as any).__before_restore)).toBeUndefined();
+  await expect(page.getByRole('heading', { name: 'Cached' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Join now' })).toBeVisible();
+});
+
 test('an unknown meeting shows a not-found page', async ({ page }) => {
   const response = await page.goto('/r/zzz-zzzz-zzz');
   expect(response?.status()).toBe(404);

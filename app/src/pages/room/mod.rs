@@ -75,6 +75,15 @@ fn Meeting(room: RoomInfo) -> impl IntoView {
         let call = crate::call::browser::CallHandle::new();
         provide_context(call);
         let _ = window_event_listener_untyped("pagehide", move |_| call.hang_up());
+        // Back to this page as it was left, from the browser's back-forward cache: its
+        // call was hung up on the way out, so the meeting is loaded afresh.
+        let _ = window_event_listener(leptos::ev::pageshow, |event| {
+            if event.persisted() {
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().reload();
+                }
+            }
+        });
     }
     // Joining stays on the lobby, its preview running.
     let screen = Memo::new(move |_| match state.phase.get() {
