@@ -2,7 +2,7 @@ import { test, expect, Page } from './fixtures';
 import AxeBuilder from '@axe-core/playwright';
 import { expectPlayingVideos, join, newRoom, openLobby } from './calls';
 import { expectPlayingSelfView } from './devices';
-import { hydrated, watchScriptErrors } from './pages';
+import { hydrated } from './pages';
 
 // axe-core on every screen a person meets: the home page, the lobby, a call, and the
 // call's settings, people and chat panels, and a presentation. Any WCAG 2.1 A or AA violation fails, with what and where.
@@ -23,7 +23,6 @@ test('the home page, the lobby, a call, its settings, the people panel, the chat
   page,
 }) => {
   test.setTimeout(120_000);
-  watchScriptErrors(page);
   await page.goto('/');
   await hydrated(page);
   await expectNoViolations(page, 'the home page');

@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { relayURL } from '../playwright.config';
-import { hydrated, watchScriptErrors } from './pages';
+import { hydrated } from './pages';
 import {
   collisions,
   expectAudioArriving,
@@ -102,7 +102,6 @@ test('microphone and camera switches show on the other side', async ({ browser, 
 
   // The remembered name is offered next time.
   const again = await ada.context.newPage();
-  watchScriptErrors(again);
   await again.goto(room);
   await hydrated(again);
   await expect(again.getByLabel('Your name')).toHaveValue('Ada');

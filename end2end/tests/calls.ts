@@ -1,5 +1,5 @@
 import { expect, Browser, BrowserContext, Page } from '@playwright/test';
-import { hydrated, watchScriptErrors } from './pages';
+import { hydrated } from './pages';
 
 // Calls between real Chromium contexts (each a separate participant) with Chromium's
 // fake camera and microphone, shared by the call tests. Every RTCPeerConnection the
@@ -58,6 +58,7 @@ export const trackSockets = () => {
 /** Makes the camera refuse, as when a person clicks "Block" on the camera prompt. */
 export const blockCamera = () => {
   const devices = navigator.mediaDevices;
+  if (!devices) return; // none on a new tab's about:blank, before the test navigates
   const real = devices.getUserMedia.bind(devices);
   devices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
     if (constraints?.video) throw new DOMException('Permission denied', 'NotAllowedError');
@@ -111,7 +112,6 @@ export async function openLobby(
   if (options.dropNegotiationNeeded) await context.addInitScript(dropNegotiationNeeded);
   for (const { script, arg } of options.scripts ?? []) await context.addInitScript(script, arg);
   const page = await context.newPage();
-  watchScriptErrors(page);
   page.on('console', (m) => {
     if (m.type() === 'warning' || m.type() === 'error') console.log(`[${name}] ${m.text()}`);
   });
@@ -236,13 +236,15 @@ export async function expectAudioArriving(page: Page) {
   await expect.poll(packets, { timeout: 10_000 }).toBeGreaterThan(first);
 }
 
-/** A live connection's selected candidate pair: the two types, and how the local side sends. */
+/** A live connection's selected candidate pair: the two types, how the local side
+ * sends, and the two ends' addresses (a path that changes changes these). */
 export type SelectedPair = {
   local: string;
   remote: string;
   protocol: string;
   relayProtocol: string | null;
   url: string | null;
+  addresses: string;
 };
 
 /** The selected candidate pair of each live connection. */
@@ -276,6 +278,7 @@ export const readSelectedPairs = async (): Promise<SelectedPair[]> => {
       protocol: local?.protocol,
       relayProtocol: local?.relayProtocol ?? null,
       url: local?.url ?? null,
+      addresses: `${local?.address}:${local?.port} ${remote?.address}:${remote?.port}`,
     });
   }
   return pairs;
@@ -313,6 +316,48 @@ export async function videoTimes(page: Page): Promise<number[]> {
 /** In the page (any browser): the remote videos' playback positions. */
 export const readVideoTimes = () =>
   [...document.querySelectorAll('.tile.remote video')].map((v) => (v as HTMLVideoElement).currentTime);
+
+/** In the page (any browser): starts watching every remote video for a picture that
+ * stands still, looking every 50 ms. */
+export const startFrameWatch = () => {
+  const w = window as any;
+  clearInterval(w.__frameWatch);
+  w.__frameGap = 0;
+  w.__frameSamples = 0;
+  const last = new Map<Element, { time: number; at: number }>();
+  w.__frameWatch = setInterval(() => {
+    const now = performance.now();
+    w.__frameSamples += 1;
+    for (const video of document.querySelectorAll('.tile.remote video')) {
+      const time = (video as HTMLVideoElement).currentTime;
+      const seen = last.get(video);
+      if (!seen || time !== seen.time) {
+        last.set(video, { time, at: now });
+      } else {
+        w.__frameGap = Math.max(w.__frameGap, now - seen.at);
+      }
+    }
+  }, 50);
+};
+
+/** In the page (any browser): stops the watch startFrameWatch began, and tells the
+ * longest time (ms) any remote video stood still, and how many times it looked. */
+export const stopFrameWatch = () => {
+  const w = window as any;
+  clearInterval(w.__frameWatch);
+  return { gap: Math.round(w.__frameGap as number), samples: w.__frameSamples as number };
+};
+
+/** Starts watching every remote video on the page for frames that stop advancing. */
+export async function watchFrames(page: Page) {
+  await page.evaluate(startFrameWatch);
+}
+
+/** The longest time (ms) any remote video stood still since watchFrames, and how
+ * many times (every 50 ms) it looked. */
+export async function longestFrameGap(page: Page): Promise<{ gap: number; samples: number }> {
+  return page.evaluate(stopFrameWatch);
+}
 
 export function reportFirstFrame(label: string, who: Participant, framesAt: number) {
   console.log(`join → first remote frame (${label}): ${framesAt - who.joinedAt} ms`);

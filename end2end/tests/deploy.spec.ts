@@ -3,7 +3,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { hydrated, watchScriptErrors } from './pages';
+import { hydrated } from './pages';
 
 // The release binary as a self-hoster installs it: copied alone into an empty folder
 // and started there with no flags. It carries the browser app and makes its database
@@ -36,7 +36,6 @@ test('the release binary alone in an empty folder serves the app, compressed and
         });
       }
     });
-    watchScriptErrors(page);
     await page.goto(`${base}/`);
     await hydrated(page);
     await page.getByRole('button', { name: 'New meeting' }).click();
@@ -77,7 +76,6 @@ test('the release binary alone in an empty folder serves the app, compressed and
       const at = wasmRequests.get(event.requestId);
       if (at !== undefined) wasmLoads[at].bytes = event.encodedDataLength;
     });
-    watchScriptErrors(second);
     await second.goto(page.url());
     await hydrated(second);
     expect(wasmLoads.length).toBeGreaterThan(0);

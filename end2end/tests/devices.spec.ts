@@ -11,7 +11,7 @@ import {
   sentTrackLabels,
 } from './devices';
 import { keepLocalStreams } from './faults';
-import { hydrated, watchScriptErrors } from './pages';
+import { hydrated } from './pages';
 
 // The lobby and the devices, as in Meet: a preview with a level meter, joining muted or
 // with the camera off, choosing cameras, microphones and speakers before and during
@@ -238,7 +238,6 @@ test('a name typed before the page is live counts; the form works without the ap
     await route.continue();
   });
   const page = await context.newPage();
-  watchScriptErrors(page);
   await page.goto(room, { waitUntil: 'domcontentloaded' });
   await page.getByLabel('Your name').fill('Early');
   expect(await page.evaluate(() => (window as any).__parley_hydrated === true)).toBe(false);

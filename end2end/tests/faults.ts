@@ -58,6 +58,7 @@ export const countLocalTracks = () => {
   const bump = (key: string) =>
     sessionStorage.setItem(key, String(Number(sessionStorage.getItem(key) ?? 0) + 1));
   const devices = navigator.mediaDevices;
+  if (!devices) return; // none on a new tab's about:blank, before the test navigates
   const real = devices.getUserMedia.bind(devices);
   devices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
     const stream = await real(constraints);
@@ -85,6 +86,7 @@ export const localTrackCounts = () => ({
 export const keepLocalStreams = () => {
   (window as any).__localStreams = [];
   const devices = navigator.mediaDevices;
+  if (!devices) return; // none on a new tab's about:blank, before the test navigates
   const real = devices.getUserMedia.bind(devices);
   devices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
     const stream = await real(constraints);
@@ -96,6 +98,7 @@ export const keepLocalStreams = () => {
 /** A small, slow fake camera (160x120 at 10 frames a second). */
 export const smallCamera = () => {
   const devices = navigator.mediaDevices;
+  if (!devices) return; // none on a new tab's about:blank, before the test navigates
   const real = devices.getUserMedia.bind(devices);
   devices.getUserMedia = (constraints?: MediaStreamConstraints) =>
     real(
@@ -119,6 +122,7 @@ export const smallCamera = () => {
  */
 export const noMicrophone = () => {
   const devices = navigator.mediaDevices;
+  if (!devices) return; // none on a new tab's about:blank, before the test navigates
   const real = devices.getUserMedia.bind(devices);
   devices.getUserMedia = (constraints?: MediaStreamConstraints) =>
     constraints?.video ? real({ video: constraints.video }) : real(constraints);
@@ -130,6 +134,7 @@ export const noMicrophone = () => {
  */
 export const slowCamera = () => {
   const devices = navigator.mediaDevices;
+  if (!devices) return; // none on a new tab's about:blank, before the test navigates
   const real = devices.getUserMedia.bind(devices);
   devices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
     const stream = await real(constraints);

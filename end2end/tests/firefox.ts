@@ -1,5 +1,6 @@
 import puppeteer, { Browser as FirefoxBrowser, Page as FirefoxPage } from 'puppeteer-core';
 import { expect } from '@playwright/test';
+import { isWasmPanic, reportPageError } from './fixtures';
 import { readSelectedPairs, SelectedPair, trackPeerConnections, trackSockets } from './calls';
 
 // Firefox participants: Debian's firefox-esr, driven headless over WebDriver BiDi by
@@ -19,8 +20,10 @@ type FirefoxOptions = {
   prefs?: Record<string, unknown>;
 };
 
+/** A headless Firefox. Every page it opens is watched as the suite's fixture watches
+ * Chromium's (fixtures.ts): an uncaught error or a wasm panic fails the test. */
 export async function launchFirefox(options: FirefoxOptions = {}): Promise<FirefoxBrowser> {
-  return puppeteer.launch({
+  const firefox = await puppeteer.launch({
     browser: 'firefox',
     executablePath: options.executablePath ?? FIREFOX,
     debuggingPort: options.debuggingPort,
@@ -30,6 +33,22 @@ export async function launchFirefox(options: FirefoxOptions = {}): Promise<Firef
       'media.navigator.permission.disabled': true,
       ...options.prefs,
     },
+  });
+  const newPage = firefox.newPage;
+  firefox.newPage = async (...args) => {
+    const page = await newPage.apply(firefox, args);
+    watchFirefoxPage(page);
+    return page;
+  };
+  return firefox;
+}
+
+function watchFirefoxPage(page: FirefoxPage) {
+  page.on('pageerror', (error) => reportPageError(page, `Firefox ${page.url()}`, `uncaught ${String(error)}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && isWasmPanic(message.text())) {
+      reportPageError(page, `Firefox ${page.url()}`, `wasm panic: ${message.text()}`);
+    }
   });
 }
 

@@ -1,16 +1,7 @@
-import { test, expect } from './fixtures';
-import { hydrated, watchScriptErrors } from './pages';
+import { test, expect, expectPageError } from './fixtures';
+import { hydrated } from './pages';
 
 const CODE = /^[a-z]{3}-[a-z]{4}-[a-z]{3}$/;
-
-// Every page in these tests must run without an uncaught script error.
-let scriptErrors: string[] = [];
-test.beforeEach(({ page }) => {
-  scriptErrors = watchScriptErrors(page);
-});
-test.afterEach(() => {
-  expect(scriptErrors, 'uncaught script errors').toEqual([]);
-});
 
 test('start a meeting from the home page and land in its room', async ({ page }) => {
   await page.goto('/');
@@ -239,4 +230,19 @@ test('"New meeting" is ready again when the meeting\'s page does not come', asyn
   await expect(button).toBeDisabled();
   await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
   await expect(button).toBeEnabled({ timeout: 1_000 });
+});
+
+test('an uncaught error in a page is seen by the suite at any time, not only while the page starts', async ({ page }) => {
+  await page.goto('/');
+  await hydrated(page);
+  // This one error, on this page, is the point of the test: the suite's fixture excuses
+  // it, and fails the test if it never sees it. Any other error still fails the test.
+  expectPageError(page, /^uncaught Error: thrown on purpose by the test/);
+  const thrown = page.waitForEvent('pageerror');
+  await page.evaluate(() =>
+    setTimeout(() => {
+      throw new Error('thrown on purpose by the test');
+    }, 0),
+  );
+  expect((await thrown).message).toBe('thrown on purpose by the test');
 });

@@ -5,8 +5,11 @@ import { Page } from '@playwright/test';
 // once with the browser's own message instead of timing out on a dead page.
 const scriptErrors = new WeakMap<Page, string[]>();
 
-/** Starts recording the page's uncaught script errors; returns the live list. */
+/** Starts recording the page's uncaught script errors (once; the suite's fixture does
+ * it for every page); returns the live list. */
 export function watchScriptErrors(page: Page): string[] {
+  const seen = scriptErrors.get(page);
+  if (seen) return seen;
   const errors: string[] = [];
   scriptErrors.set(page, errors);
   page.on('pageerror', (e) => errors.push(e.message));

@@ -9,6 +9,7 @@ import { expectPlayingVideos, join, newRoom } from './calls';
  * browser's "Stop sharing" does. */
 const keepScreens = () => {
   const devices = navigator.mediaDevices;
+  if (!devices) return; // none on a new tab's about:blank, before the test navigates
   const real = devices.getDisplayMedia.bind(devices);
   (window as any).__screens = [];
   devices.getDisplayMedia = async (constraints?: DisplayMediaStreamOptions) => {

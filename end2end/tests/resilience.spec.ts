@@ -1,13 +1,15 @@
-import { test, expect, Page } from './fixtures';
+import { test, expect } from './fixtures';
 import {
   callIdentity,
   collisions,
   expectPlayingVideos,
   join,
+  longestFrameGap,
   newRoom,
   Participant,
   reportFirstFrame,
   videoTimes,
+  watchFrames,
 } from './calls';
 import {
   countLocalTracks,
@@ -25,38 +27,6 @@ import { Coturn, Parley, Proxy } from './network';
 // signaling connection that breaks or goes half-open, a server that restarts, people
 // leaving by any route, many people at once. Each asserts what the people in the call
 // would see.
-
-/** Starts watching every remote video on the page for frames that stop advancing. */
-async function watchFrames(page: Page) {
-  await page.evaluate(() => {
-    const w = window as any;
-    w.__frameGap = 0;
-    w.__frameSamples = 0;
-    const last = new Map<Element, { time: number; at: number }>();
-    w.__frameWatch = setInterval(() => {
-      const now = performance.now();
-      w.__frameSamples += 1;
-      for (const video of document.querySelectorAll('.tile.remote video')) {
-        const time = (video as HTMLVideoElement).currentTime;
-        const seen = last.get(video);
-        if (!seen || time !== seen.time) {
-          last.set(video, { time, at: now });
-        } else {
-          w.__frameGap = Math.max(w.__frameGap, now - seen.at);
-        }
-      }
-    }, 50);
-  });
-}
-
-/** The longest time (ms) any remote video stood still since watchFrames, and how
- * many times (every 50 ms) it looked. */
-async function longestFrameGap(page: Page): Promise<{ gap: number; samples: number }> {
-  return page.evaluate(() => {
-    clearInterval((window as any).__frameWatch);
-    return { gap: Math.round((window as any).__frameGap), samples: (window as any).__frameSamples };
-  });
-}
 
 /** Asserts that the call is the same call it was: same people, same connections, no
  * video reloaded, and pictures still moving. */
