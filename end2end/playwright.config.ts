@@ -9,9 +9,12 @@ import * as path from 'path';
 // cameras and microphones.
 const port = Number(process.env.PARLEY_E2E_PORT ?? 3900);
 const baseURL = `http://127.0.0.1:${port}`;
-const parley = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../target/release/parley');
-// The release binary serves the browser app built into it; a debug build reads target/site.
-const siteRoot = process.env.PARLEY_BIN ? `--site-root "${path.resolve(__dirname, '../target/site')}"` : '';
+// (PARLEY_BIN is taken from where the tests are run, such as end2end/.)
+const parley = path.resolve(process.env.PARLEY_BIN ?? path.resolve(__dirname, '../target/release/parley'));
+// Started as the README runs it, from the repository's root with no --site-root: the
+// release binary serves the browser app built into it, and a debug build (which carries
+// none) reads target/site from there.
+const root = path.resolve(__dirname, '..');
 const database = path.join(os.tmpdir(), `parley-e2e-${process.pid}.db`);
 // A second Parley that sends every call through the test coturn (relay only).
 const relayPort = port + 1;
@@ -67,7 +70,8 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" ${siteRoot} ${manyMeetings}`,
+      command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" ${manyMeetings}`,
+      cwd: root,
       url: `${baseURL}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -82,8 +86,9 @@ export default defineConfig({
     },
     {
       command:
-        `"${parley}" --listen 127.0.0.1:${relayPort} --database-url "sqlite:${relayDatabase}" ${siteRoot} ${manyMeetings}` +
+        `"${parley}" --listen 127.0.0.1:${relayPort} --database-url "sqlite:${relayDatabase}" ${manyMeetings}` +
         ` --turn-url "turn:127.0.0.1:34781?transport=udp" --turn-secret parley-e2e-shared-secret --relay-only`,
+      cwd: root,
       url: `${relayURL}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,

@@ -107,13 +107,12 @@ class LabServers {
     );
     const coturn = this.spawn(['turnserver', '-c', config], 'pipe');
     coturn.stdout!.on('data', (chunk) => (this.coturnLog += chunk));
-    const binary = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../../target/release/parley');
+    const binary = path.resolve(process.env.PARLEY_BIN ?? path.resolve(__dirname, '../../target/release/parley'));
     this.spawn([
       binary,
       '--listen', '11.77.0.2:443',
       '--public-origin', PARLEY,
       '--database-url', `sqlite:${path.join(this.work, 'parley.db')}`,
-      '--site-root', path.resolve(__dirname, '../../target/site'),
       '--stun-url', 'stun:11.77.0.1:3478',
       '--turn-url', turnUrls,
       '--turn-secret', TURN_SECRET,
@@ -124,7 +123,12 @@ class LabServers {
   }
 
   private spawn(command: string[], output: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', 'plab-pub', ...command], { stdio: ['ignore', output, 'inherit'] });
+    // Parley serves the browser app built into it (a debug build reads target/site from
+    // the repository's root, where it starts).
+    const child = spawn('ip', ['netns', 'exec', 'plab-pub', ...command], {
+      cwd: path.resolve(__dirname, '../..'),
+      stdio: ['ignore', output, 'inherit'],
+    });
     this.processes.push(child);
     return child;
   }

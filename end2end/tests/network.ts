@@ -94,20 +94,13 @@ export class Parley {
   }
 
   async start() {
-    const binary = process.env.PARLEY_BIN ?? path.resolve(__dirname, '../../target/release/parley');
-    const siteRoot = path.resolve(__dirname, '../../target/site');
+    const binary = path.resolve(process.env.PARLEY_BIN ?? path.resolve(__dirname, '../../target/release/parley'));
+    // As the README runs it: a release binary serves the browser app built into it (a
+    // debug build reads target/site, from the repository's root where it starts).
     this.process = spawn(
       binary,
-      [
-        '--listen',
-        `127.0.0.1:${this.port}`,
-        '--database-url',
-        `sqlite:${this.database}`,
-        '--site-root',
-        siteRoot,
-        ...this.extraArgs,
-      ],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
+      ['--listen', `127.0.0.1:${this.port}`, '--database-url', `sqlite:${this.database}`, ...this.extraArgs],
+      { cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'inherit', 'inherit'] },
     );
     for (let i = 0; i < 200; i++) {
       try {
