@@ -318,24 +318,45 @@ export const readVideoTimes = () =>
   [...document.querySelectorAll('.tile.remote video')].map((v) => (v as HTMLVideoElement).currentTime);
 
 /** In the page (any browser): starts watching every remote video for a picture that
- * stands still, looking every 50 ms. */
+ * stands still. Each new frame shown is noticed with requestVideoFrameCallback (where a
+ * browser lacks it, by getVideoPlaybackQuality's frame count); every 50 ms the watch
+ * notes how long each video has gone without one. (A live video's currentTime is no
+ * measure: it runs on while no frame comes.) */
 export const startFrameWatch = () => {
   const w = window as any;
   clearInterval(w.__frameWatch);
-  w.__frameGap = 0;
-  w.__frameSamples = 0;
-  const last = new Map<Element, { time: number; at: number }>();
+  const watch = { gap: 0, samples: 0, running: true };
+  if (w.__frameWatchState) w.__frameWatchState.running = false;
+  w.__frameWatchState = watch;
+  const lastFrame = new Map<HTMLVideoElement, { at: number; frames: number }>();
+  const frameCount = (video: HTMLVideoElement) => video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
+  const follow = (video: HTMLVideoElement) => {
+    lastFrame.set(video, { at: performance.now(), frames: frameCount(video) });
+    if (!('requestVideoFrameCallback' in video)) return;
+    const onFrame = () => {
+      lastFrame.get(video)!.at = performance.now();
+      if (watch.running) video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  };
   w.__frameWatch = setInterval(() => {
     const now = performance.now();
-    w.__frameSamples += 1;
-    for (const video of document.querySelectorAll('.tile.remote video')) {
-      const time = (video as HTMLVideoElement).currentTime;
-      const seen = last.get(video);
-      if (!seen || time !== seen.time) {
-        last.set(video, { time, at: now });
-      } else {
-        w.__frameGap = Math.max(w.__frameGap, now - seen.at);
+    watch.samples += 1;
+    for (const element of document.querySelectorAll('.tile.remote video')) {
+      const video = element as HTMLVideoElement;
+      const seen = lastFrame.get(video);
+      if (!seen) {
+        follow(video);
+        continue;
       }
+      if (!('requestVideoFrameCallback' in video)) {
+        const frames = frameCount(video);
+        if (frames !== seen.frames) {
+          seen.frames = frames;
+          seen.at = now;
+        }
+      }
+      watch.gap = Math.max(watch.gap, now - seen.at);
     }
   }, 50);
 };
@@ -345,7 +366,9 @@ export const startFrameWatch = () => {
 export const stopFrameWatch = () => {
   const w = window as any;
   clearInterval(w.__frameWatch);
-  return { gap: Math.round(w.__frameGap as number), samples: w.__frameSamples as number };
+  const watch = w.__frameWatchState as { gap: number; samples: number; running: boolean };
+  watch.running = false;
+  return { gap: Math.round(watch.gap), samples: watch.samples };
 };
 
 /** Starts watching every remote video on the page for frames that stop advancing. */
