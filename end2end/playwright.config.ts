@@ -37,7 +37,8 @@ export default defineConfig({
   expect: { timeout: 15_000 },
   fullyParallel: false,
   workers: 1,
-  forbidOnly: !!process.env.CI,
+  // A test.only left in would quietly run one test: never allowed, on CI or not.
+  forbidOnly: true,
   // No retries: a test that fails once fails the run, so an intermittent fault shows.
   retries: 0,
   reporter: [['list']],
