@@ -30,7 +30,8 @@ pub struct Config {
     pub site_root: Option<PathBuf>,
 
     /// What to log, as a tracing filter: error, warn, info, debug, trace, or per module
-    /// such as "info,server=debug". RUST_LOG is used when this is not given.
+    /// such as "info,server=debug". RUST_LOG is used when this is not given, and
+    /// without either, DEFAULT_LOG_FILTER ("info,tower_http=warn").
     #[arg(long, env = "PARLEY_LOG")]
     pub log: Option<String>,
 
@@ -60,6 +61,9 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
 
     #[command(flatten)]
+    pub http: HttpConfig,
+
+    #[command(flatten)]
     pub signaling: SignalingConfig,
 
     #[command(flatten)]
@@ -77,8 +81,32 @@ impl Config {
     }
 }
 
+/// What is logged when neither --log nor RUST_LOG says.
+pub const DEFAULT_LOG_FILTER: &str = "info,tower_http=warn";
+
 /// Where `cargo leptos build` and `cargo leptos watch` put the browser app.
 pub const DEVELOPMENT_SITE_ROOT: &str = "target/site";
+
+/// Bounds on the HTTP connections themselves, before any request is read: what one
+/// address can make the server hold open.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "HTTP connections")]
+pub struct HttpConfig {
+    /// Open connections (of every kind: pages, files, signaling) from one IP address;
+    /// more are closed as soon as they are accepted. Not applied to --trusted-proxy
+    /// addresses, whose clients are counted by the proxy's own limits.
+    #[arg(
+        long,
+        env = "PARLEY_MAX_HTTP_CONNECTIONS_PER_IP",
+        default_value_t = 128
+    )]
+    pub max_http_connections_per_ip: usize,
+
+    /// How long a client may take to send a request's headers, and how long an idle
+    /// keep-alive connection stays open waiting for the next request (e.g. 10s).
+    #[arg(long, env = "PARLEY_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+}
 
 /// Limits that keep one participant from hurting the others.
 #[derive(Args, Debug, Clone)]
@@ -132,6 +160,29 @@ pub struct SignalingConfig {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<IpAddr>,
+
+    /// Bytes one connection may send per second, on average (bursts of twice as many,
+    /// and at least a few frames, pass). Over it, messages are dropped with an error.
+    #[arg(long, env = "PARLEY_MAX_BYTES_PER_SECOND", default_value_t = 256 * 1024)]
+    pub max_bytes_per_second: u32,
+
+    /// Bytes the server holds for one participant: messages waiting to be sent plus
+    /// those kept for a resume until acknowledged. A participant past it is
+    /// disconnected like one too slow to read.
+    #[arg(long, env = "PARLEY_MAX_HELD_BYTES_PER_PARTICIPANT", default_value_t = 1024 * 1024)]
+    pub max_held_bytes_per_participant: usize,
+
+    /// Bytes the server holds for all participants together. Past three quarters of
+    /// it new joins are refused ("the server is busy"); past it, the participants
+    /// holding the most are disconnected until it is under again.
+    #[arg(long, env = "PARLEY_MAX_HELD_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_held_bytes: usize,
+
+    /// Bytes of chat one address may send in an hour, over all meetings (each person,
+    /// behind a --trusted-proxy); more is refused. Bounds what one address adds to
+    /// the database.
+    #[arg(long, env = "PARLEY_MAX_CHAT_BYTES_PER_HOUR", default_value_t = 1024 * 1024)]
+    pub max_chat_bytes_per_hour: usize,
 
     /// Messages waiting to be sent to one connection; a client that falls this far
     /// behind is disconnected. Also how many messages are kept for a participant whose
@@ -213,38 +264,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl Config {
-    /// The settings a test server uses: an ephemeral loopback port and the given database.
+    /// The settings a test server uses: Parley's own defaults (as `parley` with no
+    /// flags has them), on an ephemeral loopback port with the given database.
     pub fn for_tests(database_url: String) -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url,
-            site_root: Some(PathBuf::from("target/site")),
-            log: None,
-            chat_retention: Duration::from_secs(30 * 24 * 3600),
-            max_new_meetings_per_hour: 20,
-            meeting_expiry: Duration::from_secs(30 * 24 * 3600),
-            metrics_listen: None,
-            signaling: SignalingConfig {
-                public_origins: Vec::new(),
-                max_frame_bytes: 64 * 1024,
-                max_messages_per_second: 100,
-                max_participants: 8,
-                video_upload_kbps: 2500,
-                max_connections_per_ip: 32,
-                trusted_proxies: Vec::new(),
-                outgoing_queue: 256,
-                heartbeat_interval: Duration::from_secs(15),
-                heartbeat_timeout: Duration::from_secs(40),
-                resume_grace: Duration::from_secs(20),
-            },
-            ice: IceConfig {
-                stun_urls: Vec::new(),
-                turn_urls: Vec::new(),
-                turn_secret: None,
-                turn_credential_lifetime: Duration::from_secs(6 * 3600),
-                relay_only: false,
-            },
-        }
+        let mut config = Self::try_parse_from(["parley"]).expect("the defaults parse");
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.database_url = database_url;
+        config.site_root = Some(PathBuf::from(DEVELOPMENT_SITE_ROOT));
+        config
     }
 }
 

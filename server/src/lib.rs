@@ -3,6 +3,7 @@
 // than the default depth to compile.
 #![recursion_limit = "256"]
 
+pub mod accept;
 pub mod config;
 pub mod ice;
 pub mod monitoring;
@@ -13,9 +14,10 @@ pub mod signaling;
 pub mod site;
 pub mod store;
 
-use axum::serve::ListenerExt;
+use accept::Acceptor;
 use config::Config;
 use ice::IceServers;
+use signaling::forwarded::TrustedProxies;
 use signaling::Signaling;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +45,7 @@ pub struct Server {
     /// The metrics listener (`--metrics-listen`), apart from the public one.
     metrics: Option<(TcpListener, SocketAddr)>,
     router: axum::Router,
+    acceptor: Acceptor,
     store: RoomStore,
     signaling: Arc<Signaling>,
     retention: Retention,
@@ -77,12 +80,18 @@ impl Server {
             )
             .await?,
         );
+        signaling.keep_within_budget();
         let router = routes::router(config, addr, store.clone(), signaling.clone());
+        let acceptor = Acceptor::new(
+            &config.http,
+            TrustedProxies::new(&config.signaling.trusted_proxies),
+        );
         Ok(Self {
             listener,
             addr,
             metrics,
             router,
+            acceptor,
             store,
             signaling,
             retention: Retention {
@@ -111,6 +120,7 @@ impl Server {
         let Self {
             listener,
             router,
+            acceptor,
             store,
             signaling,
             retention,
@@ -126,23 +136,13 @@ impl Server {
                 }
             })
         });
-        // Signaling messages are small and latency matters: send them at once instead
-        // of letting Nagle's algorithm hold them back waiting for an ACK.
-        let listener = listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        let result = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            signaling.stop().await;
-        })
-        .await
-        .map_err(ServerError::Serve);
+        let result = acceptor
+            .serve(listener, router, async move {
+                shutdown.await;
+                signaling.stop().await;
+            })
+            .await
+            .map_err(ServerError::Serve);
         sweeper.abort();
         if let Some(metrics) = metrics {
             metrics.abort();

@@ -44,7 +44,7 @@ fn init_logging(filter: Option<&str>) {
     let filter = match filter {
         Some(filter) => EnvFilter::new(filter),
         None => EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
+            .unwrap_or_else(|_| EnvFilter::new(server::config::DEFAULT_LOG_FILTER)),
     };
     // Colours only on a terminal: in a file or the systemd journal they are noise.
     tracing_subscriber::fmt()

@@ -32,10 +32,16 @@ pub const MEETINGS_REFUSED: &str = "parley_new_meetings_refused_total";
 pub const MEETINGS_EXPIRED: &str = "parley_meetings_expired_total";
 /// HTTP responses, by status code.
 pub const HTTP_RESPONSES: &str = "parley_http_responses_total";
+/// Participants disconnected because the server held more than its budget.
+pub const SHED: &str = "parley_participants_shed_total";
+/// Connections closed as soon as accepted, over the per-address limit.
+pub const CONNECTIONS_REFUSED: &str = "parley_http_connections_refused_total";
 
 const CONNECTIONS: &str = "parley_signaling_connections";
 const MEETINGS_IN_PROGRESS: &str = "parley_meetings_in_progress";
 const PARTICIPANTS: &str = "parley_participants";
+const HELD_BYTES: &str = "parley_held_bytes";
+const HELD_BYTES_BUDGET: &str = "parley_held_bytes_budget";
 
 /// The process's metrics recorder, installed on first use. `None` when another
 /// recorder was installed first (then Parley's metrics go there).
@@ -77,6 +83,22 @@ fn describe() {
         "Meetings deleted after the expiry period."
     );
     describe_counter!(HTTP_RESPONSES, "HTTP responses, by status.");
+    describe_counter!(
+        SHED,
+        "Participants disconnected because the server held more than its budget."
+    );
+    describe_counter!(
+        CONNECTIONS_REFUSED,
+        "Connections closed at once, over the per-address limit."
+    );
+    describe_gauge!(
+        HELD_BYTES,
+        "Bytes held for participants: waiting to be sent and kept for resumes."
+    );
+    describe_gauge!(
+        HELD_BYTES_BUDGET,
+        "The most bytes the server holds for participants."
+    );
     describe_gauge!(CONNECTIONS, "Open signaling WebSocket connections.");
     describe_gauge!(MEETINGS_IN_PROGRESS, "Meetings with someone in them.");
     describe_gauge!(PARTICIPANTS, "Participants in all meetings.");
@@ -106,6 +128,8 @@ async fn render(State(signaling): State<Arc<Signaling>>) -> Response {
     metrics::gauge!(CONNECTIONS).set(signaling.connections() as f64);
     metrics::gauge!(MEETINGS_IN_PROGRESS).set(meetings as f64);
     metrics::gauge!(PARTICIPANTS).set(participants as f64);
+    metrics::gauge!(HELD_BYTES).set(signaling.held_bytes() as f64);
+    metrics::gauge!(HELD_BYTES_BUDGET).set(signaling.hub.held().budget() as f64);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle.render(),

@@ -94,14 +94,14 @@ async fn a_latecomer_and_a_restarted_server_give_the_history() {
 }
 
 #[tokio::test]
-async fn only_the_latest_messages_are_given_to_a_latecomer() {
+async fn only_the_latest_200_messages_are_kept_and_given_to_a_latecomer() {
     let server = TestServer::fresh().await;
     let room = server.create_room("Busy").await;
     // Written straight into the server's database, as a long meeting would have.
     let store = server::store::RoomStore::open(&server.database_url)
         .await
         .unwrap();
-    for n in 0..(app::protocol::CHAT_HISTORY + 5) {
+    for n in 0..205 {
         store
             .add_chat(
                 &room,
@@ -109,18 +109,16 @@ async fn only_the_latest_messages_are_given_to_a_latecomer() {
                 "Ada",
                 &n.to_string(),
                 std::time::SystemTime::now(),
+                app::protocol::CHAT_HISTORY,
             )
             .await
             .unwrap();
     }
     let mut bob = server.connect().await;
     let chat = bob.join(&room, "Bob").await.chat;
-    assert_eq!(chat.len(), app::protocol::CHAT_HISTORY);
+    assert_eq!(chat.len(), 200);
     assert_eq!(chat.first().unwrap().text, "5");
-    assert_eq!(
-        chat.last().unwrap().text,
-        (app::protocol::CHAT_HISTORY + 4).to_string()
-    );
+    assert_eq!(chat.last().unwrap().text, "204");
     server.stop().await;
 }
 

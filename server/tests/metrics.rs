@@ -2,17 +2,14 @@
 
 mod common;
 
-use common::{http, TestServer};
+use common::{http, metric, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// The value of the sample named `series` (with its labels, as Prometheus prints them).
+/// The value of the sample named `series` (with its labels, as Prometheus prints
+/// them); 0 when there is none yet.
 fn sample(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map(|value| value.trim().parse().unwrap())
-        .unwrap_or(0.0)
+    metric(metrics, series).unwrap_or(0.0)
 }
 
 async fn scrape(server: &TestServer) -> String {

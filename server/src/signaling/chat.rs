@@ -26,11 +26,29 @@ impl Session {
                 ),
             );
         }
+        // Counted as it is stored: the text and the name beside it.
+        let bytes = text.len() + name.len();
+        if !self.signaling.chat_quota.take(self.client, bytes) {
+            return self.refuse(
+                ErrorCode::ChatRefused,
+                format!(
+                    "not sent: chat from your address is over its allowance of {} bytes an hour; wait a while",
+                    self.signaling.chat_quota.per_hour()
+                ),
+            );
+        }
         let (room, id) = (room.clone(), *id);
         let kept = self
             .signaling
             .store
-            .add_chat(room.code(), id, name, &text, SystemTime::now())
+            .add_chat(
+                room.code(),
+                id,
+                name,
+                &text,
+                SystemTime::now(),
+                CHAT_HISTORY,
+            )
             .await;
         match kept {
             Ok(message) => {

@@ -14,6 +14,7 @@ use app::protocol::{ErrorCode, LeaveReason, PeerId, ServerMessage, CLOSE_RESTART
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use std::net::IpAddr;
 use std::ops::ControlFlow;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
@@ -55,19 +56,29 @@ impl End {
     }
 }
 
-/// Serves one WebSocket until it closes. `_slot` holds its place in the per-address count.
-pub async fn serve(socket: WebSocket, signaling: Arc<Signaling>, _slot: ConnectionSlot) {
+/// Serves one WebSocket from `client` until it closes. `_slot` holds its place in the
+/// per-address count.
+pub async fn serve(
+    socket: WebSocket,
+    signaling: Arc<Signaling>,
+    client: IpAddr,
+    _slot: ConnectionSlot,
+) {
     let connection = signaling.next_connection.fetch_add(1, Ordering::Relaxed);
-    let (outbox, receiver) = Outbox::new(signaling.limits.outgoing_queue);
+    let (outbox, receiver) = signaling.hub.outbox(signaling.limits.outgoing_queue);
     let (sink, mut stream) = socket.split();
     let mut writer = tokio::spawn(write_loop(
         sink,
         receiver,
         signaling.limits.heartbeat_interval,
     ));
+    let limits = &signaling.limits;
     let mut session = Session {
         connection,
-        limiter: RateLimiter::new(signaling.limits.max_messages_per_second),
+        client,
+        limiter: RateLimiter::new(limits.max_messages_per_second),
+        // A few frames of the largest size always pass.
+        byte_limiter: RateLimiter::bytes(limits.max_bytes_per_second, 4 * limits.max_frame_bytes),
         last_rate_error: None,
         chat_limiter: RateLimiter::new(super::chat::CHAT_PER_SECOND),
         joined: None,
@@ -115,10 +126,8 @@ async fn write_loop(
     receiver: OutboxReceiver,
     ping_every: Duration,
 ) -> Option<SplitSink<WebSocket, Message>> {
-    let OutboxReceiver {
-        mut queue,
-        kick: mut kick_watch,
-    } = receiver;
+    let mut receiver = receiver;
+    let mut kick_watch = receiver.kick.clone();
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut kicked = pin!(async move {
@@ -142,8 +151,8 @@ async fn write_loop(
                 let _ = sink.send(Message::Close(Some(frame))).await;
                 return None;
             }
-            frame = queue.recv() => match frame {
-                Some(frame) => send_queued(&mut sink, frame, &mut queue).await,
+            frame = receiver.recv() => match frame {
+                Some(frame) => send_queued(&mut sink, frame, &mut receiver).await,
                 None => return Some(sink),
             },
             _ = ping.tick() => sink.send(Message::Ping(Default::default())).await,
@@ -158,10 +167,10 @@ async fn write_loop(
 async fn send_queued(
     sink: &mut SplitSink<WebSocket, Message>,
     first: Utf8Bytes,
-    queue: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+    receiver: &mut OutboxReceiver,
 ) -> Result<(), axum::Error> {
     sink.feed(Message::Text(first)).await?;
-    while let Ok(frame) = queue.try_recv() {
+    while let Some(frame) = receiver.try_recv() {
         sink.feed(Message::Text(frame)).await?;
     }
     sink.flush().await
@@ -185,9 +194,12 @@ pub(super) struct Joined {
 
 pub(super) struct Session {
     pub(super) connection: u64,
+    /// Who is at the other end (behind a trusted proxy, the client it names).
+    pub(super) client: IpAddr,
     pub(super) signaling: Arc<Signaling>,
     pub(super) outbox: Outbox,
     limiter: RateLimiter,
+    byte_limiter: RateLimiter,
     last_rate_error: Option<Instant>,
     /// Chat has a rate of its own, lower than signaling's: every message is kept.
     pub(super) chat_limiter: RateLimiter,
@@ -251,14 +263,14 @@ impl Session {
             }
             let flow = match frame {
                 Message::Text(text) => {
-                    if self.within_rate() {
+                    if self.within_rate(text.len()) {
                         self.handle_text(text.as_str()).await
                     } else {
                         ControlFlow::Continue(())
                     }
                 }
-                Message::Binary(_) => {
-                    if self.within_rate() {
+                Message::Binary(bytes) => {
+                    if self.within_rate(bytes.len()) {
                         self.refuse(
                             ErrorCode::BadMessage,
                             "binary frames are not used: send JSON text",
@@ -348,26 +360,32 @@ impl Session {
         End::Dropped
     }
 
-    /// Counts a message against the rate limit; over it, the message is dropped and
-    /// the client told (at most once a second, so the telling cannot flood either).
-    fn within_rate(&mut self) -> bool {
-        if self.limiter.allow() {
+    /// Counts a message of `len` bytes against the rate limits (messages and bytes a
+    /// second); over one, the message is dropped and the client told (at most once a
+    /// second, so the telling cannot flood either).
+    fn within_rate(&mut self, len: usize) -> bool {
+        let limits = &self.signaling.limits;
+        let why = if !self.limiter.allow() {
+            format!(
+                "too many messages: at most {} a second; messages are being dropped",
+                limits.max_messages_per_second
+            )
+        } else if !self.byte_limiter.allow_n(len) {
+            format!(
+                "too much data: at most {} bytes a second; messages are being dropped",
+                limits.max_bytes_per_second
+            )
+        } else {
             return true;
-        }
+        };
         let now = Instant::now();
         if self
             .last_rate_error
             .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
         {
             self.last_rate_error = Some(now);
-            tracing::info!(connection = self.connection, "rate limited");
-            self.refuse(
-                ErrorCode::RateLimited,
-                format!(
-                    "too many messages: at most {} a second; messages are being dropped",
-                    self.signaling.limits.max_messages_per_second
-                ),
-            );
+            tracing::info!(connection = self.connection, %why, "rate limited");
+            self.refuse(ErrorCode::RateLimited, why);
         }
         false
     }

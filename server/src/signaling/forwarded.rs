@@ -17,7 +17,7 @@ impl TrustedProxies {
         Self(proxies.iter().map(IpAddr::to_canonical).collect())
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.0.contains(&ip.to_canonical())
     }
 

@@ -10,6 +10,11 @@
 //! grace period, on a new connection) they are replayed in order and exactly once.
 //! While it is away its messages only pile up there, up to a bound; past it, or past
 //! the grace period, it leaves the room like anyone else.
+//!
+//! What is held for a member (queued and kept) is bounded in bytes too, per member and
+//! for the whole server ([`HeldBytes`]): a member past its budget is dropped like one
+//! too slow to read; past the server's budget, joins are refused and [`Hub::shed`]
+//! drops the members holding the most.
 
 use app::protocol::{LeaveReason, PeerId, PeerInfo, ServerMessage};
 use app::room_code::RoomCode;
@@ -17,11 +22,13 @@ use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+mod held;
 mod outbox;
 mod room;
+pub use held::HeldBytes;
 pub use outbox::{encode, encode_numbered, Kick, Outbox, OutboxReceiver, QueueOutcome};
 pub use room::Room;
-use room::{broadcast_locked, others, Member};
+use room::{broadcast_locked, others, Keeping, Member};
 
 /// Why a join or resume was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +37,8 @@ pub enum JoinError {
     Full(usize),
     #[error("this session has ended: join again")]
     Ended,
+    #[error("the server is busy: try again in a moment")]
+    Busy,
 }
 
 /// How a participant comes back.
@@ -45,17 +54,41 @@ pub struct Comeback {
 pub struct Hub {
     rooms: Mutex<HashMap<RoomCode, Arc<Room>>>,
     max_participants: usize,
-    /// Room messages kept per member for replay after a resume.
-    keep: usize,
+    /// What each room keeps for its members.
+    keeping: Keeping,
 }
 
 impl Hub {
+    /// A hub keeping up to `keep` room messages per member for replay after a resume,
+    /// with no bound in bytes.
     pub fn new(max_participants: usize, keep: usize) -> Self {
         Self {
             rooms: Mutex::new(HashMap::new()),
             max_participants,
-            keep: keep.max(1),
+            keeping: Keeping {
+                messages: keep.max(1),
+                bytes: usize::MAX,
+                held: HeldBytes::default(),
+            },
         }
+    }
+
+    /// Bounds what is held for each member to `per_member` bytes, counted in `held`
+    /// (whose budget is the whole server's).
+    pub fn with_byte_budgets(mut self, per_member: usize, held: HeldBytes) -> Self {
+        self.keeping.bytes = per_member;
+        self.keeping.held = held;
+        self
+    }
+
+    /// The server's count of held bytes.
+    pub fn held(&self) -> &HeldBytes {
+        &self.keeping.held
+    }
+
+    /// A new outbox for a connection, bounded like the members' holdings.
+    pub fn outbox(&self, capacity: usize) -> (Outbox, OutboxReceiver) {
+        Outbox::bounded(capacity, self.keeping.bytes, self.keeping.held.clone())
     }
 
     fn rooms(&self) -> MutexGuard<'_, HashMap<RoomCode, Arc<Room>>> {
@@ -65,7 +98,7 @@ impl Hub {
     fn room(&self, rooms: &mut HashMap<RoomCode, Arc<Room>>, code: &RoomCode) -> Arc<Room> {
         rooms
             .entry(code.clone())
-            .or_insert_with(|| Arc::new(Room::new(code.clone(), self.keep)))
+            .or_insert_with(|| Arc::new(Room::new(code.clone(), self.keeping.clone())))
             .clone()
     }
 
@@ -80,6 +113,9 @@ impl Hub {
         outbox: Outbox,
         welcome: impl FnOnce(Vec<PeerInfo>) -> ServerMessage,
     ) -> Result<Arc<Room>, JoinError> {
+        if self.keeping.held.refuses_joins() {
+            return Err(JoinError::Busy);
+        }
         let mut rooms = self.rooms();
         let room = self.room(&mut rooms, code);
         let mut members = room.members();
@@ -91,8 +127,9 @@ impl Hub {
         send_reply(&outbox, &welcome(others(&members, me.id)));
         let id = me.id;
         let joined = encode(&ServerMessage::PeerJoined { peer: me.clone() });
-        members.insert(id, Member::new(me, connection, outbox));
-        broadcast_locked(code, &mut members, self.keep, id, &joined);
+        let member = Member::new(me, connection, outbox, self.keeping.held.clone());
+        members.insert(id, member);
+        broadcast_locked(code, &mut members, &self.keeping, id, &joined);
         drop(members);
         Ok(room)
     }
@@ -131,12 +168,7 @@ impl Hub {
         // A raised hand stays raised across a dropped connection.
         member.info.media = me.media;
         let complete = member.can_replay_after(comeback.last_seen);
-        let missed: Vec<Utf8Bytes> = member
-            .unacked
-            .iter()
-            .filter(|(seq, _)| *seq > comeback.last_seen)
-            .map(|(_, frame)| frame.clone())
-            .collect();
+        let missed: Vec<Utf8Bytes> = member.kept_after(comeback.last_seen);
         let info = member.info.clone();
         send_reply(&outbox, &reply(others(&members, id), complete));
         for frame in missed {
@@ -146,7 +178,7 @@ impl Hub {
             }
         }
         let back = encode(&ServerMessage::PeerJoined { peer: info });
-        broadcast_locked(code, &mut members, self.keep, id, &back);
+        broadcast_locked(code, &mut members, &self.keeping, id, &back);
         drop(members);
         Ok(room)
     }
@@ -164,7 +196,7 @@ impl Hub {
         }
         member.outbox = None;
         let away = encode(&ServerMessage::PeerReconnecting { id });
-        broadcast_locked(&room.code, &mut members, self.keep, id, &away);
+        broadcast_locked(&room.code, &mut members, &self.keeping, id, &away);
         true
     }
 
@@ -200,10 +232,44 @@ impl Hub {
         if members.get(&id).is_some_and(|m| m.connection == connection) {
             members.remove(&id);
             let left = encode(&ServerMessage::PeerLeft { id, reason });
-            broadcast_locked(&room.code, &mut members, self.keep, id, &left);
+            broadcast_locked(&room.code, &mut members, &self.keeping, id, &left);
         }
         drop(members);
         forget_if_empty(&mut rooms, room);
+    }
+
+    /// While the server holds more than its budget, disconnects the member holding
+    /// the most (as one too slow to read). Returns how many were disconnected.
+    pub fn shed(&self) -> usize {
+        let held = &self.keeping.held;
+        let mut dropped = 0;
+        // What a dropped member had queued is let go of once its connection's writer
+        // stops, a moment later: count it as gone already.
+        let mut freed = 0;
+        while held.get().saturating_sub(freed) > held.budget() {
+            let rooms: Vec<Arc<Room>> = self.rooms().values().cloned().collect();
+            let largest = rooms
+                .iter()
+                .filter_map(|room| room.largest_holder().map(|(id, bytes)| (room, id, bytes)))
+                .max_by_key(|(_, _, bytes)| *bytes);
+            let Some((room, id, bytes)) = largest.filter(|(_, _, bytes)| *bytes > 0) else {
+                break;
+            };
+            tracing::warn!(
+                room = %room.code(),
+                peer = %id,
+                bytes,
+                held = held.get(),
+                budget = held.budget(),
+                "the server holds more than its budget: disconnecting the participant holding the most"
+            );
+            let before = held.get();
+            room.drop_member(id);
+            // What it kept for replay is let go of at once; the rest (its queue) soon.
+            freed += bytes.saturating_sub(before.saturating_sub(held.get()));
+            dropped += 1;
+        }
+        dropped
     }
 
     /// Rooms with someone in them, and participants in all of them.

@@ -1,11 +1,13 @@
-//! Per-connection message rate and per-address connection counts.
+//! Per-connection message and byte rates, per-address connection counts, and the
+//! per-address chat quota.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::time::Instant;
 
-/// A token bucket: `rate` messages per second on average, bursts of twice that.
+/// A token bucket: `rate` tokens a second on average, up to `burst` at once.
 #[derive(Debug)]
 pub struct RateLimiter {
     rate: f64,
@@ -15,28 +17,98 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// `per_second` messages a second on average, bursts of twice that.
     pub fn new(per_second: u32) -> Self {
         let rate = f64::from(per_second.max(1));
+        Self::with_burst(rate, rate * 2.0)
+    }
+
+    /// `per_second` bytes a second on average; bursts of twice that, and never less
+    /// than `at_least` (so that a few frames of the largest size pass).
+    pub fn bytes(per_second: u32, at_least: usize) -> Self {
+        let rate = f64::from(per_second.max(1));
+        Self::with_burst(rate, (rate * 2.0).max(at_least as f64))
+    }
+
+    /// `amount` an `every` on average, all of it at once at most.
+    pub fn per(amount: usize, every: Duration) -> Self {
+        let amount = amount.max(1) as f64;
+        Self::with_burst(amount / every.as_secs_f64().max(1e-3), amount)
+    }
+
+    fn with_burst(rate: f64, burst: f64) -> Self {
         Self {
             rate,
-            burst: rate * 2.0,
-            tokens: rate * 2.0,
+            burst,
+            tokens: burst,
             last: Instant::now(),
         }
     }
 
     /// Whether one more message may pass now.
     pub fn allow(&mut self) -> bool {
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        self.allow_n(1)
+    }
+
+    /// Whether `n` more (bytes, say) may pass now; when they do, they are counted.
+    pub fn allow_n(&mut self, n: usize) -> bool {
+        self.refill();
+        let n = n as f64;
+        if self.tokens >= n {
+            self.tokens -= n;
             true
         } else {
             false
         }
+    }
+
+    /// Whether the bucket is full again (nothing to remember).
+    fn is_full(&mut self) -> bool {
+        self.refill();
+        self.tokens >= self.burst
+    }
+
+    fn refill(&mut self) {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+    }
+}
+
+/// How many bytes of chat each address may send an hour, over all meetings.
+#[derive(Debug)]
+pub struct ChatQuota {
+    per_hour: usize,
+    used: Mutex<HashMap<IpAddr, RateLimiter>>,
+}
+
+/// Addresses remembered before the quota forgets those whose allowance is whole again.
+const CHAT_QUOTA_TIDY_AT: usize = 4096;
+
+impl ChatQuota {
+    pub fn new(per_hour: usize) -> Self {
+        Self {
+            per_hour,
+            used: Mutex::default(),
+        }
+    }
+
+    /// Takes `bytes` from `ip`'s allowance; false (and nothing taken) when it has
+    /// not that much left.
+    pub fn take(&self, ip: IpAddr, bytes: usize) -> bool {
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        if used.len() >= CHAT_QUOTA_TIDY_AT {
+            used.retain(|_, bucket| !bucket.is_full());
+        }
+        let per_hour = self.per_hour;
+        used.entry(ip)
+            .or_insert_with(|| RateLimiter::per(per_hour, Duration::from_secs(3600)))
+            .allow_n(bytes)
+    }
+
+    pub fn per_hour(&self) -> usize {
+        self.per_hour
     }
 }
 
@@ -100,7 +172,6 @@ impl Drop for ConnectionSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[tokio::test(start_paused = true)]
     async fn bursts_pass_then_the_rate_holds() {
@@ -110,6 +181,29 @@ mod tests {
         tokio::time::advance(Duration::from_millis(500)).await;
         let passed = (0..100).filter(|_| limiter.allow()).count();
         assert_eq!(passed, 5, "then the rate");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bytes_pass_at_their_rate_with_room_for_large_frames() {
+        let mut limiter = RateLimiter::bytes(1000, 5000);
+        assert!(limiter.allow_n(5000), "a burst of at least the minimum");
+        assert!(!limiter.allow_n(1), "then nothing");
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert!(!limiter.allow_n(501), "more than has come back");
+        assert!(limiter.allow_n(500), "what has come back");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_chat_quota_is_per_address_and_comes_back_over_the_hour() {
+        let quota = ChatQuota::new(1000);
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        assert!(quota.take(a, 600));
+        assert!(!quota.take(a, 600), "past the hour's allowance");
+        assert!(quota.take(b, 600), "another address has its own");
+        tokio::time::advance(Duration::from_secs(1800)).await;
+        assert!(quota.take(a, 600), "half an hour gives half of it back");
+        assert!(!quota.take(a, 400), "and no more");
     }
 
     #[test]

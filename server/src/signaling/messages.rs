@@ -189,6 +189,10 @@ impl Session {
                 }
             }
             Err(error @ JoinError::Full(_)) => self.refuse(ErrorCode::RoomFull, error.to_string()),
+            Err(error @ JoinError::Busy) => {
+                tracing::warn!(room = %code, held = signaling.hub.held().get(), "join refused: the server holds as much as it may");
+                self.refuse(ErrorCode::ServerBusy, error.to_string())
+            }
             Err(error @ JoinError::Ended) => {
                 tracing::info!(room = %code, peer = %id, "resume refused: the session has ended");
                 self.refuse(ErrorCode::ResumeRefused, error.to_string())
@@ -200,6 +204,9 @@ impl Session {
         let Some(Joined { room, id, .. }) = &self.joined else {
             return self.refuse(ErrorCode::NotJoined, "join a meeting before signaling");
         };
+        if let Err(too_large) = signal.check_size() {
+            return self.refuse(ErrorCode::TooLarge, format!("not relayed: {too_large}"));
+        }
         let relayed = ServerMessage::Signal {
             from: *id,
             epoch,

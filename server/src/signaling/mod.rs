@@ -22,14 +22,14 @@ use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use forwarded::TrustedProxies;
-use hub::Hub;
+use hub::{HeldBytes, Hub};
 use ids::PeerIds;
-use limits::ConnectionsPerIp;
+use limits::{ChatQuota, ConnectionsPerIp};
 use origin::OriginPolicy;
 use resume::ResumeTokens;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
@@ -55,6 +55,7 @@ pub struct Signaling {
     origins: OriginPolicy,
     proxies: TrustedProxies,
     connections: ConnectionsPerIp,
+    chat_quota: ChatQuota,
     pub relayed: RelayedCounters,
 }
 
@@ -69,8 +70,12 @@ impl Signaling {
         store: RoomStore,
     ) -> Result<Self, StoreError> {
         let key = store.secret(RESUME_KEY, resume::new_key).await?;
+        let hub = Hub::new(limits.max_participants, limits.outgoing_queue).with_byte_budgets(
+            limits.max_held_bytes_per_participant,
+            HeldBytes::with_budget(limits.max_held_bytes),
+        );
         Ok(Self {
-            hub: Hub::new(limits.max_participants, limits.outgoing_queue),
+            hub,
             ids: PeerIds::open(store.clone()).await?,
             tokens: ResumeTokens::new(key),
             started_at: SystemTime::now(),
@@ -79,6 +84,7 @@ impl Signaling {
             origins: OriginPolicy::new(&limits.public_origins),
             proxies: TrustedProxies::new(&limits.trusted_proxies),
             connections: ConnectionsPerIp::new(limits.max_connections_per_ip),
+            chat_quota: ChatQuota::new(limits.max_chat_bytes_per_hour),
             relayed: RelayedCounters::new(),
             store,
             ice,
@@ -94,6 +100,31 @@ impl Signaling {
     /// Meetings with someone in them, and participants in all of them.
     pub fn census(&self) -> (usize, usize) {
         self.hub.census()
+    }
+
+    /// Bytes held for participants now: waiting to be sent and kept for resumes.
+    pub fn held_bytes(&self) -> usize {
+        self.hub.held().get()
+    }
+
+    /// Keeps what the server holds for its participants within its budget: each time
+    /// it goes over, those holding the most are disconnected. Runs as long as the
+    /// signaling service does.
+    pub fn keep_within_budget(self: &Arc<Self>) {
+        let held = self.hub.held().clone();
+        let signaling: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                held.went_over().await;
+                let Some(signaling) = signaling.upgrade() else {
+                    return;
+                };
+                let dropped = signaling.hub.shed();
+                if dropped > 0 {
+                    metrics::counter!(monitoring::SHED).increment(dropped as u64);
+                }
+            }
+        });
     }
 
     /// What the client is told of its limits.
@@ -160,5 +191,5 @@ pub async fn upgrade(
         .max_frame_size(hard_cap)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection::serve(socket, signaling, slot))
+        .on_upgrade(move |socket| connection::serve(socket, signaling, client, slot))
 }

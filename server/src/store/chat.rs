@@ -27,6 +27,8 @@ pub fn unix_millis(at: SystemTime) -> u64 {
 
 impl RoomStore {
     /// Keeps a message sent in the meeting `code` and returns it as everyone sees it.
+    /// The meeting keeps only its latest `keep` messages (what it can show): older
+    /// ones are deleted with the same write.
     pub async fn add_chat(
         &self,
         code: &RoomCode,
@@ -34,9 +36,11 @@ impl RoomStore {
         name: &str,
         text: &str,
         sent_at: SystemTime,
+        keep: usize,
     ) -> Result<ChatMessage, StoreError> {
         let sent_at = i64::try_from(unix_millis(sent_at)).unwrap_or(i64::MAX);
         let from_id = i64::try_from(from.0).unwrap_or(i64::MAX);
+        let mut transaction = self.pool.begin().await?;
         let row: Row = sqlx::query_as(
             "INSERT INTO chat_messages (room_code, sender_id, sender_name, body, sent_at)
              VALUES (?, ?, ?, ?, ?)
@@ -47,8 +51,18 @@ impl RoomStore {
         .bind(name)
         .bind(text)
         .bind(sent_at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *transaction)
         .await?;
+        sqlx::query(
+            "DELETE FROM chat_messages WHERE room_code = ?1 AND id <= (
+                 SELECT id FROM chat_messages WHERE room_code = ?1
+                 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+        )
+        .bind(code.as_str())
+        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
         Ok(message(row))
     }
 
@@ -104,15 +118,15 @@ mod tests {
         let two = store.create("Two").await.unwrap().code;
         let now = SystemTime::now();
         let first = store
-            .add_chat(&one, PeerId(3), "Ada", "hello", now)
+            .add_chat(&one, PeerId(3), "Ada", "hello", now, 200)
             .await
             .unwrap();
         store
-            .add_chat(&two, PeerId(4), "Bob", "elsewhere", now)
+            .add_chat(&two, PeerId(4), "Bob", "elsewhere", now, 200)
             .await
             .unwrap();
         let second = store
-            .add_chat(&one, PeerId(5), "Cy", "<b>hi</b>", now)
+            .add_chat(&one, PeerId(5), "Cy", "<b>hi</b>", now, 200)
             .await
             .unwrap();
         assert!(second.id > first.id);
@@ -137,7 +151,7 @@ mod tests {
         let used = store.create("Used").await.unwrap().code;
         for room in [&idle, &used] {
             store
-                .add_chat(room, PeerId(1), "Ada", "hello", SystemTime::now())
+                .add_chat(room, PeerId(1), "Ada", "hello", SystemTime::now(), 200)
                 .await
                 .unwrap();
         }
@@ -156,6 +170,13 @@ mod tests {
         assert_eq!(store.forget_rooms_idle_since(hour_ago).await.unwrap(), 0);
     }
 
+    async fn stored_messages(store: &RoomStore) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM chat_messages")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn history_is_the_latest_messages_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
@@ -163,7 +184,14 @@ mod tests {
         let room = store.create("Busy").await.unwrap().code;
         for n in 0..10 {
             store
-                .add_chat(&room, PeerId(1), "Ada", &n.to_string(), SystemTime::now())
+                .add_chat(
+                    &room,
+                    PeerId(1),
+                    "Ada",
+                    &n.to_string(),
+                    SystemTime::now(),
+                    200,
+                )
                 .await
                 .unwrap();
         }
@@ -178,6 +206,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_meeting_keeps_only_its_latest_messages_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let busy = store.create("Busy").await.unwrap().code;
+        let quiet = store.create("Quiet").await.unwrap().code;
+        store
+            .add_chat(&quiet, PeerId(2), "Bob", "still here", SystemTime::now(), 4)
+            .await
+            .unwrap();
+        for n in 0..10 {
+            store
+                .add_chat(
+                    &busy,
+                    PeerId(1),
+                    "Ada",
+                    &n.to_string(),
+                    SystemTime::now(),
+                    4,
+                )
+                .await
+                .unwrap();
+        }
+        let texts: Vec<String> = store
+            .chat_history(&busy, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(texts, ["6", "7", "8", "9"]);
+        assert_eq!(
+            stored_messages(&store).await,
+            5,
+            "the other meeting's stays"
+        );
+    }
+
+    #[tokio::test]
     async fn old_chat_is_swept_and_goes_with_its_meeting() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
@@ -185,11 +251,11 @@ mod tests {
         let now = SystemTime::now();
         let day = Duration::from_secs(24 * 3600);
         store
-            .add_chat(&room, PeerId(1), "Ada", "old", now - 40 * day)
+            .add_chat(&room, PeerId(1), "Ada", "old", now - 40 * day, 200)
             .await
             .unwrap();
         store
-            .add_chat(&room, PeerId(1), "Ada", "new", now)
+            .add_chat(&room, PeerId(1), "Ada", "new", now, 200)
             .await
             .unwrap();
         assert_eq!(store.forget_chat_before(now - 30 * day).await.unwrap(), 1);
@@ -208,10 +274,6 @@ mod tests {
             .execute(&store.pool)
             .await
             .unwrap();
-        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chat_messages")
-            .fetch_one(&store.pool)
-            .await
-            .unwrap();
-        assert_eq!(left, 0);
+        assert_eq!(stored_messages(&store).await, 0);
     }
 }

@@ -118,6 +118,19 @@ impl Client {
         }
     }
 
+    /// The next frame, read without acknowledging it: `Ok` for a message, `Err` with
+    /// the close code when the server closes, `None` when the connection just ends.
+    pub async fn next_frame(&mut self) -> Option<Result<(), Option<CloseCode>>> {
+        loop {
+            match self.ws.next().await? {
+                Ok(Message::Text(_)) => return Some(Ok(())),
+                Ok(Message::Close(frame)) => return Some(Err(frame.map(|f| f.code))),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Fails if a signaling message arrives within `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) {
         if let Ok(Some(message)) = tokio::time::timeout(wait, self.next_message()).await {

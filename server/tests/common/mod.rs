@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod client;
+pub mod process;
 pub mod turn;
 
 use server::config::Config;
@@ -91,25 +92,7 @@ impl TestServer {
     /// Posts the home page's "New meeting" form the way a browser without JavaScript
     /// would, checks that it redirects to the new room, and returns the room's code.
     pub async fn create_room(&self, name: &str) -> app::room_code::RoomCode {
-        let response = http()
-            .post(self.url("/api/rooms/create"))
-            // A browser's form post accepts HTML; that is what makes the server answer
-            // with a redirect rather than with the new room as data.
-            .header("accept", "text/html,application/xhtml+xml")
-            .form(&[("name", name)])
-            .send()
-            .await
-            .expect("create a room");
-        assert!(
-            response.status().is_redirection(),
-            "creating a room redirects, got {}",
-            response.status()
-        );
-        let location = response.headers()["location"].to_str().unwrap().to_owned();
-        let code = location
-            .strip_prefix("/r/")
-            .unwrap_or_else(|| panic!("redirects to a room: {location}"));
-        app::room_code::RoomCode::parse(code).expect("a room code")
+        create_room_at(self.addr, name).await
     }
 
     /// The body of the page at `path`.
@@ -139,8 +122,40 @@ impl TestServer {
     }
 }
 
+/// Starts a meeting on the server at `addr` as [`TestServer::create_room`] does.
+pub async fn create_room_at(addr: SocketAddr, name: &str) -> app::room_code::RoomCode {
+    let response = http()
+        .post(format!("http://{addr}/api/rooms/create"))
+        // A browser's form post accepts HTML; that is what makes the server answer
+        // with a redirect rather than with the new room as data.
+        .header("accept", "text/html,application/xhtml+xml")
+        .form(&[("name", name)])
+        .send()
+        .await
+        .expect("create a room");
+    assert!(
+        response.status().is_redirection(),
+        "creating a room redirects, got {}",
+        response.status()
+    );
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let code = location
+        .strip_prefix("/r/")
+        .unwrap_or_else(|| panic!("redirects to a room: {location}"));
+    app::room_code::RoomCode::parse(code).expect("a room code")
+}
+
 pub fn database_url(path: PathBuf) -> String {
     format!("sqlite:{}", path.display())
+}
+
+/// The value of the sample named `series` (with its labels, as Prometheus prints
+/// them), or `None` when the metrics have no such sample.
+pub fn metric(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.trim().parse().expect("a number"))
 }
 
 /// An HTTP client that shows redirects instead of following them.

@@ -1,7 +1,9 @@
 //! One meeting's participants and delivering messages to them: each [`Member`] keeps
 //! its room messages numbered until acknowledged, for replay after a resume, and one
-//! too slow to read its queue is dropped and the others told.
+//! too slow to read its queue (or holding more bytes than its budget) is dropped and
+//! the others told.
 
+use super::held::HeldBytes;
 use super::outbox::{encode, encode_numbered, Kick, Outbox, QueueOutcome};
 use app::protocol::{HandPlace, LeaveReason, MediaState, PeerId, PeerInfo, ServerMessage};
 use app::room_code::RoomCode;
@@ -22,6 +24,17 @@ pub(super) fn numbered(seq: u64, message: &str) -> Utf8Bytes {
     Utf8Bytes::from(frame)
 }
 
+/// How much a room keeps for each member.
+#[derive(Clone, Debug)]
+pub(super) struct Keeping {
+    /// Room messages kept per member for replay.
+    pub(super) messages: usize,
+    /// Bytes held per member: its outbox's queue and its messages kept for replay.
+    pub(super) bytes: usize,
+    /// The server's count of held bytes.
+    pub(super) held: HeldBytes,
+}
+
 /// One participant's place in a room.
 pub(super) struct Member {
     pub(super) info: PeerInfo,
@@ -30,49 +43,93 @@ pub(super) struct Member {
     /// The connection that last held this member: news from an older one is ignored.
     pub(super) connection: u64,
     /// Room messages not yet acknowledged, numbered, oldest first.
-    pub(super) unacked: VecDeque<(u64, Utf8Bytes)>,
+    unacked: VecDeque<(u64, Utf8Bytes)>,
+    /// Their bytes.
+    unacked_bytes: usize,
     next_seq: u64,
+    held: HeldBytes,
 }
 
 impl Member {
-    pub(super) fn new(info: PeerInfo, connection: u64, outbox: Outbox) -> Self {
+    pub(super) fn new(info: PeerInfo, connection: u64, outbox: Outbox, held: HeldBytes) -> Self {
         Self {
             info,
             outbox: Some(outbox),
             connection,
             unacked: VecDeque::new(),
+            unacked_bytes: 0,
             next_seq: 1,
+            held,
         }
     }
 
+    /// Bytes held for this member: kept for replay, and waiting to be sent (a room
+    /// message is in both until it is sent; it is stored once but counted twice).
+    pub(super) fn held_bytes(&self) -> usize {
+        self.unacked_bytes + self.outbox.as_ref().map_or(0, Outbox::queued_bytes)
+    }
+
     /// Numbers a room message, keeps it for replay and sends it if connected.
-    /// `Overflow` means the member must go: its queue is full, or it is away and has
-    /// missed more than `keep` messages.
-    fn deliver(&mut self, message: &str, keep: usize) -> QueueOutcome {
-        self.deliver_numbered(|seq| numbered(seq, message), keep)
+    /// `Overflow` means the member must go: its queue is full, it holds more bytes
+    /// than its budget, or it is away and has missed more than it may.
+    fn deliver(&mut self, message: &str, keeping: &Keeping) -> QueueOutcome {
+        self.deliver_numbered(|seq| numbered(seq, message), keeping)
     }
 
     /// [`Member::deliver`], for a message that `number` encodes with its `seq`.
     fn deliver_numbered(
         &mut self,
         number: impl FnOnce(u64) -> Utf8Bytes,
-        keep: usize,
+        keeping: &Keeping,
     ) -> QueueOutcome {
         let seq = self.next_seq;
         self.next_seq += 1;
         let frame = number(seq);
-        self.unacked.push_back((seq, frame.clone()));
-        if self.unacked.len() > keep {
+        self.keep(seq, frame.clone());
+        if self.unacked.len() > keeping.messages {
             if self.outbox.is_none() {
                 return QueueOutcome::Overflow;
             }
             // Connected but not acknowledging: the oldest can no longer be replayed.
-            self.unacked.pop_front();
+            self.forget_oldest();
         }
-        match &self.outbox {
+        let outcome = match &self.outbox {
             Some(outbox) => outbox.send(frame),
             None => QueueOutcome::Queued,
+        };
+        if outcome == QueueOutcome::Queued && self.held_bytes() > keeping.bytes {
+            return QueueOutcome::Overflow;
         }
+        outcome
+    }
+
+    fn keep(&mut self, seq: u64, frame: Utf8Bytes) {
+        self.unacked_bytes += frame.len();
+        self.held.hold(frame.len());
+        self.unacked.push_back((seq, frame));
+    }
+
+    fn forget_oldest(&mut self) {
+        if let Some((_, frame)) = self.unacked.pop_front() {
+            self.unacked_bytes -= frame.len();
+            self.held.release(frame.len());
+        }
+    }
+
+    /// Forgets the messages acknowledged, up to and including `seen`.
+    pub(super) fn acknowledge(&mut self, seen: u64) {
+        while self.unacked.front().is_some_and(|(seq, _)| *seq <= seen) {
+            self.forget_oldest();
+        }
+    }
+
+    /// The kept messages after `last_seen`, in order.
+    pub(super) fn kept_after(&self, last_seen: u64) -> Vec<Utf8Bytes> {
+        self.unacked
+            .iter()
+            .filter(|(seq, _)| *seq > last_seen)
+            .map(|(_, frame)| frame.clone())
+            .collect()
     }
 
     /// Whether every message after `last_seen` can still be replayed.
@@ -84,24 +141,29 @@ impl Member {
     }
 }
 
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.held.release(self.unacked_bytes);
+    }
+}
+
 pub(super) type Members = HashMap<PeerId, Member>;
 
 /// One meeting's participants.
 pub struct Room {
     pub(super) code: RoomCode,
     members: Mutex<Members>,
-    /// Room messages kept per member for replay.
-    keep: usize,
+    keeping: Keeping,
     /// The place the next raised hand takes.
     next_hand: AtomicU64,
 }
 
 impl Room {
-    pub(super) fn new(code: RoomCode, keep: usize) -> Self {
+    pub(super) fn new(code: RoomCode, keeping: Keeping) -> Self {
         Self {
             code,
             members: Mutex::new(HashMap::new()),
-            keep,
+            keeping,
             next_hand: AtomicU64::new(1),
         }
     }
@@ -121,9 +183,9 @@ impl Room {
         let mut members = self.members();
         let member = members.get_mut(&to)?;
         // Encoded with its number in one go: one message, one receiver.
-        let outcome = member.deliver_numbered(|seq| encode_numbered(seq, message), self.keep);
+        let outcome = member.deliver_numbered(|seq| encode_numbered(seq, message), &self.keeping);
         if outcome == QueueOutcome::Overflow {
-            drop_slow(&self.code, &mut members, self.keep, vec![to]);
+            drop_slow(&self.code, &mut members, &self.keeping, vec![to]);
         }
         Some(())
     }
@@ -134,7 +196,7 @@ impl Room {
         broadcast_locked(
             &self.code,
             &mut members,
-            self.keep,
+            &self.keeping,
             except,
             &encode(message),
         );
@@ -164,10 +226,22 @@ impl Room {
     /// Forgets the messages `id` has acknowledged, up to and including `seen`.
     pub fn acknowledge(&self, id: PeerId, seen: u64) {
         if let Some(member) = self.members().get_mut(&id) {
-            while member.unacked.front().is_some_and(|(seq, _)| *seq <= seen) {
-                member.unacked.pop_front();
-            }
+            member.acknowledge(seen);
         }
+    }
+
+    /// The member here holding the most bytes, and how many.
+    pub(super) fn largest_holder(&self) -> Option<(PeerId, usize)> {
+        self.members()
+            .iter()
+            .map(|(id, member)| (*id, member.held_bytes()))
+            .max_by_key(|(_, bytes)| *bytes)
+    }
+
+    /// Disconnects `id` as one too slow to read, and tells the others.
+    pub(super) fn drop_member(&self, id: PeerId) {
+        let mut members = self.members();
+        drop_slow(&self.code, &mut members, &self.keeping, vec![id]);
     }
 
     /// Whether `id` is here and away (its connection dropped, not yet resumed).
@@ -180,27 +254,29 @@ impl Room {
 pub(super) fn broadcast_locked(
     code: &RoomCode,
     members: &mut Members,
-    keep: usize,
+    keeping: &Keeping,
     except: PeerId,
     message: &str,
 ) {
     let slow: Vec<PeerId> = members
         .iter_mut()
         .filter(|(id, _)| **id != except)
-        .filter_map(|(id, m)| (m.deliver(message, keep) == QueueOutcome::Overflow).then_some(*id))
+        .filter_map(|(id, m)| {
+            (m.deliver(message, keeping) == QueueOutcome::Overflow).then_some(*id)
+        })
         .collect();
-    drop_slow(code, members, keep, slow);
+    drop_slow(code, members, keeping, slow);
 }
 
 /// Removes members whose queues overflowed and tells the others, repeating while
 /// that news overflows someone else's queue.
-fn drop_slow(code: &RoomCode, members: &mut Members, keep: usize, mut slow: Vec<PeerId>) {
+fn drop_slow(code: &RoomCode, members: &mut Members, keeping: &Keeping, mut slow: Vec<PeerId>) {
     while let Some(id) = slow.pop() {
         let Some(member) = members.remove(&id) else {
             continue;
         };
         tracing::warn!(room = %code, peer = %id, "disconnecting a participant too slow to read");
-        if let Some(outbox) = member.outbox {
+        if let Some(outbox) = &member.outbox {
             outbox.kick(Kick::TooSlow);
         }
         let left = encode(&ServerMessage::PeerLeft {
@@ -208,7 +284,7 @@ fn drop_slow(code: &RoomCode, members: &mut Members, keep: usize, mut slow: Vec<
             reason: LeaveReason::Dropped,
         });
         for (other, m) in members.iter_mut() {
-            if m.deliver(&left, keep) == QueueOutcome::Overflow && !slow.contains(other) {
+            if m.deliver(&left, keeping) == QueueOutcome::Overflow && !slow.contains(other) {
                 slow.push(*other);
             }
         }

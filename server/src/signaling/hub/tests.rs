@@ -30,7 +30,7 @@ fn resumed(peers: Vec<PeerInfo>, complete: bool) -> ServerMessage {
 
 fn drain(rx: &mut OutboxReceiver) -> Vec<Delivery> {
     let mut out = Vec::new();
-    while let Ok(frame) = rx.queue.try_recv() {
+    while let Some(frame) = rx.try_recv() {
         out.push(Delivery::from_json(frame.as_str()).unwrap());
     }
     out
@@ -293,3 +293,5 @@ fn a_message_numbered_while_encoding_is_the_same_as_numbered_after() {
         assert_eq!(read.message, message);
     }
 }
+
+mod budgets;
