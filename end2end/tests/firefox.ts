@@ -43,8 +43,17 @@ export async function launchFirefox(options: FirefoxOptions = {}): Promise<Firef
   return firefox;
 }
 
+/** Firefox reports a WebSocket that cannot connect (the server restarting) as a
+ * script error of its own, which WebDriver BiDi passes on like an uncaught one; it is
+ * a network report, as Chromium's console line "WebSocket connection to … failed" is,
+ * and the page's code handles the failure. */
+const WEBSOCKET_REFUSED = /^Error: Firefox can.t establish a connection to the server at wss?:\/\//;
+
 function watchFirefoxPage(page: FirefoxPage) {
-  page.on('pageerror', (error) => reportPageError(page, `Firefox ${page.url()}`, `uncaught ${String(error)}`));
+  page.on('pageerror', (error) => {
+    if (WEBSOCKET_REFUSED.test(String(error))) return;
+    reportPageError(page, `Firefox ${page.url()}`, `uncaught ${String(error)}`);
+  });
   page.on('console', (message) => {
     if (message.type() === 'error' && isWasmPanic(message.text())) {
       reportPageError(page, `Firefox ${page.url()}`, `wasm panic: ${message.text()}`);
