@@ -253,7 +253,7 @@ test('a name typed before the page is live counts; the form works without the ap
   await form.goto(room);
   await form.getByLabel('Your name').fill('Plain');
   await form.getByLabel('Your name').press('Enter');
-  await expect(form).toHaveURL(/\?name=Plain$/);
+  await expect(form).toHaveURL(/\?join=1&name=Plain$/);
   await expect(form.getByLabel('Your name')).toHaveValue('Plain');
   await plain.close();
   await bob.context.close();

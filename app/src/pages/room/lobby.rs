@@ -14,12 +14,28 @@ use leptos::prelude::*;
 
 #[component]
 pub fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl IntoView {
-    // A name the form sent before the app was live (`?name=`, the form's plain-HTML
-    // submission) is filled in by the server.
+    // The form sent before the app was live (its plain-HTML submission, with
+    // `?join=1&name=…`): the server fills the name in, and once live the app joins
+    // at once, so that one press of "Join now" is enough whenever it came.
     let sent_name = query_value("name").unwrap_or_default();
+    let join_pressed = query_value("join").is_some_and(|value| value == "1");
     let (name, set_name) = signal(sent_name.clone());
     let (live, set_live) = signal(false);
     let input = NodeRef::<leptos::html::Input>::new();
+
+    let joining = move || state.phase.get() == Phase::Joining;
+    // Copy, so that the form and the sent form's join can both start the call.
+    let code = StoredValue::new(code);
+    let start = move || {
+        let Some(clean) = clean_display_name(&name.get_untracked()) else {
+            return;
+        };
+        state.my_name.set(clean.clone());
+        #[cfg(feature = "hydrate")]
+        expect_context::<crate::call::browser::CallHandle>().join(state, code.get_value(), clean);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (code, clean);
+    };
     Effect::new(move |_| {
         // Runs once the app is live in the browser. Whatever was typed in the
         // meantime counts; else the name from last time.
@@ -34,22 +50,19 @@ pub fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl Into
             }
         }
         set_live.set(true);
+        if join_pressed {
+            #[cfg(feature = "hydrate")]
+            forget_the_sent_form();
+            start();
+        }
     });
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| expect_context::<crate::call::browser::CallHandle>().preview(state));
 
     let valid = move || clean_display_name(&name.get()).is_some();
-    let joining = move || state.phase.get() == Phase::Joining;
     let join = move |event: SubmitEvent| {
         event.prevent_default();
-        let Some(clean) = clean_display_name(&name.get_untracked()) else {
-            return;
-        };
-        state.my_name.set(clean.clone());
-        #[cfg(feature = "hydrate")]
-        expect_context::<crate::call::browser::CallHandle>().join(state, code.clone(), clean);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (&code, clean);
+        start();
     };
     let camera_off = move || !state.my_media.get().video;
     view! {
@@ -73,6 +86,7 @@ pub fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl Into
             <div class="lobby-side card">
                 <h2 id="lobby-title">"Ready to join?"</h2>
                 <form class="join-call" method="get" on:submit=join>
+                    <input type="hidden" name="join" value="1"/>
                     <label for="display-name">"Your name"</label>
                     <input
                         id="display-name"
@@ -102,4 +116,19 @@ pub fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl Into
         </section>
     }
     .into_any()
+}
+
+/// Takes the sent form's `?join=1&name=…` off the address, so that reloading the
+/// page later shows the lobby instead of joining again.
+#[cfg(feature = "hydrate")]
+fn forget_the_sent_form() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(path) = window.location().pathname() else {
+        return;
+    };
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
 }
