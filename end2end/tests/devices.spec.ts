@@ -10,7 +10,7 @@ import {
   selfCameraLabel,
   sentTrackLabels,
 } from './devices';
-import { keepLocalStreams } from './faults';
+import { delayApp, keepLocalStreams } from './faults';
 import { hydrated } from './pages';
 
 // The lobby and the devices, as in Meet: a preview with a level meter, joining muted or
@@ -233,10 +233,7 @@ test('a name typed before the page is live counts; the form works without the ap
 
   // A slow link: the app arrives 3 s after the page.
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
-  await context.route('**/*.wasm', async (route) => {
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    await route.continue();
-  });
+  await delayApp(context);
   const page = await context.newPage();
   await page.goto(room, { waitUntil: 'domcontentloaded' });
   await page.getByLabel('Your name').fill('Early');

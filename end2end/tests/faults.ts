@@ -2,6 +2,8 @@
 // media APIs, to lose messages the way real networks do (and a small camera so that
 // many pages fit on two cores).
 
+import type { BrowserContext } from '@playwright/test';
+
 /** Drops the first offer this page sends, before it reaches the socket. */
 export const dropFirstOffer = () => {
   const send = WebSocket.prototype.send;
@@ -142,3 +144,11 @@ export const slowCamera = () => {
     return stream;
   };
 };
+
+/** A slow link: every page of `context` gets its app (the wasm) `ms` after asking. */
+export async function delayApp(context: BrowserContext, ms = 3_000) {
+  await context.route('**/*.wasm', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await route.continue();
+  });
+}

@@ -1,5 +1,6 @@
 import { test, expect } from './fixtures';
 import { join, newRoom, trackPeerConnections } from './calls';
+import { delayApp } from './faults';
 import { hydrated } from './pages';
 
 // On a slow link the page is there seconds before the app that makes it live. A
@@ -11,10 +12,7 @@ test('"Join now" pressed before the app is live joins, with no second press', as
 
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   await context.addInitScript(trackPeerConnections);
-  await context.route('**/*.wasm', async (route) => {
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    await route.continue();
-  });
+  await delayApp(context);
   const page = await context.newPage();
   await page.goto(room, { waitUntil: 'domcontentloaded' });
   await page.getByLabel('Your name').fill('Early');

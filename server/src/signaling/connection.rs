@@ -1,18 +1,19 @@
-//! One participant's WebSocket: reads and checks what they send, and writes what the
-//! room sends them from their bounded outbox, with heartbeats.
+//! One participant's WebSocket: reads and checks what they send; its writer
+//! (writer.rs) sends what the room sends them from their bounded outbox, with
+//! heartbeats.
 //!
 //! How a connection ends decides what the room hears: a `leave` is a leave at once; a
 //! connection that drops leaves its participant away for the grace period, to be
 //! resumed on a new connection; a server that stops tells nobody anything, since
 //! everyone comes back once it is up again.
 
-use super::hub::{encode, Kick, Outbox, OutboxReceiver, QueueOutcome, Room};
+use super::hub::{encode, Kick, Outbox, QueueOutcome, Room};
 use super::limits::{ConnectionSlot, RateLimiter};
 use super::Signaling;
 use crate::monitoring;
 use app::protocol::{ErrorCode, LeaveReason, PeerId, ServerMessage, CLOSE_RESTARTING};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitStream;
 use futures_util::{SinkExt, StreamExt};
 use std::net::IpAddr;
 use std::ops::ControlFlow;
@@ -20,7 +21,7 @@ use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::{timeout, Instant, MissedTickBehavior};
+use tokio::time::{timeout, Instant};
 
 /// How long the writer may take to flush what is queued once the reader is done.
 const WRITER_GRACE: Duration = Duration::from_secs(2);
@@ -67,7 +68,7 @@ pub async fn serve(
     let connection = signaling.next_connection.fetch_add(1, Ordering::Relaxed);
     let (outbox, receiver) = signaling.hub.outbox(signaling.limits.outgoing_queue);
     let (sink, mut stream) = socket.split();
-    let mut writer = tokio::spawn(write_loop(
+    let mut writer = tokio::spawn(super::writer::write_loop(
         sink,
         receiver,
         signaling.limits.heartbeat_interval,
@@ -117,63 +118,6 @@ pub async fn serve(
         Err(_) => writer.abort(),
     }
     tracing::debug!(connection, "signaling connection closed");
-}
-
-/// Sends queued messages and pings until the queue closes. Returns the socket for a
-/// final close frame, or `None` when it was kicked or broke.
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    receiver: OutboxReceiver,
-    ping_every: Duration,
-) -> Option<SplitSink<WebSocket, Message>> {
-    let mut receiver = receiver;
-    let mut kick_watch = receiver.kick.clone();
-    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut kicked = pin!(async move {
-        while kick_watch.changed().await.is_ok() {
-            if let Some(kick) = *kick_watch.borrow() {
-                return kick;
-            }
-        }
-        // The outbox is gone, which the queue reports too.
-        std::future::pending().await
-    });
-    loop {
-        let sent = tokio::select! {
-            biased;
-            kick = &mut kicked => {
-                let (code, reason) = match kick {
-                    Kick::TooSlow => (close_code::POLICY, "too slow: messages were piling up"),
-                    Kick::Replaced => (close_code::NORMAL, "resumed on another connection"),
-                };
-                let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                return None;
-            }
-            frame = receiver.recv() => match frame {
-                Some(frame) => send_queued(&mut sink, frame, &mut receiver).await,
-                None => return Some(sink),
-            },
-            _ = ping.tick() => sink.send(Message::Ping(Default::default())).await,
-        };
-        if sent.is_err() {
-            return None;
-        }
-    }
-}
-
-/// Writes `first` and whatever else is queued already, with one flush for them all.
-async fn send_queued(
-    sink: &mut SplitSink<WebSocket, Message>,
-    first: Utf8Bytes,
-    receiver: &mut OutboxReceiver,
-) -> Result<(), axum::Error> {
-    sink.feed(Message::Text(first)).await?;
-    while let Some(frame) = receiver.try_recv() {
-        sink.feed(Message::Text(frame)).await?;
-    }
-    sink.flush().await
 }
 
 fn frame_len(frame: &Message) -> usize {

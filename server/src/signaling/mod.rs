@@ -11,6 +11,7 @@ pub mod limits;
 mod messages;
 pub mod origin;
 pub mod resume;
+mod writer;
 
 use crate::config::SignalingConfig;
 use crate::ice::IceServers;

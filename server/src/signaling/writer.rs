@@ -1,0 +1,67 @@
+//! A connection's writer: sends what its outbox queues, and pings, until the outbox
+//! closes or the server kicks the connection.
+
+use super::hub::{Kick, OutboxReceiver};
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::stream::SplitSink;
+use futures_util::SinkExt;
+use std::pin::pin;
+use std::time::Duration;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Sends queued messages and pings until the queue closes. Returns the socket for a
+/// final close frame, or `None` when it was kicked or broke.
+pub(super) async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    receiver: OutboxReceiver,
+    ping_every: Duration,
+) -> Option<SplitSink<WebSocket, Message>> {
+    let mut receiver = receiver;
+    let mut kick_watch = receiver.kick.clone();
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut kicked = pin!(async move {
+        while kick_watch.changed().await.is_ok() {
+            if let Some(kick) = *kick_watch.borrow() {
+                return kick;
+            }
+        }
+        // The outbox is gone, which the queue reports too.
+        std::future::pending().await
+    });
+    loop {
+        let sent = tokio::select! {
+            biased;
+            kick = &mut kicked => {
+                let (code, reason) = match kick {
+                    Kick::TooSlow => (close_code::POLICY, "too slow: messages were piling up"),
+                    Kick::Replaced => (close_code::NORMAL, "resumed on another connection"),
+                };
+                let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                return None;
+            }
+            frame = receiver.recv() => match frame {
+                Some(frame) => send_queued(&mut sink, frame, &mut receiver).await,
+                None => return Some(sink),
+            },
+            _ = ping.tick() => sink.send(Message::Ping(Default::default())).await,
+        };
+        if sent.is_err() {
+            return None;
+        }
+    }
+}
+
+/// Writes `first` and whatever else is queued already, with one flush for them all.
+async fn send_queued(
+    sink: &mut SplitSink<WebSocket, Message>,
+    first: Utf8Bytes,
+    receiver: &mut OutboxReceiver,
+) -> Result<(), axum::Error> {
+    sink.feed(Message::Text(first)).await?;
+    while let Some(frame) = receiver.try_recv() {
+        sink.feed(Message::Text(frame)).await?;
+    }
+    sink.flush().await
+}
