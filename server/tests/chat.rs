@@ -123,6 +123,42 @@ async fn only_the_latest_200_messages_are_kept_and_given_to_a_latecomer() {
 }
 
 #[tokio::test]
+async fn a_meeting_whose_chat_is_long_winded_still_lets_people_in() {
+    let server = TestServer::fresh().await;
+    let room = server.create_room("Wide").await;
+    let store = server::store::RoomStore::open(&server.database_url)
+        .await
+        .unwrap();
+    // 200 messages of 2,000 four-byte characters: 1.6 MB, more than may be held for one
+    // participant (1 MiB).
+    for n in 0..200 {
+        store
+            .add_chat(
+                &room,
+                app::protocol::PeerId(1),
+                "Ada",
+                &format!("{n} {}", "😀".repeat(1990)),
+                std::time::SystemTime::now(),
+                app::protocol::CHAT_HISTORY,
+            )
+            .await
+            .unwrap();
+    }
+    let mut bob = server.connect().await;
+    let chat = bob.join(&room, "Bob").await.chat;
+    assert!((50..200).contains(&chat.len()), "{} messages", chat.len());
+    assert!(
+        chat.last().unwrap().text.starts_with("199 "),
+        "the newest is there"
+    );
+    // Still connected.
+    bob.send(&app::protocol::ClientMessage::Ping { seen: 0 })
+        .await;
+    assert_eq!(bob.recv().await, app::protocol::ServerMessage::Pong);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn empty_long_and_flooding_messages_are_refused_and_harm_nobody() {
     let server = TestServer::fresh().await;
     let room = server.create_room("Bounds").await;
