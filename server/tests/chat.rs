@@ -93,27 +93,36 @@ async fn a_latecomer_and_a_restarted_server_give_the_history() {
     second.stop().await;
 }
 
-#[tokio::test]
-async fn only_the_latest_200_messages_are_kept_and_given_to_a_latecomer() {
-    let server = TestServer::fresh().await;
-    let room = server.create_room("Busy").await;
-    // Written straight into the server's database, as a long meeting would have.
+/// Writes `texts` as Ada's chat straight into the server's database, as a long meeting
+/// would have, keeping what the server keeps.
+async fn write_chat(
+    server: &TestServer,
+    room: &app::room_code::RoomCode,
+    texts: impl Iterator<Item = String>,
+) {
     let store = server::store::RoomStore::open(&server.database_url)
         .await
         .unwrap();
-    for n in 0..205 {
+    for text in texts {
         store
             .add_chat(
-                &room,
+                room,
                 app::protocol::PeerId(1),
                 "Ada",
-                &n.to_string(),
+                &text,
                 std::time::SystemTime::now(),
                 app::protocol::CHAT_HISTORY,
             )
             .await
             .unwrap();
     }
+}
+
+#[tokio::test]
+async fn only_the_latest_200_messages_are_kept_and_given_to_a_latecomer() {
+    let server = TestServer::fresh().await;
+    let room = server.create_room("Busy").await;
+    write_chat(&server, &room, (0..205).map(|n| n.to_string())).await;
     let mut bob = server.connect().await;
     let chat = bob.join(&room, "Bob").await.chat;
     assert_eq!(chat.len(), 200);
@@ -126,24 +135,10 @@ async fn only_the_latest_200_messages_are_kept_and_given_to_a_latecomer() {
 async fn a_meeting_whose_chat_is_long_winded_still_lets_people_in() {
     let server = TestServer::fresh().await;
     let room = server.create_room("Wide").await;
-    let store = server::store::RoomStore::open(&server.database_url)
-        .await
-        .unwrap();
     // 200 messages of 2,000 four-byte characters: 1.6 MB, more than may be held for one
     // participant (1 MiB).
-    for n in 0..200 {
-        store
-            .add_chat(
-                &room,
-                app::protocol::PeerId(1),
-                "Ada",
-                &format!("{n} {}", "😀".repeat(1990)),
-                std::time::SystemTime::now(),
-                app::protocol::CHAT_HISTORY,
-            )
-            .await
-            .unwrap();
-    }
+    let wide = (0..200).map(|n| format!("{n} {}", "😀".repeat(1990)));
+    write_chat(&server, &room, wide).await;
     let mut bob = server.connect().await;
     let chat = bob.join(&room, "Bob").await.chat;
     assert!((50..200).contains(&chat.len()), "{} messages", chat.len());
