@@ -170,6 +170,12 @@ mod tests {
         assert_eq!(store.forget_rooms_idle_since(hour_ago).await.unwrap(), 0);
     }
 
+    /// The texts of the meeting's latest `limit` messages, oldest first.
+    async fn history_texts(store: &RoomStore, room: &RoomCode, limit: usize) -> Vec<String> {
+        let history = store.chat_history(room, limit).await.unwrap();
+        history.into_iter().map(|m| m.text).collect()
+    }
+
     async fn stored_messages(store: &RoomStore) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM chat_messages")
             .fetch_one(&store.pool)
@@ -195,14 +201,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let texts: Vec<String> = store
-            .chat_history(&room, 3)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.text)
-            .collect();
-        assert_eq!(texts, ["7", "8", "9"]);
+        assert_eq!(history_texts(&store, &room, 3).await, ["7", "8", "9"]);
     }
 
     #[tokio::test]
@@ -228,14 +227,10 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let texts: Vec<String> = store
-            .chat_history(&busy, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.text)
-            .collect();
-        assert_eq!(texts, ["6", "7", "8", "9"]);
+        assert_eq!(
+            history_texts(&store, &busy, 100).await,
+            ["6", "7", "8", "9"]
+        );
         assert_eq!(
             stored_messages(&store).await,
             5,
@@ -259,14 +254,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.forget_chat_before(now - 30 * day).await.unwrap(), 1);
-        let texts: Vec<String> = store
-            .chat_history(&room, 10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.text)
-            .collect();
-        assert_eq!(texts, ["new"]);
+        assert_eq!(history_texts(&store, &room, 10).await, ["new"]);
 
         // Deleting the meeting deletes its chat (foreign keys are on).
         sqlx::query("DELETE FROM rooms WHERE code = ?")
