@@ -12,15 +12,17 @@ use tag_first::tag_first_enum;
 
 mod chat;
 mod media;
+mod meeting;
 mod signal;
 pub mod tag_first;
 pub use chat::{clean_chat_text, ChatMessage, ChatTextError, CHAT_HISTORY, MAX_CHAT_CHARS};
 pub use media::{MediaState, StreamId, MAX_STREAM_ID_CHARS};
+pub use meeting::{Access, Dismissal, Knock, KnockOutcome, MeetingSettings, Role};
 pub use signal::{Signal, TooLarge, MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, MAX_SDP_MID_BYTES};
 
 /// Bumped whenever a message changes incompatibly. A client sends the version it
 /// speaks in [`ClientMessage::Join`]; the server refuses other versions.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Longest display name accepted, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 40;
@@ -48,6 +50,9 @@ pub struct PeerInfo {
     /// `None` when their hand is down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hand: Option<HandPlace>,
+    /// Whether they are a host or co-host (absent: a participant).
+    #[serde(default, skip_serializing_if = "Role::is_participant")]
+    pub role: Role,
 }
 
 /// When a hand went up, as a place in the room's order: the server counts up.
@@ -131,8 +136,33 @@ pub enum ClientMessage {
         #[serde(default)]
         seen: u64,
     },
-    /// Leave the room; the server then closes the connection.
+    /// Leave the room (or stop asking to join); the server then closes the connection.
     Leave,
+    /// Let someone asking to join in (hosts, or anyone while no host is in).
+    Admit { id: PeerId },
+    /// Let everyone asking to join in.
+    AdmitAll,
+    /// Turn someone asking to join away.
+    Deny { id: PeerId },
+    /// Take someone out of the meeting: their session ends, and they must ask to join
+    /// to come back.
+    Remove { id: PeerId },
+    /// Turn off someone's microphone and/or camera; only they can turn them back on.
+    TurnOff {
+        id: PeerId,
+        #[serde(default)]
+        microphone: bool,
+        #[serde(default)]
+        camera: bool,
+    },
+    /// Turn off the microphone of everyone a host may act on.
+    MuteEveryone,
+    /// End the meeting for everyone in it and everyone asking to join.
+    EndMeeting,
+    /// Make someone a co-host (`co_host`) or take it back (`participant`). Hosts only.
+    SetRole { id: PeerId, role: Role },
+    /// Change the meeting's settings.
+    ChangeSettings { settings: MeetingSettings },
 }
 
 /// How the server limits one connection, told in the welcome so that the client can
@@ -207,6 +237,14 @@ pub enum ServerMessage {
         /// Proves who you are when you come back with `resume`.
         token: String,
         limits: SessionLimits,
+        /// What you may do here.
+        #[serde(default)]
+        role: Role,
+        #[serde(default)]
+        settings: MeetingSettings,
+        /// Who is asking to join now.
+        #[serde(default)]
+        waiting: Vec<Knock>,
     },
     /// The answer to a successful `resume`: the same id, everyone in the room now, and
     /// a fresh token. With `complete`, every room message since `last_seen` follows,
@@ -219,7 +257,46 @@ pub enum ServerMessage {
         token: String,
         limits: SessionLimits,
         complete: bool,
+        #[serde(default)]
+        role: Role,
+        #[serde(default)]
+        settings: MeetingSettings,
+        #[serde(default)]
+        waiting: Vec<Knock>,
     },
+    /// The answer to a `join` that must ask first: you wait until someone in the
+    /// meeting admits you (then `welcome` follows) or denies you (`dismissed`).
+    Waiting { id: PeerId },
+    /// Someone is asking to join (sent to everyone in the meeting: who may admit
+    /// depends on who is in it).
+    Knocking { knock: Knock },
+    /// Someone's asking to join ended; `by` admitted or denied them.
+    KnockEnded {
+        id: PeerId,
+        outcome: KnockOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<PeerId>,
+    },
+    /// Your session here is over: removed, the meeting ended, or you were not let
+    /// in. `by` names who did it. The server then closes the connection.
+    Dismissed {
+        reason: Dismissal,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// Someone's role changed (you too may be `id`).
+    RoleChanged { id: PeerId, role: Role },
+    /// `by` turned off your microphone and/or camera: turn them off (only you can
+    /// turn them on again).
+    TurnedOff {
+        by: PeerId,
+        #[serde(default)]
+        microphone: bool,
+        #[serde(default)]
+        camera: bool,
+    },
+    /// `by` changed the meeting's settings.
+    SettingsChanged { settings: MeetingSettings, by: PeerId },
     /// Someone entered the room, or came back to it (then with an id already known).
     PeerJoined { peer: PeerInfo },
     /// Someone's connection dropped; they have a while to come back before they leave.
@@ -269,6 +346,8 @@ pub enum LeaveReason {
     TimedOut,
     /// The server disconnected them (too slow to read, or breaking the limits).
     Dropped,
+    /// A host removed them.
+    Removed,
 }
 
 impl LeaveReason {
@@ -278,6 +357,7 @@ impl LeaveReason {
             Self::Left => "left",
             Self::TimedOut => "timed_out",
             Self::Dropped => "dropped",
+            Self::Removed => "removed",
         }
     }
 }
@@ -320,6 +400,14 @@ pub enum ErrorCode {
     /// The server holds as much for its participants as it may: a join is refused
     /// for now; try again shortly.
     ServerBusy,
+    /// Something only hosts (or co-hosts) may do, or something the meeting's
+    /// settings reserve to them; nothing changed.
+    NotAllowed,
+    /// So many people are asking to join this meeting already: try again shortly.
+    WaitingRoomFull,
+    /// An admit or deny for someone who is no longer asking, or an action on
+    /// someone no longer in the meeting.
+    NotWaiting,
 }
 
 impl ErrorCode {
@@ -328,7 +416,11 @@ impl ErrorCode {
     pub fn is_transient(self) -> bool {
         matches!(
             self,
-            Self::RoomFull | Self::Internal | Self::RateLimited | Self::ServerBusy
+            Self::RoomFull
+                | Self::Internal
+                | Self::RateLimited
+                | Self::ServerBusy
+                | Self::WaitingRoomFull
         )
     }
 }

@@ -5,6 +5,7 @@
 //! server binary provides as context (SQLite there); the server calls [`look_up`] for
 //! a meeting's page.
 
+use crate::protocol::Access;
 use crate::room_code::RoomCode;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,27 @@ pub const DEFAULT_NAME: &str = "Parley meeting";
 pub struct RoomInfo {
     pub code: RoomCode,
     pub name: String,
+    /// Whether the link is enough to come in, or people ask to join.
+    #[serde(default)]
+    pub access: Access,
+    /// Whether the browser viewing the page holds the meeting's host cookie (so it
+    /// joins without asking). Only for showing: the server decides on joining.
+    #[serde(default)]
+    pub hosting: bool,
 }
+
+/// The cookie that proves a browser started meeting `code` (its value the meeting's
+/// host secret): `parley_host_abc-defg-hij`. It is HttpOnly and SameSite=Strict, sent
+/// with every request to the site (so with the signaling connection), never in a link.
+pub fn host_cookie_name(code: &RoomCode) -> String {
+    format!("{HOST_COOKIE_PREFIX}{code}")
+}
+
+/// What every host cookie's name begins with.
+pub const HOST_COOKIE_PREFIX: &str = "parley_host_";
+
+/// A host cookie lives this long (seconds): a meeting not used for so long is gone.
+pub const HOST_COOKIE_MAX_AGE: u64 = 400 * 24 * 3600;
 
 /// Turns what the creator typed into a meeting name: trimmed, control characters
 /// removed, at most [`MAX_NAME_CHARS`], and [`DEFAULT_NAME`] when nothing is left.
@@ -44,6 +65,7 @@ pub use directory::{BoxFuture, DirectoryError, RoomDirectory, SharedDirectory};
 #[cfg(feature = "ssr")]
 mod directory {
     use super::RoomInfo;
+    use crate::protocol::Access;
     use crate::room_code::RoomCode;
     use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -55,8 +77,13 @@ mod directory {
 
     /// Where rooms live. The server implements it over SQLite; pages reach it as context.
     pub trait RoomDirectory: Send + Sync + 'static {
-        /// Creates a room with a fresh code and the given (already cleaned) name.
-        fn create(&self, name: String) -> BoxFuture<'_, Result<RoomInfo, DirectoryError>>;
+        /// Creates a room with a fresh code, the given (already cleaned) name and
+        /// access, and returns it with its host secret (the host cookie's value).
+        fn create(
+            &self,
+            name: String,
+            access: Access,
+        ) -> BoxFuture<'_, Result<(RoomInfo, String), DirectoryError>>;
         /// Finds a room by code; `Ok(None)` when there is none.
         fn find<'a>(
             &'a self,
@@ -68,21 +95,39 @@ mod directory {
     pub type SharedDirectory = Arc<dyn RoomDirectory>;
 }
 
-/// Creates a meeting and sends the browser to its page.
+/// Creates a meeting and sends the browser to its page, giving that browser the
+/// meeting's host cookie: whoever starts a meeting is its host.
 ///
 /// Posted by the home page's "New meeting" form; works with and without JavaScript.
+/// `ask_to_join` is the form's checkbox (present when ticked).
 #[server(prefix = "/api", endpoint = "rooms/create")]
-pub async fn create_room(name: String) -> Result<RoomInfo, ServerFnError> {
+pub async fn create_room(
+    name: String,
+    ask_to_join: Option<String>,
+) -> Result<RoomInfo, ServerFnError> {
     let directory = use_context::<SharedDirectory>()
         .ok_or_else(|| ServerFnError::new("room directory missing from context"))?;
-    let room = directory
-        .create(clean_room_name(&name))
+    let access = match ask_to_join {
+        Some(_) => Access::AskToJoin,
+        None => Access::Open,
+    };
+    let (room, host_secret) = directory
+        .create(clean_room_name(&name), access)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "could not create a room");
             ServerFnError::new("Could not start the meeting. Please try again.")
         })?;
-    tracing::info!(code = %room.code, "room created");
+    tracing::info!(code = %room.code, access = access.as_str(), "room created");
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        let cookie = format!(
+            "{}={host_secret}; Path=/; Max-Age={HOST_COOKIE_MAX_AGE}; HttpOnly; SameSite=Strict",
+            host_cookie_name(&room.code)
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+    }
     leptos_axum::redirect(&room.code.path());
     Ok(room)
 }
@@ -143,7 +188,11 @@ mod tests {
 
     #[cfg(feature = "ssr")]
     impl RoomDirectory for OneMeeting {
-        fn create(&self, _name: String) -> BoxFuture<'_, Result<RoomInfo, DirectoryError>> {
+        fn create(
+            &self,
+            _name: String,
+            _access: Access,
+        ) -> BoxFuture<'_, Result<(RoomInfo, String), DirectoryError>> {
             Box::pin(async { Err(DirectoryError("not here".into())) })
         }
 
@@ -158,6 +207,8 @@ mod tests {
                 Ok((code.to_string() == "abc-defg-hij").then(|| RoomInfo {
                     code: code.clone(),
                     name: "Standup".into(),
+                    access: Access::Open,
+                    hosting: false,
                 }))
             })
         }

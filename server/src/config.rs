@@ -184,6 +184,16 @@ pub struct SignalingConfig {
     #[arg(long, env = "PARLEY_MAX_CHAT_BYTES_PER_HOUR", default_value_t = 1024 * 1024)]
     pub max_chat_bytes_per_hour: usize,
 
+    /// People who may be asking to join one meeting at once; more are told to try
+    /// again shortly.
+    #[arg(long, env = "PARLEY_MAX_WAITING_PER_MEETING", default_value_t = 50)]
+    pub max_waiting_per_meeting: usize,
+
+    /// Times one address may ask to join a meeting in a minute, over all meetings
+    /// (each person, behind a --trusted-proxy).
+    #[arg(long, env = "PARLEY_MAX_KNOCKS_PER_MINUTE", default_value_t = 10)]
+    pub max_knocks_per_minute: usize,
+
     /// Messages waiting to be sent to one connection; a client that falls this far
     /// behind is disconnected. Also how many messages are kept for a participant whose
     /// connection dropped, to replay when they resume.

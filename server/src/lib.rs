@@ -5,6 +5,7 @@
 
 pub mod accept;
 pub mod config;
+pub mod hosts;
 pub mod ice;
 pub mod monitoring;
 pub mod new_meetings;

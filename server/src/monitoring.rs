@@ -24,6 +24,8 @@ pub const ERRORS_SENT: &str = "parley_errors_sent_total";
 pub const UPGRADES_REFUSED: &str = "parley_upgrades_refused_total";
 /// Participants who came back on a new connection and kept their place.
 pub const RESUMES: &str = "parley_resumes_total";
+/// Times someone asked to join a meeting (a knock accepted into its waiting room).
+pub const KNOCKS: &str = "parley_knocks_total";
 /// Meetings started.
 pub const MEETINGS_CREATED: &str = "parley_meetings_created_total";
 /// "New meeting" requests refused over the per-address limit.
@@ -73,6 +75,7 @@ fn describe() {
         RESUMES,
         "Participants who resumed after a dropped connection."
     );
+    describe_counter!(KNOCKS, "Times someone asked to join a meeting.");
     describe_counter!(MEETINGS_CREATED, "Meetings started.");
     describe_counter!(
         MEETINGS_REFUSED,

@@ -2,6 +2,7 @@
 //! few plain endpoints.
 
 use crate::config::{Config, DEVELOPMENT_SITE_ROOT};
+use crate::hosts::{self, Meetings, Visitor};
 use crate::monitoring;
 use crate::new_meetings::{self, NewMeetingLimit};
 use crate::security;
@@ -55,7 +56,10 @@ pub fn router(
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let directory: SharedDirectory = Arc::new(store);
+    let directory: SharedDirectory = Arc::new(Meetings {
+        store,
+        hosts: signaling.hosts.clone(),
+    });
     let state = AppState {
         leptos_options,
         directory: directory.clone(),
@@ -101,6 +105,7 @@ pub fn router(
             )),
             new_meetings::limit,
         ))
+        .layer(axum::middleware::from_fn(hosts::browser_cookie))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(monitoring::count_responses))
         .layer(TraceLayer::new_for_http())
@@ -124,7 +129,10 @@ async fn meeting_page(
     Path(code): Path<String>,
     request: Request<Body>,
 ) -> Response {
-    let lookup: MeetingLookup = look_up(state.directory.as_ref(), &code).await;
+    let mut lookup: MeetingLookup = look_up(state.directory.as_ref(), &code).await;
+    if let MeetingLookup::Found(room) = &mut lookup {
+        room.hosting = Visitor::from_headers(request.headers()).is_host(&state.signaling.hosts, &room.code);
+    }
     let context = page_context(state.directory.clone());
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_to_stream_with_context(

@@ -1,13 +1,15 @@
 //! Rooms in SQLite.
 
+use app::protocol::{Access, MeetingSettings};
 use app::room_code::RoomCode;
-use app::rooms::{BoxFuture, DirectoryError, RoomDirectory, RoomInfo};
+use app::rooms::RoomInfo;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod chat;
+mod meetings;
 pub use chat::unix_millis;
 
 /// How often creating a room retries after drawing a code that is already taken.
@@ -64,18 +66,27 @@ impl RoomStore {
     }
 
     /// Creates a room with a fresh random code.
-    pub async fn create(&self, name: &str) -> Result<RoomInfo, StoreError> {
+    pub async fn create(
+        &self,
+        name: &str,
+        settings: MeetingSettings,
+    ) -> Result<RoomInfo, StoreError> {
         let now = unix_now();
         for _ in 0..CODE_ATTEMPTS {
             let code = RoomCode::generate();
             let inserted = sqlx::query(
-                "INSERT INTO rooms (code, name, created_at, last_active_at) VALUES (?, ?, ?, ?)
+                "INSERT INTO rooms (code, name, created_at, last_active_at, access,
+                                    everyone_may_present, everyone_may_chat)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (code) DO NOTHING",
             )
             .bind(code.as_str())
             .bind(name)
             .bind(now)
             .bind(now)
+            .bind(settings.access.as_str())
+            .bind(settings.everyone_may_present)
+            .bind(settings.everyone_may_chat)
             .execute(&self.pool)
             .await?
             .rows_affected();
@@ -83,6 +94,8 @@ impl RoomStore {
                 return Ok(RoomInfo {
                     code,
                     name: name.to_owned(),
+                    access: settings.access,
+                    hosting: true,
                 });
             }
             tracing::warn!(%code, "room code collision, drawing another");
@@ -92,13 +105,16 @@ impl RoomStore {
 
     /// Finds a room by code.
     pub async fn find(&self, code: &RoomCode) -> Result<Option<RoomInfo>, StoreError> {
-        let name: Option<String> = sqlx::query_scalar("SELECT name FROM rooms WHERE code = ?")
-            .bind(code.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(name.map(|name| RoomInfo {
+        let found: Option<(String, String)> =
+            sqlx::query_as("SELECT name, access FROM rooms WHERE code = ?")
+                .bind(code.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.map(|(name, access)| RoomInfo {
             code: code.clone(),
             name,
+            access: Access::parse(&access).unwrap_or_default(),
+            hosting: false,
         }))
     }
 
@@ -121,6 +137,13 @@ impl RoomStore {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "DELETE FROM chat_messages WHERE room_code IN
+               (SELECT code FROM rooms WHERE last_active_at < ?)",
+        )
+        .bind(before)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query(
+            "DELETE FROM meeting_removals WHERE room_code IN
                (SELECT code FROM rooms WHERE last_active_at < ?)",
         )
         .bind(before)
@@ -177,30 +200,7 @@ impl RoomStore {
     }
 }
 
-impl RoomDirectory for RoomStore {
-    fn create(&self, name: String) -> BoxFuture<'_, Result<RoomInfo, DirectoryError>> {
-        Box::pin(async move {
-            let room = RoomStore::create(self, &name)
-                .await
-                .map_err(|e| DirectoryError(e.to_string()))?;
-            metrics::counter!(crate::monitoring::MEETINGS_CREATED).increment(1);
-            Ok(room)
-        })
-    }
-
-    fn find<'a>(
-        &'a self,
-        code: &'a RoomCode,
-    ) -> BoxFuture<'a, Result<Option<RoomInfo>, DirectoryError>> {
-        Box::pin(async move {
-            RoomStore::find(self, code)
-                .await
-                .map_err(|e| DirectoryError(e.to_string()))
-        })
-    }
-}
-
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     unix_seconds(SystemTime::now())
 }
 
@@ -228,11 +228,11 @@ mod tests {
             "the database file is created"
         );
 
-        let room = store.create("Standup").await.unwrap();
+        let room = store.create("Standup", MeetingSettings::default()).await.unwrap();
         assert_eq!(room.name, "Standup");
         assert_eq!(store.find(&room.code).await.unwrap(), Some(room.clone()));
 
-        let other = store.create("Retro").await.unwrap();
+        let other = store.create("Retro", MeetingSettings::default()).await.unwrap();
         assert_ne!(other.code, room.code);
         assert_eq!(
             store.find(&other.code).await.unwrap().unwrap().name,
@@ -244,7 +244,7 @@ mod tests {
     async fn unknown_rooms_are_not_found() {
         let dir = tempfile::tempdir().unwrap();
         let store = RoomStore::open(&db_url(&dir)).await.unwrap();
-        store.create("Standup").await.unwrap();
+        store.create("Standup", MeetingSettings::default()).await.unwrap();
         let unknown = RoomCode::parse("zzz-zzzz-zzz").unwrap();
         assert_eq!(store.find(&unknown).await.unwrap(), None);
     }
@@ -255,7 +255,7 @@ mod tests {
         let url = db_url(&dir);
         let room = {
             let store = RoomStore::open(&url).await.unwrap();
-            let room = store.create("Weekly sync").await.unwrap();
+            let room = store.create("Weekly sync", MeetingSettings::default()).await.unwrap();
             store.close().await;
             room
         };

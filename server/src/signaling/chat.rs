@@ -2,7 +2,9 @@
 //! everyone in the room; someone who joins gets the latest ones.
 
 use super::connection::{Joined, Session};
-use app::protocol::{clean_chat_text, ChatMessage, ErrorCode, ServerMessage, CHAT_HISTORY};
+use app::protocol::{
+    clean_chat_text, ChatMessage, ErrorCode, MeetingSettings, ServerMessage, CHAT_HISTORY,
+};
 use app::room_code::RoomCode;
 use std::time::SystemTime;
 
@@ -14,6 +16,12 @@ impl Session {
         let Some(Joined { room, id, name }) = &self.joined else {
             return self.refuse(ErrorCode::NotJoined, "join a meeting before chatting");
         };
+        if !room.allows(*id, MeetingSettings::may_chat) {
+            return self.refuse(
+                ErrorCode::NotAllowed,
+                "not sent: only hosts may send chat messages in this meeting now",
+            );
+        }
         let text = match clean_chat_text(text) {
             Ok(text) => text,
             Err(error) => return self.refuse(ErrorCode::ChatRefused, format!("not sent: {error}")),
@@ -33,7 +41,7 @@ impl Session {
                 ErrorCode::ChatRefused,
                 format!(
                     "not sent: chat from your address is over its allowance of {} bytes an hour; wait a while",
-                    self.signaling.chat_quota.per_hour()
+                    self.signaling.chat_quota.amount()
                 ),
             );
         }

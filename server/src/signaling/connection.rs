@@ -9,7 +9,9 @@
 
 use super::hub::{encode, Kick, Outbox, QueueOutcome, Room};
 use super::limits::{ConnectionSlot, RateLimiter};
+use super::waiting::Knocking;
 use super::Signaling;
+use crate::hosts::Visitor;
 use crate::monitoring;
 use app::protocol::{ErrorCode, LeaveReason, PeerId, ServerMessage, CLOSE_RESTARTING};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -41,6 +43,8 @@ pub(super) enum End {
     Replaced,
     /// The server is stopping.
     Stopping,
+    /// Removed by a host, not let in, or the meeting ended: they were told why.
+    Dismissed,
 }
 
 impl End {
@@ -52,6 +56,7 @@ impl End {
             Self::Dropped => Some((close_code::SIZE, "frame too large")),
             Self::Replaced => Some((close_code::NORMAL, "resumed on another connection")),
             Self::Stopping => Some((CLOSE_RESTARTING, "server restarting: come back")),
+            Self::Dismissed => Some((close_code::NORMAL, "your session in the meeting ended")),
             Self::Lost => None,
         }
     }
@@ -63,6 +68,7 @@ pub async fn serve(
     socket: WebSocket,
     signaling: Arc<Signaling>,
     client: IpAddr,
+    visitor: Visitor,
     _slot: ConnectionSlot,
 ) {
     let connection = signaling.next_connection.fetch_add(1, Ordering::Relaxed);
@@ -83,6 +89,8 @@ pub async fn serve(
         last_rate_error: None,
         chat_limiter: RateLimiter::new(super::chat::CHAT_PER_SECOND),
         joined: None,
+        knocking: None,
+        visitor,
         outbox,
         signaling,
     };
@@ -148,6 +156,10 @@ pub(super) struct Session {
     /// Chat has a rate of its own, lower than signaling's: every message is kept.
     pub(super) chat_limiter: RateLimiter,
     pub(super) joined: Option<Joined>,
+    /// While asking to join: where, and the answer to come.
+    pub(super) knocking: Option<Knocking>,
+    /// What the browser's cookies say (host of which meetings, which browser).
+    pub(super) visitor: Visitor,
 }
 
 impl Session {
@@ -177,8 +189,15 @@ impl Session {
                 kick = &mut kicked => {
                     return match kick {
                         Some(Kick::Replaced) => End::Replaced,
+                        Some(Kick::Dismissed) => End::Dismissed,
                         _ => End::Dropped,
                     };
+                }
+                decision = super::waiting::decision(&mut self.knocking) => {
+                    match self.decided(decision).await {
+                        ControlFlow::Continue(()) => continue,
+                        ControlFlow::Break(end) => return end,
+                    }
                 }
                 () = &mut stopped => return End::Stopping,
                 () = &mut idle => {
@@ -235,6 +254,12 @@ impl Session {
 
     /// Tells the room how this participant's connection ended.
     async fn finish(&mut self, end: End) {
+        if let Some(knocking) = self.knocking.take() {
+            self.signaling
+                .hub
+                .stop_knocking(&knocking.room, knocking.id, self.connection);
+            tracing::info!(room = %knocking.room.code(), peer = %knocking.id, "stopped asking to join");
+        }
         let Some(Joined { room, id, .. }) = self.joined.take() else {
             return;
         };
@@ -243,7 +268,7 @@ impl Session {
             End::Left => LeaveReason::Left,
             End::TimedOut => LeaveReason::TimedOut,
             End::Dropped => LeaveReason::Dropped,
-            End::Replaced => return,
+            End::Replaced | End::Dismissed => return,
             End::Stopping => {
                 // Lets the writer finish: the close frame asks the client to come back.
                 hub.detach(&room, id, self.connection);

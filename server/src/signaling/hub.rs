@@ -16,16 +16,20 @@
 //! too slow to read; past the server's budget, joins are refused and [`Hub::shed`]
 //! drops the members holding the most.
 
-use app::protocol::{LeaveReason, PeerId, PeerInfo, ServerMessage};
+use app::protocol::{Knock, LeaveReason, PeerId, PeerInfo, Role, ServerMessage};
 use app::room_code::RoomCode;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 mod held;
+mod moderation;
 mod outbox;
 mod room;
+mod waiting;
 pub use held::HeldBytes;
+pub use moderation::ModerationError;
+pub use waiting::{DecideError, Decision, KnockError, Whom};
 pub use outbox::{encode, encode_numbered, Kick, Outbox, OutboxReceiver, QueueOutcome};
 pub use room::Room;
 use room::{broadcast_locked, others, Keeping, Member};
@@ -39,6 +43,16 @@ pub enum JoinError {
     Ended,
     #[error("the server is busy: try again in a moment")]
     Busy,
+}
+
+/// What a newcomer (or someone back) learns of the room on arriving.
+pub struct Present {
+    /// Everyone else in the room.
+    pub peers: Vec<PeerInfo>,
+    /// Everyone asking to join.
+    pub waiting: Vec<Knock>,
+    /// Their own role there.
+    pub role: Role,
 }
 
 /// How a participant comes back.
@@ -111,7 +125,7 @@ impl Hub {
         me: PeerInfo,
         connection: u64,
         outbox: Outbox,
-        welcome: impl FnOnce(Vec<PeerInfo>) -> ServerMessage,
+        welcome: impl FnOnce(Present) -> ServerMessage,
     ) -> Result<Arc<Room>, JoinError> {
         if self.keeping.held.refuses_joins() {
             return Err(JoinError::Busy);
@@ -124,7 +138,12 @@ impl Hub {
             forget_if_empty(&mut rooms, &room);
             return Err(JoinError::Full(self.max_participants));
         }
-        send_reply(&outbox, &welcome(others(&members, me.id)));
+        let present = Present {
+            peers: others(&members, me.id),
+            waiting: room.knocks(),
+            role: me.role,
+        };
+        send_reply(&outbox, &welcome(present));
         let id = me.id;
         let joined = encode(&ServerMessage::PeerJoined { peer: me.clone() });
         let member = Member::new(me, connection, outbox, self.keeping.held.clone());
@@ -145,7 +164,7 @@ impl Hub {
         connection: u64,
         outbox: Outbox,
         comeback: Comeback,
-        reply: impl FnOnce(Vec<PeerInfo>, bool) -> ServerMessage,
+        reply: impl FnOnce(Present, bool) -> ServerMessage,
     ) -> Result<Arc<Room>, JoinError> {
         let mut rooms = self.rooms();
         let room = self.room(&mut rooms, code);
@@ -159,18 +178,25 @@ impl Hub {
             }
             drop(members);
             drop(rooms);
-            return self.join(code, me, connection, outbox, |peers| reply(peers, false));
+            return self.join(code, me, connection, outbox, |present| reply(present, false));
         };
         if let Some(old) = member.outbox.replace(outbox.clone()) {
             old.kick(Kick::Replaced);
         }
         member.connection = connection;
-        // A raised hand stays raised across a dropped connection.
+        // A raised hand stays raised across a dropped connection, and a co-host
+        // stays one; the host's cookie may have come back with them.
         member.info.media = me.media;
+        member.info.role = member.info.role.max(me.role);
         let complete = member.can_replay_after(comeback.last_seen);
         let missed: Vec<Utf8Bytes> = member.kept_after(comeback.last_seen);
         let info = member.info.clone();
-        send_reply(&outbox, &reply(others(&members, id), complete));
+        let present = Present {
+            peers: others(&members, id),
+            waiting: room.knocks(),
+            role: info.role,
+        };
+        send_reply(&outbox, &reply(present, complete));
         for frame in missed {
             if outbox.send(frame) == QueueOutcome::Overflow {
                 outbox.kick(Kick::TooSlow);
@@ -290,7 +316,7 @@ fn send_reply(outbox: &Outbox, message: &ServerMessage) {
 
 /// Forgets `room` when nobody is in it, if the map still points at this very room.
 fn forget_if_empty(rooms: &mut HashMap<RoomCode, Arc<Room>>, room: &Room) {
-    if room.members().is_empty()
+    if room.is_empty()
         && rooms
             .get(&room.code)
             .is_some_and(|r| std::ptr::eq(Arc::as_ptr(r), room))

@@ -76,20 +76,24 @@ impl RateLimiter {
     }
 }
 
-/// How many bytes of chat each address may send an hour, over all meetings.
+/// How much each address may do in a period, over all meetings: bytes of chat an
+/// hour, knocks a minute.
 #[derive(Debug)]
-pub struct ChatQuota {
-    per_hour: usize,
+pub struct AddressQuota {
+    amount: usize,
+    period: Duration,
     used: Mutex<HashMap<IpAddr, RateLimiter>>,
 }
 
 /// Addresses remembered before the quota forgets those whose allowance is whole again.
-const CHAT_QUOTA_TIDY_AT: usize = 4096;
+const QUOTA_TIDY_AT: usize = 4096;
 
-impl ChatQuota {
-    pub fn new(per_hour: usize) -> Self {
+impl AddressQuota {
+    /// `amount` a `period`, all of it at once at most.
+    pub fn new(amount: usize, period: Duration) -> Self {
         Self {
-            per_hour,
+            amount,
+            period,
             used: Mutex::default(),
         }
     }
@@ -98,17 +102,18 @@ impl ChatQuota {
     /// not that much left.
     pub fn take(&self, ip: IpAddr, bytes: usize) -> bool {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-        if used.len() >= CHAT_QUOTA_TIDY_AT {
+        if used.len() >= QUOTA_TIDY_AT {
             used.retain(|_, bucket| !bucket.is_full());
         }
-        let per_hour = self.per_hour;
+        let (amount, period) = (self.amount, self.period);
         used.entry(ip)
-            .or_insert_with(|| RateLimiter::per(per_hour, Duration::from_secs(3600)))
+            .or_insert_with(|| RateLimiter::per(amount, period))
             .allow_n(bytes)
     }
 
-    pub fn per_hour(&self) -> usize {
-        self.per_hour
+    /// How much an address may use a period.
+    pub fn amount(&self) -> usize {
+        self.amount
     }
 }
 
@@ -195,7 +200,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_chat_quota_is_per_address_and_comes_back_over_the_hour() {
-        let quota = ChatQuota::new(1000);
+        let quota = AddressQuota::new(1000, Duration::from_secs(3600));
         let a: IpAddr = "127.0.0.1".parse().unwrap();
         let b: IpAddr = "127.0.0.2".parse().unwrap();
         assert!(quota.take(a, 600));

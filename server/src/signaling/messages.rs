@@ -4,9 +4,10 @@
 use super::connection::{End, Joined, Session};
 use super::hub::{Comeback, JoinError};
 use crate::monitoring;
+use super::hub::Whom;
 use app::protocol::{
-    clean_display_name, ClientMessage, Epoch, ErrorCode, MediaState, PeerId, PeerInfo,
-    ServerMessage, Signal, MAX_DISPLAY_NAME_CHARS, PROTOCOL_VERSION,
+    clean_display_name, Access, ClientMessage, Epoch, ErrorCode, MediaState, MeetingSettings,
+    PeerId, PeerInfo, Role, ServerMessage, Signal, MAX_DISPLAY_NAME_CHARS, PROTOCOL_VERSION,
 };
 use app::room_code::RoomCode;
 use std::ops::ControlFlow;
@@ -53,6 +54,19 @@ impl Session {
                 self.reply(&ServerMessage::Pong);
             }
             ClientMessage::Leave => return ControlFlow::Break(End::Left),
+            ClientMessage::Admit { id } => self.decide(Whom::One(id), true),
+            ClientMessage::AdmitAll => self.decide(Whom::Everyone, true),
+            ClientMessage::Deny { id } => self.decide(Whom::One(id), false),
+            ClientMessage::Remove { id } => self.remove(id).await,
+            ClientMessage::TurnOff {
+                id,
+                microphone,
+                camera,
+            } => self.turn_off(id, microphone, camera),
+            ClientMessage::MuteEveryone => self.mute_everyone(),
+            ClientMessage::EndMeeting => self.end_meeting(),
+            ClientMessage::SetRole { id, role } => self.set_role(id, role),
+            ClientMessage::ChangeSettings { settings } => self.change_settings(settings).await,
         }
         ControlFlow::Continue(())
     }
@@ -66,7 +80,7 @@ impl Session {
         media: MediaState,
         resume: Option<(String, u64)>,
     ) {
-        if self.joined.is_some() {
+        if self.joined.is_some() || self.knocking.is_some() {
             return self.refuse(
                 ErrorCode::AlreadyJoined,
                 "this connection is already in a meeting",
@@ -108,10 +122,11 @@ impl Session {
                 }
             },
         };
-        // Checks the room exists and records the activity in one query.
-        match self.signaling.store.touch(&code).await {
-            Ok(true) => {}
-            Ok(false) => {
+        // Checks the room exists, records the activity and reads who may come in, in
+        // one query.
+        let settings = match self.signaling.store.touch_settings(&code).await {
+            Ok(Some(settings)) => settings,
+            Ok(None) => {
                 return self.refuse(
                     ErrorCode::RoomNotFound,
                     format!("there is no meeting {code}"),
@@ -124,15 +139,61 @@ impl Session {
                     "could not look the meeting up, try again",
                 );
             }
+        };
+        let host = self.visitor.is_host(&self.signaling.hosts, &code);
+        // Someone removed comes back only by asking: their session (by its id) and
+        // their browser (by its cookie) are remembered.
+        let removed = match (&comeback, host) {
+            (Some(_), _) => self.signaling.store.was_removed(&code, Some(id), None).await,
+            (None, true) => Ok(false),
+            (None, false) => {
+                let browser = self.visitor.browser().map(str::to_owned);
+                self.signaling.store.was_removed(&code, None, browser.as_deref()).await
+            }
+        };
+        let removed = match removed {
+            Ok(removed) => removed,
+            Err(error) => {
+                tracing::error!(%error, room = %code, "could not read the meeting's removals");
+                return self.refuse(ErrorCode::Internal, "could not join, try again");
+            }
+        };
+        if removed && comeback.is_some() {
+            tracing::info!(room = %code, peer = %id, "resume refused: removed from the meeting");
+            return self.refuse(
+                ErrorCode::ResumeRefused,
+                "you were removed from this meeting: ask to join again",
+            );
         }
+        if comeback.is_none() && !host && (settings.access == Access::AskToJoin || removed) {
+            return self.knock(code, id, name, media);
+        }
+        let role = if host { Role::Host } else { Role::Participant };
+        self.enter(code, id, name, media, role, settings, comeback)
+            .await;
+    }
+
+    /// Puts this participant in the room (a welcome, or with `comeback` a resume).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn enter(
+        &mut self,
+        code: RoomCode,
+        id: PeerId,
+        name: String,
+        media: MediaState,
+        role: Role,
+        settings: MeetingSettings,
+        comeback: Option<Comeback>,
+    ) {
         let signaling = &self.signaling;
         let me = PeerInfo {
             id,
             name: name.clone(),
             media,
             hand: None,
+            role,
         };
-        let token = signaling.tokens.issue(&code, id, now);
+        let token = signaling.tokens.issue(&code, id, SystemTime::now());
         let limits = signaling.session_limits();
         let hub = &signaling.hub;
         let outbox = self.outbox.clone();
@@ -140,16 +201,19 @@ impl Session {
         // Whether a resume replays every room message missed (chat included).
         let mut complete_replay = false;
         let joined = match comeback {
-            None => hub.join(&code, me, self.connection, outbox, |peers| {
+            None => hub.join(&code, me, self.connection, outbox, |present| {
                 ServerMessage::Welcome {
                     version: PROTOCOL_VERSION,
                     you: id,
                     room: code.clone(),
-                    peers,
+                    peers: present.peers,
                     ice_servers: signaling.ice.for_peer(id),
                     ice_transport_policy: signaling.ice.policy(),
                     token,
                     limits,
+                    role: present.role,
+                    settings,
+                    waiting: present.waiting,
                 }
             }),
             Some(comeback) => hub.resume(
@@ -158,16 +222,19 @@ impl Session {
                 self.connection,
                 outbox,
                 comeback,
-                |peers, complete| {
+                |present, complete| {
                     complete_replay = complete;
                     ServerMessage::Resumed {
                         you: id,
-                        peers,
+                        peers: present.peers,
                         ice_servers: signaling.ice.for_peer(id),
                         ice_transport_policy: signaling.ice.policy(),
                         token,
                         limits,
                         complete,
+                        role: present.role,
+                        settings,
+                        waiting: present.waiting,
                     }
                 },
             ),
@@ -178,8 +245,10 @@ impl Session {
                     tracing::info!(room = %code, peer = %id, "participant resumed");
                     metrics::counter!(monitoring::RESUMES).increment(1);
                 } else {
-                    tracing::info!(room = %code, peer = %id, "participant joined");
+                    tracing::info!(room = %code, peer = %id, ?role, "participant joined");
                 }
+                room.adopt_settings(settings);
+                room.note_browser(id, self.visitor.browser());
                 self.joined = Some(Joined { room, id, name });
                 // Read after joining, so that no message falls between the history
                 // and those sent to the room from now on (one in both is told apart
@@ -229,6 +298,14 @@ impl Session {
                 "join a meeting before sharing media state",
             );
         };
+        let starts_presenting = media.screen.is_some()
+            && room.member_info(*id).is_some_and(|me| me.media.screen.is_none());
+        if starts_presenting && !room.allows(*id, MeetingSettings::may_present) {
+            return self.refuse(
+                ErrorCode::NotAllowed,
+                "only hosts may present in this meeting now",
+            );
+        }
         room.update_media(*id, media.clone());
         room.broadcast(*id, &ServerMessage::Media { from: *id, media });
         self.signaling.relayed.media();

@@ -9,11 +9,14 @@ pub mod hub;
 pub mod ids;
 pub mod limits;
 mod messages;
+mod moderation;
 pub mod origin;
 pub mod resume;
+mod waiting;
 mod writer;
 
 use crate::config::SignalingConfig;
+use crate::hosts::{HostKeys, Visitor};
 use crate::ice::IceServers;
 use crate::monitoring::{self, RelayedCounters};
 use crate::store::{RoomStore, StoreError};
@@ -25,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use forwarded::TrustedProxies;
 use hub::{HeldBytes, Hub};
 use ids::PeerIds;
-use limits::{ChatQuota, ConnectionsPerIp};
+use limits::{AddressQuota, ConnectionsPerIp};
 use origin::OriginPolicy;
 use resume::ResumeTokens;
 use std::net::SocketAddr;
@@ -56,7 +59,11 @@ pub struct Signaling {
     origins: OriginPolicy,
     proxies: TrustedProxies,
     connections: ConnectionsPerIp,
-    chat_quota: ChatQuota,
+    chat_quota: AddressQuota,
+    /// Knocks (asking to join) per address.
+    knock_quota: AddressQuota,
+    /// Checks host cookies.
+    pub hosts: Arc<HostKeys>,
     pub relayed: RelayedCounters,
 }
 
@@ -71,6 +78,7 @@ impl Signaling {
         store: RoomStore,
     ) -> Result<Self, StoreError> {
         let key = store.secret(RESUME_KEY, resume::new_key).await?;
+        let host_key = store.secret(crate::hosts::HOST_KEY, crate::hosts::new_key).await?;
         let hub = Hub::new(limits.max_participants, limits.outgoing_queue).with_byte_budgets(
             limits.max_held_bytes_per_participant,
             HeldBytes::with_budget(limits.max_held_bytes),
@@ -85,7 +93,9 @@ impl Signaling {
             origins: OriginPolicy::new(&limits.public_origins),
             proxies: TrustedProxies::new(&limits.trusted_proxies),
             connections: ConnectionsPerIp::new(limits.max_connections_per_ip),
-            chat_quota: ChatQuota::new(limits.max_chat_bytes_per_hour),
+            chat_quota: AddressQuota::new(limits.max_chat_bytes_per_hour, Duration::from_secs(3600)),
+            knock_quota: AddressQuota::new(limits.max_knocks_per_minute, Duration::from_secs(60)),
+            hosts: Arc::new(HostKeys::new(host_key)),
             relayed: RelayedCounters::new(),
             store,
             ice,
@@ -164,6 +174,7 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let client = signaling.proxies.client_ip(peer.ip(), &headers);
+    let visitor = Visitor::from_headers(&headers);
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     if !signaling.origins.allows(origin, host) {
@@ -192,5 +203,5 @@ pub async fn upgrade(
         .max_frame_size(hard_cap)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection::serve(socket, signaling, client, slot))
+        .on_upgrade(move |socket| connection::serve(socket, signaling, client, visitor, slot))
 }

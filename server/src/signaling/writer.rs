@@ -36,6 +36,7 @@ pub(super) async fn write_loop(
                 let (code, reason) = match kick {
                     Kick::TooSlow => (close_code::POLICY, "too slow: messages were piling up"),
                     Kick::Replaced => (close_code::NORMAL, "resumed on another connection"),
+                    Kick::Dismissed => (close_code::NORMAL, "your session in the meeting ended"),
                 };
                 let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
                 let _ = sink.send(Message::Close(Some(frame))).await;

@@ -114,8 +114,8 @@ mod tests {
     async fn chat_is_kept_per_meeting_and_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
-        let one = store.create("One").await.unwrap().code;
-        let two = store.create("Two").await.unwrap().code;
+        let one = store.create("One", Default::default()).await.unwrap().code;
+        let two = store.create("Two", Default::default()).await.unwrap().code;
         let now = SystemTime::now();
         let first = store
             .add_chat(&one, PeerId(3), "Ada", "hello", now, 200)
@@ -147,8 +147,8 @@ mod tests {
     async fn idle_meetings_go_with_their_chat_and_used_ones_stay() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
-        let idle = store.create("Idle").await.unwrap().code;
-        let used = store.create("Used").await.unwrap().code;
+        let idle = store.create("Idle", Default::default()).await.unwrap().code;
+        let used = store.create("Used", Default::default()).await.unwrap().code;
         for room in [&idle, &used] {
             store
                 .add_chat(room, PeerId(1), "Ada", "hello", SystemTime::now(), 200)
@@ -187,7 +187,7 @@ mod tests {
     async fn history_is_the_latest_messages_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
-        let room = store.create("Busy").await.unwrap().code;
+        let room = store.create("Busy", Default::default()).await.unwrap().code;
         for n in 0..10 {
             store
                 .add_chat(
@@ -208,8 +208,8 @@ mod tests {
     async fn a_meeting_keeps_only_its_latest_messages_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
-        let busy = store.create("Busy").await.unwrap().code;
-        let quiet = store.create("Quiet").await.unwrap().code;
+        let busy = store.create("Busy", Default::default()).await.unwrap().code;
+        let quiet = store.create("Quiet", Default::default()).await.unwrap().code;
         store
             .add_chat(&quiet, PeerId(2), "Bob", "still here", SystemTime::now(), 4)
             .await
@@ -242,7 +242,7 @@ mod tests {
     async fn old_chat_is_swept_and_goes_with_its_meeting() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
-        let room = store.create("Old").await.unwrap().code;
+        let room = store.create("Old", Default::default()).await.unwrap().code;
         let now = SystemTime::now();
         let day = Duration::from_secs(24 * 3600);
         store

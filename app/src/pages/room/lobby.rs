@@ -13,7 +13,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 #[component]
-pub fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl IntoView {
+pub fn Lobby(state: CallState, code: RoomCode, invite_path: String, asks: bool) -> impl IntoView {
     // The form sent before the app was live (its plain-HTML submission, with
     // `?join=1&name=…`): the server fills the name in, and once live the app joins
     // at once, so that one press of "Join now" is enough whenever it came.
@@ -106,7 +106,11 @@ pub fn Lobby(state: CallState, code: RoomCode, invite_path: String) -> impl Into
                         class="button primary"
                         disabled=move || live.get() && (!valid() || joining())
                     >
-                        {move || if joining() { "Joining…" } else { "Join now" }}
+                        {move || match (joining(), asks) {
+                            (true, _) => "Joining…",
+                            (false, true) => "Ask to join",
+                            (false, false) => "Join now",
+                        }}
                     </button>
                 </form>
                 <DeviceMenus state/>

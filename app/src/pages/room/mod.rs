@@ -67,7 +67,14 @@ enum Screen {
 /// closed): the others see it at once, and the camera and microphone are let go.
 #[component]
 fn Meeting(room: RoomInfo) -> impl IntoView {
-    let RoomInfo { code, name } = room;
+    let RoomInfo {
+        code,
+        name,
+        access,
+        hosting,
+    } = room;
+    // Whether joining means asking first (the server decides; this is the label).
+    let asks = access == crate::protocol::Access::AskToJoin && !hosting;
     let state = CallState::new();
     provide_context(state);
     #[cfg(feature = "hydrate")]
@@ -105,7 +112,7 @@ fn Meeting(room: RoomInfo) -> impl IntoView {
             <Banners state/>
             {move || match screen.get() {
                 Screen::Lobby => {
-                    view! { <Lobby state code=code.clone() invite_path=invite_path.clone()/> }
+                    view! { <Lobby state code=code.clone() invite_path=invite_path.clone() asks/> }
                         .into_any()
                 }
                 Screen::Call => view! { <Stage state invite_path=invite_path.clone()/> }.into_any(),

@@ -17,6 +17,9 @@ pub enum Kick {
     TooSlow,
     /// The participant resumed on another connection.
     Replaced,
+    /// The participant was removed, denied, or the meeting ended; they were told
+    /// (`dismissed`) just before.
+    Dismissed,
 }
 
 /// The sending side of one participant's connection.

@@ -5,10 +5,13 @@
 
 use super::held::HeldBytes;
 use super::outbox::{encode, encode_numbered, Kick, Outbox, QueueOutcome};
-use app::protocol::{HandPlace, LeaveReason, MediaState, PeerId, PeerInfo, ServerMessage};
+use super::waiting::Waiter;
+use app::protocol::{
+    HandPlace, LeaveReason, MediaState, MeetingSettings, PeerId, PeerInfo, ServerMessage,
+};
 use app::room_code::RoomCode;
 use axum::extract::ws::Utf8Bytes;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -42,6 +45,8 @@ pub(super) struct Member {
     pub(super) outbox: Option<Outbox>,
     /// The connection that last held this member: news from an older one is ignored.
     pub(super) connection: u64,
+    /// Their browser's id (its cookie), when it has one: kept if they are removed.
+    pub(super) browser: Option<String>,
     /// Room messages not yet acknowledged, numbered, oldest first.
     unacked: VecDeque<(u64, Utf8Bytes)>,
     /// Their bytes.
@@ -56,6 +61,7 @@ impl Member {
             info,
             outbox: Some(outbox),
             connection,
+            browser: None,
             unacked: VecDeque::new(),
             unacked_bytes: 0,
             next_seq: 1,
@@ -72,7 +78,7 @@ impl Member {
     /// Numbers a room message, keeps it for replay and sends it if connected.
     /// `Overflow` means the member must go: its queue is full, it holds more bytes
     /// than its budget, or it is away and has missed more than it may.
-    fn deliver(&mut self, message: &str, keeping: &Keeping) -> QueueOutcome {
+    pub(super) fn deliver(&mut self, message: &str, keeping: &Keeping) -> QueueOutcome {
         self.deliver_numbered(|seq| numbered(seq, message), keeping)
     }
 
@@ -153,9 +159,13 @@ pub(super) type Members = HashMap<PeerId, Member>;
 pub struct Room {
     pub(super) code: RoomCode,
     members: Mutex<Members>,
-    keeping: Keeping,
+    pub(super) keeping: Keeping,
     /// The place the next raised hand takes.
     next_hand: AtomicU64,
+    /// The meeting's settings (as kept in the database; updated on every join).
+    settings: Mutex<MeetingSettings>,
+    /// People asking to join, in the order they asked (ids grow).
+    waiting: Mutex<BTreeMap<PeerId, Waiter>>,
 }
 
 impl Room {
@@ -165,6 +175,8 @@ impl Room {
             members: Mutex::new(HashMap::new()),
             keeping,
             next_hand: AtomicU64::new(1),
+            settings: Mutex::new(MeetingSettings::default()),
+            waiting: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -176,6 +188,38 @@ impl Room {
         // A panic while holding the lock cannot leave the map half-updated (every
         // update is a single insert or remove), so a poisoned lock is still usable.
         self.members.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Those asking to join. Taken after [`Room::members`] when both are needed.
+    pub(super) fn waiting(&self) -> MutexGuard<'_, BTreeMap<PeerId, Waiter>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The meeting's settings as this room knows them.
+    pub fn settings(&self) -> MeetingSettings {
+        *self.settings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the settings read from the database on a join.
+    pub fn adopt_settings(&self, settings: MeetingSettings) {
+        *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = settings;
+    }
+
+    /// Whether nobody is in the room or asking to join it.
+    pub(super) fn is_empty(&self) -> bool {
+        self.members().is_empty() && self.waiting().is_empty()
+    }
+
+    /// Remembers `id`'s browser id (see `crate::hosts`).
+    pub fn note_browser(&self, id: PeerId, browser: Option<&str>) {
+        if let Some(member) = self.members().get_mut(&id) {
+            member.browser = browser.map(str::to_owned);
+        }
+    }
+
+    /// What the room knows of `id`, if they are here.
+    pub fn member_info(&self, id: PeerId) -> Option<PeerInfo> {
+        self.members().get(&id).map(|m| m.info.clone())
     }
 
     /// Sends a room message to one member. `None` when `to` is not here.
@@ -250,6 +294,17 @@ impl Room {
     }
 }
 
+/// Queues `message` for every member; disconnects whoever overflows.
+pub(super) fn broadcast_all(code: &RoomCode, members: &mut Members, keeping: &Keeping, message: &str) {
+    let slow: Vec<PeerId> = members
+        .iter_mut()
+        .filter_map(|(id, m)| {
+            (m.deliver(message, keeping) == QueueOutcome::Overflow).then_some(*id)
+        })
+        .collect();
+    drop_slow(code, members, keeping, slow);
+}
+
 /// Queues `message` for everyone but `except`; disconnects whoever overflows.
 pub(super) fn broadcast_locked(
     code: &RoomCode,
@@ -270,7 +325,7 @@ pub(super) fn broadcast_locked(
 
 /// Removes members whose queues overflowed and tells the others, repeating while
 /// that news overflows someone else's queue.
-fn drop_slow(code: &RoomCode, members: &mut Members, keeping: &Keeping, mut slow: Vec<PeerId>) {
+pub(super) fn drop_slow(code: &RoomCode, members: &mut Members, keeping: &Keeping, mut slow: Vec<PeerId>) {
     while let Some(id) = slow.pop() {
         let Some(member) = members.remove(&id) else {
             continue;

@@ -14,17 +14,18 @@ fn info(id: u64, name: &str) -> PeerInfo {
         name: name.into(),
         media: MediaState::default(),
         hand: None,
+        role: Default::default(),
     }
 }
 
-fn welcome(_peers: Vec<PeerInfo>) -> ServerMessage {
+fn welcome(_present: Present) -> ServerMessage {
     ServerMessage::Pong
 }
 
-fn resumed(peers: Vec<PeerInfo>, complete: bool) -> ServerMessage {
+fn resumed(present: Present, complete: bool) -> ServerMessage {
     ServerMessage::error(
         app::protocol::ErrorCode::Internal,
-        format!("resumed peers={} complete={complete}", peers.len()),
+        format!("resumed peers={} complete={complete}", present.peers.len()),
     )
 }
 
@@ -265,9 +266,9 @@ fn hands_queue_in_the_order_they_went_up_and_newcomers_see_them() {
     assert!(bob_again > ada);
 
     let mut seen = None;
-    hub.join(&code(), info(3, "Cleo"), 3, Outbox::new(8).0, |peers| {
-        seen = Some(peers);
-        welcome(Vec::new())
+    hub.join(&code(), info(3, "Cleo"), 3, Outbox::new(8).0, |present| {
+        seen = Some(present.peers);
+        ServerMessage::Pong
     })
     .unwrap();
     let mut hands: Vec<(u64, Option<HandPlace>)> =

@@ -1,0 +1,153 @@
+//! What protects a meeting, kept with it: its settings (who may come in, present and
+//! chat) and who was removed from it.
+
+use super::{unix_now, RoomStore, StoreError};
+use app::protocol::{Access, MeetingSettings, PeerId};
+use app::room_code::RoomCode;
+use sqlx::Row;
+
+impl RoomStore {
+    /// Records that someone joined or left the room now, and reads its settings:
+    /// `None` when there is no such room, so a join needs only this one query to
+    /// check, record and learn who may come in.
+    pub async fn touch_settings(
+        &self,
+        code: &RoomCode,
+    ) -> Result<Option<MeetingSettings>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE rooms SET last_active_at = ? WHERE code = ?
+             RETURNING access, everyone_may_present, everyone_may_chat",
+        )
+        .bind(unix_now())
+        .bind(code.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .next();
+        row.map(|row| settings_from(&row)).transpose()
+    }
+
+    /// A meeting's settings, `None` when there is no such meeting.
+    pub async fn settings(&self, code: &RoomCode) -> Result<Option<MeetingSettings>, StoreError> {
+        sqlx::query(
+            "SELECT access, everyone_may_present, everyone_may_chat FROM rooms WHERE code = ?",
+        )
+        .bind(code.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| settings_from(&row))
+        .transpose()
+    }
+
+    /// Keeps a meeting's new settings.
+    pub async fn save_settings(
+        &self,
+        code: &RoomCode,
+        settings: MeetingSettings,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE rooms SET access = ?, everyone_may_present = ?, everyone_may_chat = ?
+             WHERE code = ?",
+        )
+        .bind(settings.access.as_str())
+        .bind(settings.everyone_may_present)
+        .bind(settings.everyone_may_chat)
+        .bind(code.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that `peer` (in `browser`, when known) was removed from the meeting.
+    pub async fn record_removal(
+        &self,
+        code: &RoomCode,
+        peer: PeerId,
+        browser: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO meeting_removals (room_code, peer_id, browser, removed_at)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(code.as_str())
+        .bind(peer.0 as i64)
+        .bind(browser)
+        .bind(unix_now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether the session `peer` (when given) or the browser `browser` (when known)
+    /// was removed from the meeting.
+    pub async fn was_removed(
+        &self,
+        code: &RoomCode,
+        peer: Option<PeerId>,
+        browser: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        if peer.is_none() && browser.is_none() {
+            return Ok(false);
+        }
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM meeting_removals
+             WHERE room_code = ? AND (peer_id = ? OR browser = ?) LIMIT 1",
+        )
+        .bind(code.as_str())
+        .bind(peer.map(|p| p.0 as i64))
+        .bind(browser)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+}
+
+fn settings_from(row: &sqlx::sqlite::SqliteRow) -> Result<MeetingSettings, StoreError> {
+    let access: String = row.try_get(0)?;
+    Ok(MeetingSettings {
+        access: Access::parse(&access).unwrap_or_default(),
+        everyone_may_present: row.try_get(1)?,
+        everyone_may_chat: row.try_get(2)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn settings_and_removals_are_kept_with_the_meeting() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("parley.db").display());
+        let store = RoomStore::open(&url).await.unwrap();
+        let asking = MeetingSettings {
+            access: Access::AskToJoin,
+            ..MeetingSettings::default()
+        };
+        let room = store.create("Standup", asking).await.unwrap();
+        assert_eq!(store.touch_settings(&room.code).await.unwrap(), Some(asking));
+        let locked = MeetingSettings {
+            access: Access::Open,
+            everyone_may_present: false,
+            everyone_may_chat: false,
+        };
+        store.save_settings(&room.code, locked).await.unwrap();
+        assert!(!store
+            .was_removed(&room.code, Some(PeerId(7)), Some("b1"))
+            .await
+            .unwrap());
+        store
+            .record_removal(&room.code, PeerId(7), Some("b1"))
+            .await
+            .unwrap();
+        store.close().await;
+
+        let store = RoomStore::open(&url).await.unwrap();
+        assert_eq!(store.settings(&room.code).await.unwrap(), Some(locked));
+        assert!(store.was_removed(&room.code, Some(PeerId(7)), None).await.unwrap());
+        assert!(store.was_removed(&room.code, None, Some("b1")).await.unwrap());
+        assert!(!store.was_removed(&room.code, Some(PeerId(8)), Some("b2")).await.unwrap());
+        let unknown = RoomCode::parse("zzz-zzzz-zzz").unwrap();
+        assert_eq!(store.touch_settings(&unknown).await.unwrap(), None);
+    }
+}
