@@ -38,6 +38,14 @@ pub(super) async fn write_loop(
                     Kick::Replaced => (close_code::NORMAL, "resumed on another connection"),
                     Kick::Dismissed => (close_code::NORMAL, "your session in the meeting ended"),
                 };
+                if kick == Kick::Dismissed {
+                    // What they were told (why their session ended) goes first.
+                    while let Some(frame) = receiver.try_recv() {
+                        if sink.feed(Message::Text(frame)).await.is_err() {
+                            return None;
+                        }
+                    }
+                }
                 let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
                 let _ = sink.send(Message::Close(Some(frame))).await;
                 return None;

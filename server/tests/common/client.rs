@@ -30,6 +30,9 @@ pub struct Welcome {
     pub token: String,
     /// The meeting's chat so far (the history that follows the welcome).
     pub chat: Vec<app::protocol::ChatMessage>,
+    pub role: app::protocol::Role,
+    pub settings: app::protocol::MeetingSettings,
+    pub waiting: Vec<app::protocol::Knock>,
 }
 
 impl Client {
@@ -163,6 +166,11 @@ impl Client {
     }
 
     pub async fn join(&mut self, room: &RoomCode, name: &str) -> Welcome {
+        self.send_join(room, name).await;
+        self.expect_welcome(room).await
+    }
+
+    pub async fn send_join(&mut self, room: &RoomCode, name: &str) {
         self.send(&ClientMessage::Join {
             version: PROTOCOL_VERSION,
             room: room.clone(),
@@ -170,6 +178,20 @@ impl Client {
             media: MediaState::default(),
         })
         .await;
+    }
+
+    /// Joins a meeting where one must ask first: returns the id the server gave the
+    /// knock (the id once admitted).
+    pub async fn knock(&mut self, room: &RoomCode, name: &str) -> PeerId {
+        self.send_join(room, name).await;
+        match self.recv().await {
+            ServerMessage::Waiting { id } => id,
+            other => panic!("expected to wait, got {other:?}"),
+        }
+    }
+
+    /// Reads a welcome (and the chat history after it).
+    pub async fn expect_welcome(&mut self, room: &RoomCode) -> Welcome {
         match self.recv().await {
             ServerMessage::Welcome {
                 you,
@@ -179,6 +201,9 @@ impl Client {
                 room: welcomed,
                 version,
                 token,
+                role,
+                settings,
+                waiting,
                 ..
             } => {
                 assert_eq!(&welcomed, room);
@@ -191,6 +216,9 @@ impl Client {
                     ice_transport_policy,
                     token,
                     chat,
+                    role,
+                    settings,
+                    waiting,
                 }
             }
             other => panic!("expected a welcome, got {other:?}"),

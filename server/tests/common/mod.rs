@@ -95,6 +95,23 @@ impl TestServer {
         create_room_at(self.addr, name).await
     }
 
+    /// Starts a meeting as a browser does, and returns its code with the host cookie
+    /// (`name=value`) the server gave the browser. `ask_to_join` ticks that box.
+    pub async fn create_meeting(
+        &self,
+        name: &str,
+        ask_to_join: bool,
+    ) -> (app::room_code::RoomCode, String) {
+        create_meeting_at(self.addr, name, ask_to_join).await
+    }
+
+    /// Opens a signaling connection sending `cookie` (as `name=value; …`).
+    pub async fn connect_with_cookie(&self, cookie: &str) -> client::Client {
+        client::Client::try_connect_with(&self.ws_url(), &[("cookie", cookie)])
+            .await
+            .expect("websocket connects")
+    }
+
     /// The body of the page at `path`.
     pub async fn page_text(&self, path: &str) -> String {
         http()
@@ -124,12 +141,25 @@ impl TestServer {
 
 /// Starts a meeting on the server at `addr` as [`TestServer::create_room`] does.
 pub async fn create_room_at(addr: SocketAddr, name: &str) -> app::room_code::RoomCode {
+    create_meeting_at(addr, name, false).await.0
+}
+
+/// See [`TestServer::create_meeting`].
+pub async fn create_meeting_at(
+    addr: SocketAddr,
+    name: &str,
+    ask_to_join: bool,
+) -> (app::room_code::RoomCode, String) {
+    let mut form = vec![("name", name)];
+    if ask_to_join {
+        form.push(("ask_to_join", "on"));
+    }
     let response = http()
         .post(format!("http://{addr}/api/rooms/create"))
         // A browser's form post accepts HTML; that is what makes the server answer
         // with a redirect rather than with the new room as data.
         .header("accept", "text/html,application/xhtml+xml")
-        .form(&[("name", name)])
+        .form(&form)
         .send()
         .await
         .expect("create a room");
@@ -142,7 +172,20 @@ pub async fn create_room_at(addr: SocketAddr, name: &str) -> app::room_code::Roo
     let code = location
         .strip_prefix("/r/")
         .unwrap_or_else(|| panic!("redirects to a room: {location}"));
-    app::room_code::RoomCode::parse(code).expect("a room code")
+    let code = app::room_code::RoomCode::parse(code).expect("a room code");
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&app::rooms::host_cookie_name(&code)))
+        .expect("the creator gets the host cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    (code, pair)
 }
 
 pub fn database_url(path: PathBuf) -> String {
