@@ -96,7 +96,9 @@ impl Visitor {
         for (name, value) in pairs {
             if let Some(code) = name.strip_prefix(HOST_COOKIE_PREFIX) {
                 if visitor.host_cookies.len() < MAX_HOST_COOKIES {
-                    visitor.host_cookies.push((code.to_owned(), value.to_owned()));
+                    visitor
+                        .host_cookies
+                        .push((code.to_owned(), value.to_owned()));
                 }
             } else if name == BROWSER_COOKIE && is_browser_id(value) {
                 visitor.browser = Some(value.to_owned());
@@ -167,13 +169,14 @@ impl RoomDirectory for Meetings {
                 access,
                 ..Default::default()
             };
-            let room = self
+            let mut room = self
                 .store
                 .create(&name, settings)
                 .await
                 .map_err(|e| DirectoryError(e.to_string()))?;
             metrics::counter!(crate::monitoring::MEETINGS_CREATED).increment(1);
             let secret = self.hosts.secret(&room.code);
+            room.hosting = true;
             Ok((room, secret))
         })
     }
@@ -220,7 +223,10 @@ mod tests {
         let secret = keys.secret(&meeting);
         assert!(keys.verify(&meeting, &secret));
         assert!(!keys.verify(&other, &secret));
-        assert!(!HostKeys::new(vec![8; 32]).verify(&meeting, &secret), "another server's key");
+        assert!(
+            !HostKeys::new(vec![8; 32]).verify(&meeting, &secret),
+            "another server's key"
+        );
         assert!(!keys.verify(&meeting, "not base64!"));
         assert!(!keys.verify(&meeting, &secret[..10]));
 
@@ -231,7 +237,8 @@ mod tests {
         assert!(!visitor.is_host(&keys, &other));
         assert_eq!(visitor.browser(), Some("Xy_9-z"));
         // The secret of one meeting under another meeting's cookie name.
-        let swapped = Visitor::from_headers(&cookies(&format!("parley_host_zzz-zzzz-zzz={secret}")));
+        let swapped =
+            Visitor::from_headers(&cookies(&format!("parley_host_zzz-zzzz-zzz={secret}")));
         assert!(!swapped.is_host(&keys, &other));
     }
 

@@ -131,7 +131,8 @@ async fn meeting_page(
 ) -> Response {
     let mut lookup: MeetingLookup = look_up(state.directory.as_ref(), &code).await;
     if let MeetingLookup::Found(room) = &mut lookup {
-        room.hosting = Visitor::from_headers(request.headers()).is_host(&state.signaling.hosts, &room.code);
+        room.hosting =
+            Visitor::from_headers(request.headers()).is_host(&state.signaling.hosts, &room.code);
     }
     let context = page_context(state.directory.clone());
     let options = state.leptos_options.clone();

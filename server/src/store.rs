@@ -95,7 +95,7 @@ impl RoomStore {
                     code,
                     name: name.to_owned(),
                     access: settings.access,
-                    hosting: true,
+                    hosting: false,
                 });
             }
             tracing::warn!(%code, "room code collision, drawing another");
@@ -228,11 +228,17 @@ mod tests {
             "the database file is created"
         );
 
-        let room = store.create("Standup", MeetingSettings::default()).await.unwrap();
+        let room = store
+            .create("Standup", MeetingSettings::default())
+            .await
+            .unwrap();
         assert_eq!(room.name, "Standup");
         assert_eq!(store.find(&room.code).await.unwrap(), Some(room.clone()));
 
-        let other = store.create("Retro", MeetingSettings::default()).await.unwrap();
+        let other = store
+            .create("Retro", MeetingSettings::default())
+            .await
+            .unwrap();
         assert_ne!(other.code, room.code);
         assert_eq!(
             store.find(&other.code).await.unwrap().unwrap().name,
@@ -244,7 +250,10 @@ mod tests {
     async fn unknown_rooms_are_not_found() {
         let dir = tempfile::tempdir().unwrap();
         let store = RoomStore::open(&db_url(&dir)).await.unwrap();
-        store.create("Standup", MeetingSettings::default()).await.unwrap();
+        store
+            .create("Standup", MeetingSettings::default())
+            .await
+            .unwrap();
         let unknown = RoomCode::parse("zzz-zzzz-zzz").unwrap();
         assert_eq!(store.find(&unknown).await.unwrap(), None);
     }
@@ -255,7 +264,10 @@ mod tests {
         let url = db_url(&dir);
         let room = {
             let store = RoomStore::open(&url).await.unwrap();
-            let room = store.create("Weekly sync", MeetingSettings::default()).await.unwrap();
+            let room = store
+                .create("Weekly sync", MeetingSettings::default())
+                .await
+                .unwrap();
             store.close().await;
             room
         };

@@ -60,7 +60,11 @@ async fn the_creator_is_the_host_and_nobody_else_can_act_as_one() {
     let mut guest = server.connect_with_cookie(&forged).await;
     let guest_welcome = guest.join(&room, "Gus").await;
     assert_eq!(guest_welcome.role, Role::Participant);
-    assert_eq!(guest_welcome.peers[0].role, Role::Host, "the people list marks the host");
+    assert_eq!(
+        guest_welcome.peers[0].role,
+        Role::Host,
+        "the people list marks the host"
+    );
     host.recv().await; // Gus joined
 
     for action in host_actions(welcome.you) {
@@ -114,7 +118,10 @@ async fn asking_to_join_admitted_denied_and_cancelled() {
         other => panic!("expected a knock, got {other:?}"),
     }
     // Waiting, Ann reaches nobody.
-    ann.send(&ClientMessage::Chat { text: "hello?".into() }).await;
+    ann.send(&ClientMessage::Chat {
+        text: "hello?".into(),
+    })
+    .await;
     ann.expect_error(ErrorCode::NotJoined).await;
 
     host.send(&ClientMessage::Admit { id: ann_id }).await;
@@ -147,7 +154,10 @@ async fn asking_to_join_admitted_denied_and_cancelled() {
     assert_eq!(dan.expect_close().await, Some(CloseCode::Normal));
     assert!(matches!(
         host.recv().await,
-        ServerMessage::KnockEnded { outcome: KnockOutcome::Denied, .. }
+        ServerMessage::KnockEnded {
+            outcome: KnockOutcome::Denied,
+            ..
+        }
     ));
     ann.recv().await;
 
@@ -168,7 +178,10 @@ async fn asking_to_join_admitted_denied_and_cancelled() {
     // Admitting someone who has gone.
     host.send(&ClientMessage::Admit { id: cal_id }).await;
     host.expect_error(ErrorCode::NotWaiting).await;
-    host.send(&ClientMessage::Deny { id: PeerId(999_999) }).await;
+    host.send(&ClientMessage::Deny {
+        id: PeerId(999_999),
+    })
+    .await;
     host.expect_error(ErrorCode::NotWaiting).await;
 }
 
@@ -205,11 +218,16 @@ async fn a_removed_person_is_out_and_must_ask_to_come_back() {
     let (room, host_cookie) = server.create_meeting("Open house", false).await;
     let mut host = server.connect_with_cookie(&host_cookie).await;
     host.join(&room, "Hana").await;
-    let mut eve = server.connect_with_cookie("parley_browser=eves-browser").await;
+    let mut eve = server
+        .connect_with_cookie("parley_browser=eves-browser")
+        .await;
     let eve_welcome = eve.join(&room, "Eve").await;
     host.recv().await;
 
-    host.send(&ClientMessage::Remove { id: eve_welcome.you }).await;
+    host.send(&ClientMessage::Remove {
+        id: eve_welcome.you,
+    })
+    .await;
     assert_eq!(
         eve.recv().await,
         ServerMessage::Dismissed {
@@ -226,16 +244,23 @@ async fn a_removed_person_is_out_and_must_ask_to_come_back() {
         }
     );
     // Her token no longer works.
-    let mut eve = server.connect_with_cookie("parley_browser=eves-browser").await;
+    let mut eve = server
+        .connect_with_cookie("parley_browser=eves-browser")
+        .await;
     assert!(matches!(
         eve.resume(&room, &eve_welcome.token, 0, "Eve").await,
-        ServerMessage::Error { code: ErrorCode::ResumeRefused, .. }
+        ServerMessage::Error {
+            code: ErrorCode::ResumeRefused,
+            ..
+        }
     ));
     // Opening the link again from her browser, she asks, though the meeting is open.
     eve.knock(&room, "Eve").await;
     assert!(matches!(host.recv().await, ServerMessage::Knocking { .. }));
     // Someone else's browser walks in.
-    let mut fay = server.connect_with_cookie("parley_browser=fays-browser").await;
+    let mut fay = server
+        .connect_with_cookie("parley_browser=fays-browser")
+        .await;
     fay.join(&room, "Fay").await;
     // A signal to Eve's old id reaches nobody.
     fay.send(&ClientMessage::Signal {
@@ -299,7 +324,10 @@ async fn turning_someone_off_only_they_can_turn_back_on() {
     host.send(&ClientMessage::MuteEveryone).await;
     assert!(matches!(
         tom.recv().await,
-        ServerMessage::TurnedOff { microphone: true, .. }
+        ServerMessage::TurnedOff {
+            microphone: true,
+            ..
+        }
     ));
     assert!(matches!(sam.recv().await, ServerMessage::Media { from, .. } if from != sam_id));
 }
@@ -348,7 +376,10 @@ async fn co_hosts_act_on_participants_but_not_on_hosts() {
     cody.send(&ClientMessage::Remove { id: pat_id }).await;
     assert!(matches!(
         pat.recv().await,
-        ServerMessage::Dismissed { reason: Dismissal::Removed, .. }
+        ServerMessage::Dismissed {
+            reason: Dismissal::Removed,
+            ..
+        }
     ));
 }
 
@@ -399,7 +430,8 @@ async fn locked_chat_and_presenting_are_for_hosts_only() {
         everyone_may_present: false,
         everyone_may_chat: false,
     };
-    host.send(&ClientMessage::ChangeSettings { settings: locked }).await;
+    host.send(&ClientMessage::ChangeSettings { settings: locked })
+        .await;
     let changed = ServerMessage::SettingsChanged {
         settings: locked,
         by: host_id,
@@ -414,13 +446,19 @@ async fn locked_chat_and_presenting_are_for_hosts_only() {
         video: true,
         screen: StreamId::new("screen-1"),
     };
-    pia.send(&ClientMessage::Media { media: presenting.clone() }).await;
+    pia.send(&ClientMessage::Media {
+        media: presenting.clone(),
+    })
+    .await;
     pia.expect_error(ErrorCode::NotAllowed).await;
     host.expect_silence(QUIET).await;
     // The host may.
     host.send(&ClientMessage::Media { media: presenting }).await;
     assert!(matches!(pia.recv().await, ServerMessage::Media { .. }));
-    host.send(&ClientMessage::Chat { text: "welcome".into() }).await;
+    host.send(&ClientMessage::Chat {
+        text: "welcome".into(),
+    })
+    .await;
     assert!(matches!(pia.recv().await, ServerMessage::Chat { .. }));
     // Kept with the meeting: a newcomer is told.
     let mut late = server.connect().await;

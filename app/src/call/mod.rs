@@ -13,7 +13,9 @@ pub mod session;
 pub mod speaking;
 pub mod video_budget;
 
-use crate::protocol::{ChatMessage, HandPlace, MediaState, PeerId};
+use crate::protocol::{
+    ChatMessage, Dismissal, HandPlace, Knock, MediaState, MeetingSettings, PeerId, Role,
+};
 use devices::{Chosen, DeviceLists};
 use leptos::prelude::*;
 
@@ -24,9 +26,14 @@ pub enum Phase {
     Lobby,
     /// Asking for the camera and connecting.
     Joining,
+    /// Asking to join, until someone in the meeting admits or denies them.
+    Asking,
     InCall,
     /// Left on purpose; can rejoin.
     Left,
+    /// Out of the meeting by someone else's doing (removed, not let in, the meeting
+    /// ended), and who did it.
+    Dismissed(Dismissal, Option<String>),
 }
 
 /// How the connection to someone stands, as their tile says it.
@@ -59,6 +66,8 @@ pub struct Remote {
     pub speaking: RwSignal<bool>,
     /// How the connection to them is made, read while someone looks at it.
     pub details: RwSignal<Option<details::ConnectionDetails>>,
+    /// Whether they are a host or co-host.
+    pub role: RwSignal<Role>,
 }
 
 impl Remote {
@@ -73,6 +82,7 @@ impl Remote {
             hand: RwSignal::new(info.hand),
             speaking: RwSignal::new(false),
             details: RwSignal::new(None),
+            role: RwSignal::new(info.role),
         }
     }
 
@@ -86,6 +96,7 @@ impl Remote {
         self.hand.dispose();
         self.speaking.dispose();
         self.details.dispose();
+        self.role.dispose();
     }
 }
 
@@ -134,6 +145,12 @@ pub struct CallState {
     pub notice: RwSignal<Option<String>>,
     /// A problem with the meeting itself, such as the connection to Parley dropping.
     pub problem: RwSignal<Option<String>>,
+    /// What the local person may do here.
+    pub my_role: RwSignal<Role>,
+    /// The meeting's settings (who may come in, present, chat).
+    pub settings: RwSignal<MeetingSettings>,
+    /// People asking to join, in the order they asked.
+    pub waiting: RwSignal<Vec<Knock>>,
 }
 
 impl CallState {
@@ -159,7 +176,20 @@ impl CallState {
             chat_problem: RwSignal::new(None),
             notice: RwSignal::new(None),
             problem: RwSignal::new(None),
+            my_role: RwSignal::new(Role::Participant),
+            settings: RwSignal::new(MeetingSettings::default()),
+            waiting: RwSignal::new(Vec::new()),
         }
+    }
+
+    /// Whether the local person may let people in: hosts, or anyone while no host is
+    /// in the meeting (the server's rule too).
+    pub fn may_admit(&self) -> bool {
+        may_admit(
+            self.my_role.get(),
+            self.remotes
+                .with(|remotes| remotes.iter().map(|r| r.role.get()).collect::<Vec<_>>()),
+        )
     }
 
     /// Someone's tile state, without subscribing to the list.
@@ -216,6 +246,23 @@ pub fn raised_hands(
     hands.into_iter().map(|(_, who)| who).collect()
 }
 
+/// Whether someone of role `mine` may admit people, with others of `roles` in the
+/// meeting.
+pub fn may_admit(mine: Role, roles: impl IntoIterator<Item = Role>) -> bool {
+    mine.moderates() || !roles.into_iter().any(Role::moderates)
+}
+
+/// What a page says to someone dismissed from the meeting.
+pub fn dismissal_text(reason: Dismissal, by: Option<&str>) -> String {
+    match (reason, by) {
+        (Dismissal::Removed, Some(by)) => format!("{by} removed you from the meeting"),
+        (Dismissal::Removed, None) => "You were removed from the meeting".into(),
+        (Dismissal::MeetingEnded, Some(by)) => format!("{by} ended the meeting for everyone"),
+        (Dismissal::MeetingEnded, None) => "The meeting was ended for everyone".into(),
+        (Dismissal::Denied, _) => "Someone in the meeting denied your request to join".into(),
+    }
+}
+
 /// The first letter of a name, shown on a tile when the camera is off.
 pub fn initial(name: &str) -> String {
     name.chars()
@@ -261,6 +308,20 @@ mod tests {
         assert_eq!(grid_columns_portrait(2), 1);
         assert_eq!(grid_columns_portrait(3), 2);
         assert_eq!(grid_columns_portrait(8), 2);
+    }
+
+    #[test]
+    fn anyone_admits_while_no_host_is_in() {
+        use Role::*;
+        assert!(may_admit(Host, [Participant]));
+        assert!(may_admit(CoHost, [Host]));
+        assert!(!may_admit(Participant, [Participant, CoHost]));
+        assert!(may_admit(Participant, [Participant]));
+        assert!(may_admit(Participant, []));
+        assert_eq!(
+            dismissal_text(Dismissal::Removed, Some("Hana")),
+            "Hana removed you from the meeting"
+        );
     }
 
     #[test]

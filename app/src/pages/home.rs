@@ -65,6 +65,10 @@ fn NewMeetingForm() -> impl IntoView {
                 maxlength=MAX_NAME_CHARS
                 aria-label="Meeting name"
             />
+            <label class="ask-to-join">
+                <input type="checkbox" name="ask_to_join"/>
+                "People ask to join"
+            </label>
             <button type="submit" class="button primary" disabled=starting>
                 {move || if starting.get() { "Starting\u{2026}" } else { "New meeting" }}
             </button>

@@ -132,6 +132,7 @@ fn every_server_message() -> Vec<ServerMessage> {
         name: "Ada \"the first\"".into(),
         media: MediaState::default(),
         hand: Some(HandPlace(2)),
+        role: Role::CoHost,
     };
     let ice_servers = vec![IceServer {
         urls: vec!["turn:127.0.0.1:3478".into()],
@@ -160,6 +161,16 @@ fn every_server_message() -> Vec<ServerMessage> {
             ice_transport_policy: IceTransportPolicy::Relay,
             token: "token".into(),
             limits,
+            role: Role::Host,
+            settings: MeetingSettings {
+                access: Access::AskToJoin,
+                everyone_may_present: false,
+                everyone_may_chat: true,
+            },
+            waiting: vec![Knock {
+                id: PeerId(5),
+                name: "<b>Eve</b>".into(),
+            }],
         },
         ServerMessage::Resumed {
             you: PeerId(2),
@@ -169,6 +180,43 @@ fn every_server_message() -> Vec<ServerMessage> {
             token: "token".into(),
             limits,
             complete: true,
+            role: Role::Participant,
+            settings: MeetingSettings::default(),
+            waiting: vec![],
+        },
+        ServerMessage::Waiting { id: PeerId(5) },
+        ServerMessage::Knocking {
+            knock: Knock {
+                id: PeerId(5),
+                name: "Eve".into(),
+            },
+        },
+        ServerMessage::KnockEnded {
+            id: PeerId(5),
+            outcome: KnockOutcome::Admitted,
+            by: Some(PeerId(1)),
+        },
+        ServerMessage::KnockEnded {
+            id: PeerId(6),
+            outcome: KnockOutcome::Cancelled,
+            by: None,
+        },
+        ServerMessage::Dismissed {
+            reason: Dismissal::Removed,
+            by: Some("Ada".into()),
+        },
+        ServerMessage::RoleChanged {
+            id: PeerId(2),
+            role: Role::CoHost,
+        },
+        ServerMessage::TurnedOff {
+            by: PeerId(1),
+            microphone: true,
+            camera: false,
+        },
+        ServerMessage::SettingsChanged {
+            settings: MeetingSettings::default(),
+            by: PeerId(1),
         },
         ServerMessage::PeerJoined { peer: ada },
         ServerMessage::PeerReconnecting { id: PeerId(1) },

@@ -29,10 +29,10 @@ mod room;
 mod waiting;
 pub use held::HeldBytes;
 pub use moderation::ModerationError;
-pub use waiting::{DecideError, Decision, KnockError, Whom};
 pub use outbox::{encode, encode_numbered, Kick, Outbox, OutboxReceiver, QueueOutcome};
 pub use room::Room;
 use room::{broadcast_locked, others, Keeping, Member};
+pub use waiting::{DecideError, Decision, KnockError, Whom};
 
 /// Why a join or resume was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -178,7 +178,9 @@ impl Hub {
             }
             drop(members);
             drop(rooms);
-            return self.join(code, me, connection, outbox, |present| reply(present, false));
+            return self.join(code, me, connection, outbox, |present| {
+                reply(present, false)
+            });
         };
         if let Some(old) = member.outbox.replace(outbox.clone()) {
             old.kick(Kick::Replaced);

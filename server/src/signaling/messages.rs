@@ -2,9 +2,9 @@
 //! signals, and telling the room about microphones, cameras and hands.
 
 use super::connection::{End, Joined, Session};
+use super::hub::Whom;
 use super::hub::{Comeback, JoinError};
 use crate::monitoring;
-use super::hub::Whom;
 use app::protocol::{
     clean_display_name, Access, ClientMessage, Epoch, ErrorCode, MediaState, MeetingSettings,
     PeerId, PeerInfo, Role, ServerMessage, Signal, MAX_DISPLAY_NAME_CHARS, PROTOCOL_VERSION,
@@ -144,11 +144,19 @@ impl Session {
         // Someone removed comes back only by asking: their session (by its id) and
         // their browser (by its cookie) are remembered.
         let removed = match (&comeback, host) {
-            (Some(_), _) => self.signaling.store.was_removed(&code, Some(id), None).await,
+            (Some(_), _) => {
+                self.signaling
+                    .store
+                    .was_removed(&code, Some(id), None)
+                    .await
+            }
             (None, true) => Ok(false),
             (None, false) => {
                 let browser = self.visitor.browser().map(str::to_owned);
-                self.signaling.store.was_removed(&code, None, browser.as_deref()).await
+                self.signaling
+                    .store
+                    .was_removed(&code, None, browser.as_deref())
+                    .await
             }
         };
         let removed = match removed {
@@ -299,7 +307,9 @@ impl Session {
             );
         };
         let starts_presenting = media.screen.is_some()
-            && room.member_info(*id).is_some_and(|me| me.media.screen.is_none());
+            && room
+                .member_info(*id)
+                .is_some_and(|me| me.media.screen.is_none());
         if starts_presenting && !room.allows(*id, MeetingSettings::may_present) {
             return self.refuse(
                 ErrorCode::NotAllowed,

@@ -78,7 +78,9 @@ impl Signaling {
         store: RoomStore,
     ) -> Result<Self, StoreError> {
         let key = store.secret(RESUME_KEY, resume::new_key).await?;
-        let host_key = store.secret(crate::hosts::HOST_KEY, crate::hosts::new_key).await?;
+        let host_key = store
+            .secret(crate::hosts::HOST_KEY, crate::hosts::new_key)
+            .await?;
         let hub = Hub::new(limits.max_participants, limits.outgoing_queue).with_byte_budgets(
             limits.max_held_bytes_per_participant,
             HeldBytes::with_budget(limits.max_held_bytes),
@@ -93,7 +95,10 @@ impl Signaling {
             origins: OriginPolicy::new(&limits.public_origins),
             proxies: TrustedProxies::new(&limits.trusted_proxies),
             connections: ConnectionsPerIp::new(limits.max_connections_per_ip),
-            chat_quota: AddressQuota::new(limits.max_chat_bytes_per_hour, Duration::from_secs(3600)),
+            chat_quota: AddressQuota::new(
+                limits.max_chat_bytes_per_hour,
+                Duration::from_secs(3600),
+            ),
             knock_quota: AddressQuota::new(limits.max_knocks_per_minute, Duration::from_secs(60)),
             hosts: Arc::new(HostKeys::new(host_key)),
             relayed: RelayedCounters::new(),

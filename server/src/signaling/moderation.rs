@@ -55,7 +55,9 @@ impl Session {
             return;
         };
         match room.turn_off(*id, target, microphone, camera) {
-            Ok(()) => tracing::info!(room = %room.code(), peer = %target, by = %id, microphone, camera, "turned off"),
+            Ok(()) => {
+                tracing::info!(room = %room.code(), peer = %target, by = %id, microphone, camera, "turned off")
+            }
             Err(error) => self.refuse_moderation(error),
         }
     }
@@ -75,7 +77,9 @@ impl Session {
             return;
         };
         match room.set_role(*id, target, role) {
-            Ok(()) => tracing::info!(room = %room.code(), peer = %target, by = %id, ?role, "role changed"),
+            Ok(()) => {
+                tracing::info!(room = %room.code(), peer = %target, by = %id, ?role, "role changed")
+            }
             Err(error) => self.refuse_moderation(error),
         }
     }
@@ -88,9 +92,17 @@ impl Session {
         if let Err(error) = room.may_change_settings(id) {
             return self.refuse_moderation(error);
         }
-        if let Err(error) = self.signaling.store.save_settings(room.code(), settings).await {
+        if let Err(error) = self
+            .signaling
+            .store
+            .save_settings(room.code(), settings)
+            .await
+        {
             tracing::error!(%error, room = %room.code(), "could not save a meeting's settings");
-            return self.refuse(ErrorCode::Internal, "could not change the settings, try again");
+            return self.refuse(
+                ErrorCode::Internal,
+                "could not change the settings, try again",
+            );
         }
         room.apply_settings(id, settings);
         tracing::info!(room = %room.code(), by = %id, ?settings, "settings changed");

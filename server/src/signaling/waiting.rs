@@ -5,9 +5,7 @@
 use super::connection::{End, Session};
 use super::hub::{DecideError, Decision, KnockError, Room, Whom};
 use crate::monitoring;
-use app::protocol::{
-    Dismissal, ErrorCode, Knock, MediaState, PeerId, Role, ServerMessage,
-};
+use app::protocol::{Dismissal, ErrorCode, Knock, MediaState, PeerId, Role, ServerMessage};
 use app::room_code::RoomCode;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -113,7 +111,10 @@ impl Session {
     /// `admit` (or deny) `whom`, asked by this participant.
     pub(super) fn decide(&mut self, whom: Whom, admit: bool) {
         let Some(joined) = &self.joined else {
-            return self.refuse(ErrorCode::NotJoined, "join a meeting before letting people in");
+            return self.refuse(
+                ErrorCode::NotJoined,
+                "join a meeting before letting people in",
+            );
         };
         match joined.room.decide(joined.id, whom, admit) {
             Ok(count) => {

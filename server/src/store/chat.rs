@@ -209,7 +209,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store(&dir).await;
         let busy = store.create("Busy", Default::default()).await.unwrap().code;
-        let quiet = store.create("Quiet", Default::default()).await.unwrap().code;
+        let quiet = store
+            .create("Quiet", Default::default())
+            .await
+            .unwrap()
+            .code;
         store
             .add_chat(&quiet, PeerId(2), "Bob", "still here", SystemTime::now(), 4)
             .await

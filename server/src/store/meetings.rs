@@ -125,7 +125,10 @@ mod tests {
             ..MeetingSettings::default()
         };
         let room = store.create("Standup", asking).await.unwrap();
-        assert_eq!(store.touch_settings(&room.code).await.unwrap(), Some(asking));
+        assert_eq!(
+            store.touch_settings(&room.code).await.unwrap(),
+            Some(asking)
+        );
         let locked = MeetingSettings {
             access: Access::Open,
             everyone_may_present: false,
@@ -144,9 +147,18 @@ mod tests {
 
         let store = RoomStore::open(&url).await.unwrap();
         assert_eq!(store.settings(&room.code).await.unwrap(), Some(locked));
-        assert!(store.was_removed(&room.code, Some(PeerId(7)), None).await.unwrap());
-        assert!(store.was_removed(&room.code, None, Some("b1")).await.unwrap());
-        assert!(!store.was_removed(&room.code, Some(PeerId(8)), Some("b2")).await.unwrap());
+        assert!(store
+            .was_removed(&room.code, Some(PeerId(7)), None)
+            .await
+            .unwrap());
+        assert!(store
+            .was_removed(&room.code, None, Some("b1"))
+            .await
+            .unwrap());
+        assert!(!store
+            .was_removed(&room.code, Some(PeerId(8)), Some("b2"))
+            .await
+            .unwrap());
         let unknown = RoomCode::parse("zzz-zzzz-zzz").unwrap();
         assert_eq!(store.touch_settings(&unknown).await.unwrap(), None);
     }

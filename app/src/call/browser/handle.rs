@@ -6,7 +6,7 @@ use super::local::{self, LocalMedia};
 use super::Call;
 use crate::call::devices::DeviceKind;
 use crate::call::{CallState, Device, Phase};
-use crate::protocol::PeerId;
+use crate::protocol::{ClientMessage, PeerId};
 use crate::room_code::RoomCode;
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
@@ -108,6 +108,21 @@ impl CallHandle {
     pub fn leave(self, state: CallState) {
         self.hang_up();
         state.phase.set(Phase::Left);
+    }
+
+    /// Stops asking to join: back to the lobby, the preview still running.
+    pub fn stop_asking(self, state: CallState) {
+        if let Some(call) = self.take() {
+            call.hang_up();
+        }
+        state.phase.set(Phase::Lobby);
+    }
+
+    /// Sends a host action (or an admit or deny); the server checks who may.
+    pub fn moderate(self, message: ClientMessage) {
+        if let Some(call) = self.current() {
+            call.moderate(message);
+        }
     }
 
     /// Leaves and turns the camera and microphone off, without touching the page (it

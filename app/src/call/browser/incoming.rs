@@ -7,10 +7,10 @@ use super::shims::{self, log};
 use super::{set_if_changed, Call};
 use crate::call::negotiation::{Event, FirstOffer};
 use crate::call::session::Pacer;
-use crate::call::Phase;
+use crate::call::{Device, Phase};
 use crate::protocol::{
-    ClientMessage, ErrorCode, IceServer, IceTransportPolicy, PeerId, PeerInfo, ServerMessage,
-    SessionLimits,
+    ClientMessage, ErrorCode, IceServer, IceTransportPolicy, Knock, MeetingSettings, PeerId,
+    PeerInfo, Role, ServerMessage, SessionLimits,
 };
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -25,8 +25,12 @@ impl Call {
                 ice_transport_policy,
                 token,
                 limits,
+                role,
+                settings,
+                waiting,
                 ..
             } => {
+                self.meeting_rules(role, settings, waiting);
                 if self.session.borrow().me.is_some() {
                     // Our old session could not be resumed: the others saw us leave
                     // and will connect to the new id afresh.
@@ -47,7 +51,11 @@ impl Call {
                 token,
                 limits,
                 complete,
+                role,
+                settings,
+                waiting,
             } => {
+                self.meeting_rules(role, settings, waiting);
                 self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
                 if !complete {
                     // The server restarted: numbering starts over, messages may have
@@ -61,6 +69,7 @@ impl Call {
                 match known {
                     // Back after their connection to Parley dropped.
                     Some(known) => {
+                        known.remote.role.try_set(peer.role);
                         known.remote.name.try_set(peer.name);
                         known.remote.media.try_set(peer.media);
                         known.remote.hand.try_set(peer.hand);
@@ -102,8 +111,85 @@ impl Call {
             ServerMessage::Chat { message } => self.chat_arrived(message),
             ServerMessage::ChatHistory { messages } => self.chat_history(messages),
             ServerMessage::Pong => {}
+            ServerMessage::Waiting { .. } => {
+                self.session.borrow_mut().asking = true;
+                set_if_changed(self.state.problem, None);
+                set_if_changed(self.state.phase, Phase::Asking);
+            }
+            ServerMessage::Knocking { knock } => {
+                self.state.waiting.try_update(|waiting| {
+                    waiting.retain(|k| k.id != knock.id);
+                    waiting.push(knock);
+                });
+            }
+            ServerMessage::KnockEnded { id, .. } => {
+                self.state
+                    .waiting
+                    .try_update(|waiting| waiting.retain(|k| k.id != id));
+            }
+            ServerMessage::Dismissed { reason, by } => {
+                self.hang_up();
+                self.state.phase.try_set(Phase::Dismissed(reason, by));
+            }
+            ServerMessage::RoleChanged { id, role } => {
+                if self.session.borrow().me == Some(id) {
+                    self.state.my_role.try_set(role);
+                } else if let Some(remote) = self.state.remote(id) {
+                    remote.role.try_set(role);
+                }
+            }
+            ServerMessage::TurnedOff {
+                by,
+                microphone,
+                camera,
+            } => self.turned_off(by, microphone, camera),
+            ServerMessage::SettingsChanged { settings, .. } => {
+                self.state.settings.try_set(settings);
+                let role = self.state.my_role.get_untracked();
+                if !settings.may_present(role) && self.presenting().is_some() {
+                    self.stop_presenting();
+                }
+            }
             ServerMessage::Error { code, message } => self.refused(code, message),
         }
+    }
+
+    /// What the server says the local person may do, and who is waiting.
+    fn meeting_rules(&self, role: Role, settings: MeetingSettings, waiting: Vec<Knock>) {
+        self.session.borrow_mut().asking = false;
+        set_if_changed(self.state.my_role, role);
+        set_if_changed(self.state.settings, settings);
+        set_if_changed(self.state.waiting, waiting);
+    }
+
+    /// A host turned our microphone and/or camera off: off they go, and we say who.
+    fn turned_off(self: &Rc<Self>, by: PeerId, microphone: bool, camera: bool) {
+        let who = self
+            .state
+            .remote(by)
+            .and_then(|r| r.name.try_get_untracked())
+            .unwrap_or_else(|| "A host".into());
+        let what = match (microphone, camera) {
+            (true, true) => "microphone and camera",
+            (false, true) => "camera",
+            _ => "microphone",
+        };
+        self.state
+            .notice
+            .try_set(Some(format!("{who} turned off your {what}")));
+        let Some(local) = self.local.clone() else {
+            return;
+        };
+        let call = self.clone();
+        leptos::task::spawn_local(async move {
+            if microphone {
+                local.set(Device::Microphone, false).await;
+            }
+            if camera {
+                local.set(Device::Camera, false).await;
+            }
+            call.tell_media();
+        });
     }
 
     /// What a welcome and a resume have in common.
@@ -171,6 +257,10 @@ impl Call {
         }
         if code == ErrorCode::ChatRefused {
             self.state.chat_problem.try_set(Some(message));
+            return;
+        }
+        if matches!(code, ErrorCode::NotAllowed | ErrorCode::NotWaiting) {
+            self.state.notice.try_set(Some(message));
             return;
         }
         if self.session.borrow().welcomed {

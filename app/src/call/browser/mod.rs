@@ -70,6 +70,8 @@ struct Session {
     limits: Option<SessionLimits>,
     /// Whether the current socket was welcomed (or resumed) into the room.
     welcomed: bool,
+    /// Whether the current socket is asking to join (it keeps pinging meanwhile).
+    asking: bool,
     /// Reconnection attempts since the last welcome.
     attempts: u32,
     silence: Silence,
@@ -198,6 +200,11 @@ impl Call {
         if self.sent_media.replace(media.clone()) != media {
             self.send(&ClientMessage::Media { media });
         }
+    }
+
+    /// Sends a host action (or an admit); the server checks it.
+    fn moderate(self: &Rc<Self>, message: ClientMessage) {
+        self.send(&message);
     }
 
     /// Raises or lowers our hand; the server answers with our place in the queue.

@@ -37,6 +37,7 @@ impl Call {
                 {
                     let mut session = self.session.borrow_mut();
                     session.welcomed = false;
+                    session.asking = false;
                     session.silence.heard();
                 }
                 if let Some(old) = self.socket.replace(Some(socket)) {
@@ -175,7 +176,8 @@ impl Call {
             let mut session = self.session.borrow_mut();
             (
                 session.silence.check(now),
-                session.welcomed,
+                // Someone asking to join says "still here" too.
+                session.welcomed || session.asking,
                 session.last_ping,
                 session.seen.last(),
             )

@@ -47,6 +47,7 @@ pub fn ChatButton(state: CallState, people_open: RwSignal<bool>) -> impl IntoVie
 /// The chat panel, shown while the chat is open.
 #[component]
 pub fn ChatPanel(state: CallState) -> impl IntoView {
+    let may_chat = move || state.settings.get().may_chat(state.my_role.get());
     // Whatever is on screen has been read.
     Effect::new(move |_| {
         state.chat.track();
@@ -119,18 +120,24 @@ pub fn ChatPanel(state: CallState) -> impl IntoView {
                     .get()
                     .map(|problem| view! { <p class="chat-problem" role="alert">{problem}</p> })
             }}
+            <Show when=move || !may_chat()>
+                <p class="chat-problem" role="status">"Only hosts can send messages in this meeting"</p>
+            </Show>
             <form class="chat-form" on:submit=on_submit>
                 <textarea
                     id="chat-input"
                     rows="2"
                     maxlength=MAX_CHAT_CHARS.to_string()
                     aria-label="Message to everyone"
+                    disabled=move || !may_chat()
                     placeholder="Send a message to everyone"
                     prop:value=move || draft.get()
                     on:input=move |event| draft.set(event_target_value(&event))
                     on:keydown=on_key
                 ></textarea>
-                <button type="submit" class="button primary">"Send"</button>
+                <button type="submit" class="button primary" disabled=move || !may_chat()>
+                    "Send"
+                </button>
             </form>
         </aside>
     }

@@ -24,6 +24,11 @@ pub fn Lobby(state: CallState, code: RoomCode, invite_path: String, asks: bool) 
     let input = NodeRef::<leptos::html::Input>::new();
 
     let joining = move || state.phase.get() == Phase::Joining;
+    let asking = move || state.phase.get() == Phase::Asking;
+    let cancel = move |_| {
+        #[cfg(feature = "hydrate")]
+        expect_context::<crate::call::browser::CallHandle>().stop_asking(state);
+    };
     // Copy, so that the form and the sent form's join can both start the call.
     let code = StoredValue::new(code);
     let start = move || {
@@ -84,8 +89,16 @@ pub fn Lobby(state: CallState, code: RoomCode, invite_path: String, asks: bool) 
                 <LevelMeter state/>
             </div>
             <div class="lobby-side card">
-                <h2 id="lobby-title">"Ready to join?"</h2>
-                <form class="join-call" method="get" on:submit=join>
+                <h2 id="lobby-title">
+                    {move || if asking() { "Asking to join…" } else { "Ready to join?" }}
+                </h2>
+                <div class="asking" role="status">
+                    <Show when=asking>
+                        <p>"You'll join the call when someone lets you in."</p>
+                        <button type="button" class="button" on:click=cancel>"Cancel"</button>
+                    </Show>
+                </div>
+                <form class="join-call" method="get" on:submit=join hidden=asking>
                     <input type="hidden" name="join" value="1"/>
                     <label for="display-name">"Your name"</label>
                     <input

@@ -4,6 +4,7 @@
 mod chat;
 mod controls;
 mod devices;
+mod hosting;
 mod lobby;
 mod people;
 mod present;
@@ -59,6 +60,7 @@ enum Screen {
     Lobby,
     Call,
     Left,
+    Dismissed,
 }
 
 /// The meeting itself: a lobby to pick a name and devices, then the call. Provides the call's
@@ -82,6 +84,12 @@ fn Meeting(room: RoomInfo) -> impl IntoView {
         let call = crate::call::browser::CallHandle::new();
         provide_context(call);
         let _ = window_event_listener_untyped("pagehide", move |_| call.hang_up());
+        // Dismissed (removed, not let in, the meeting ended): the camera stops too.
+        Effect::new(move |_| {
+            if matches!(state.phase.get(), Phase::Dismissed(..)) {
+                call.hang_up();
+            }
+        });
         // Back to this page as it was left, from the browser's back-forward cache: its
         // call was hung up on the way out, so the meeting is loaded afresh.
         let _ = window_event_listener(leptos::ev::pageshow, |event| {
@@ -94,9 +102,10 @@ fn Meeting(room: RoomInfo) -> impl IntoView {
     }
     // Joining stays on the lobby, its preview running.
     let screen = Memo::new(move |_| match state.phase.get() {
-        Phase::Lobby | Phase::Joining => Screen::Lobby,
+        Phase::Lobby | Phase::Joining | Phase::Asking => Screen::Lobby,
         Phase::InCall => Screen::Call,
         Phase::Left => Screen::Left,
+        Phase::Dismissed(..) => Screen::Dismissed,
     });
     let invite_path = code.path();
     let code_attr = code.to_string();
@@ -117,6 +126,7 @@ fn Meeting(room: RoomInfo) -> impl IntoView {
                 }
                 Screen::Call => view! { <Stage state invite_path=invite_path.clone()/> }.into_any(),
                 Screen::Left => view! { <LeftPage state code=code.clone()/> }.into_any(),
+                Screen::Dismissed => view! { <DismissedPage state/> }.into_any(),
             }}
         </main>
     }
@@ -142,6 +152,30 @@ fn LeftPage(state: CallState, code: RoomCode) -> impl IntoView {
             <div class="actions">
                 <button type="button" class="button primary" on:click=rejoin>"Rejoin"</button>
                 <a class="button" href="/">"Return to home screen"</a>
+            </div>
+        </section>
+    }
+}
+
+/// After being removed, not let in, or the meeting ending.
+#[component]
+fn DismissedPage(state: CallState) -> impl IntoView {
+    let text = move || match state.phase.get() {
+        Phase::Dismissed(reason, by) => crate::call::dismissal_text(reason, by.as_deref()),
+        _ => String::new(),
+    };
+    let denied = move || {
+        matches!(
+            state.phase.get(),
+            Phase::Dismissed(crate::protocol::Dismissal::Denied, _)
+        )
+    };
+    view! {
+        <section class="left card" role="alert">
+            <h2>{move || if denied() { "You can't join this meeting" } else { "You're out of the meeting" }}</h2>
+            <p class="dismissal">{text}</p>
+            <div class="actions">
+                <a class="button primary" href="/">"Return to home screen"</a>
             </div>
         </section>
     }

@@ -3,10 +3,11 @@
 //! button that raises yours (Ctrl+Alt+H, as in Meet), and how the connection to each
 //! person is made.
 
+use super::hosting::{HostControls, PersonActions, RoleBadge, WaitingList};
 use crate::call::details::ConnectionDetails;
 use crate::call::{raised_hands, CallState, Device, Remote};
 use crate::pages::icons::{CameraIcon, HandIcon, MicIcon, PeopleIcon};
-use crate::protocol::MediaState;
+use crate::protocol::{MediaState, Role};
 use leptos::prelude::*;
 
 /// Raises or lowers your hand.
@@ -113,6 +114,7 @@ pub fn PeoplePanel(state: CallState, open: RwSignal<bool>) -> impl IntoView {
                     }}
                 </ol>
             </Show>
+            <WaitingList state/>
             <h3>{move || format!("In the meeting ({})", count())}</h3>
             <ul class="people" aria-label="In the meeting">
                 <Person
@@ -120,6 +122,8 @@ pub fn PeoplePanel(state: CallState, open: RwSignal<bool>) -> impl IntoView {
                     media=state.my_media.into()
                     hand=Signal::derive(move || state.my_hand.get().is_some())
                     details=None
+                    role=state.my_role.into()
+                    actions=None
                 />
                 <For
                     each=move || state.remotes.get()
@@ -131,11 +135,14 @@ pub fn PeoplePanel(state: CallState, open: RwSignal<bool>) -> impl IntoView {
                                 media=remote.media.into()
                                 hand=Signal::derive(move || remote.hand.get().is_some())
                                 details=Some(remote.details.into())
+                                role=remote.role.into()
+                                actions=Some(view! { <PersonActions state remote/> }.into_any())
                             />
                         }
                     }
                 />
             </ul>
+            <HostControls state/>
         </aside>
     }
     .into_any()
@@ -148,6 +155,8 @@ fn Person(
     media: Signal<MediaState>,
     hand: Signal<bool>,
     details: Option<Signal<Option<ConnectionDetails>>>,
+    role: Signal<Role>,
+    actions: Option<AnyView>,
 ) -> impl IntoView {
     let details = details.map(|details| {
         let summary = move || {
@@ -159,7 +168,7 @@ fn Person(
     });
     view! {
         <li class="person">
-            <span class="person-name">{name}</span>
+            <span class="person-name">{name} <RoleBadge role/></span>
             <span class="person-state">
                 <Show when=move || hand.get()>
                     <span class="hand" role="img" aria-label="Hand raised">
@@ -170,6 +179,7 @@ fn Person(
                 <DeviceState media device=Device::Camera/>
             </span>
             {details}
+            {actions}
         </li>
     }
 }

@@ -16,11 +16,14 @@ pub fn PresentButton(state: CallState) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         call.toggle_presenting();
     };
+    let allowed = move || state.settings.get().may_present(state.my_role.get());
     let action = move || {
         if presenting() {
             "Stop presenting"
-        } else {
+        } else if allowed() {
             "Present now"
+        } else {
+            "Only hosts can present in this meeting"
         }
     };
     view! {
@@ -31,6 +34,7 @@ pub fn PresentButton(state: CallState) -> impl IntoView {
             aria-pressed=move || presenting().to_string()
             aria-label=action
             title=action
+            disabled=move || !presenting() && !allowed()
             on:click=toggle
         >
             <PresentIcon/>

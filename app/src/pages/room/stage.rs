@@ -2,6 +2,7 @@
 
 use super::chat::ChatPanel;
 use super::controls::ControlBar;
+use super::hosting::KnockNotice;
 use super::people::PeoplePanel;
 use super::present::{anyone_presenting, Presentations};
 use super::InviteLink;
@@ -20,6 +21,7 @@ pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
     let people_open = RwSignal::new(false);
     view! {
         <div class="call-body">
+        <KnockNotice state people_open/>
         <section class="stage" class:presenting=move || anyone_presenting(state)>
             <Show when=move || anyone_presenting(state)>
                 <Presentations state/>

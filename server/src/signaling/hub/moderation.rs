@@ -29,11 +29,7 @@ fn moderator(members: &Members, actor: PeerId) -> Result<(Role, String), Moderat
 }
 
 /// Checks that `actor` may act on `target`; returns the actor's name.
-fn may_act_on(
-    members: &Members,
-    actor: PeerId,
-    target: PeerId,
-) -> Result<String, ModerationError> {
+fn may_act_on(members: &Members, actor: PeerId, target: PeerId) -> Result<String, ModerationError> {
     let (role, name) = moderator(members, actor)?;
     let target = members.get(&target).ok_or(UnknownPeer)?;
     if !role.may_act_on(target.info.role) {
@@ -44,7 +40,11 @@ fn may_act_on(
 
 impl Room {
     /// Checks that `actor` may remove `target`; returns the target's browser id.
-    pub fn may_remove(&self, actor: PeerId, target: PeerId) -> Result<Option<String>, ModerationError> {
+    pub fn may_remove(
+        &self,
+        actor: PeerId,
+        target: PeerId,
+    ) -> Result<Option<String>, ModerationError> {
         let members = self.members();
         may_act_on(&members, actor, target)?;
         Ok(members.get(&target).and_then(|m| m.browser.clone()))
@@ -134,7 +134,12 @@ impl Room {
     }
 
     /// `actor` (a host) makes `target` a co-host, or a participant again.
-    pub fn set_role(&self, actor: PeerId, target: PeerId, role: Role) -> Result<(), ModerationError> {
+    pub fn set_role(
+        &self,
+        actor: PeerId,
+        target: PeerId,
+        role: Role,
+    ) -> Result<(), ModerationError> {
         let mut members = self.members();
         let may = members
             .get(&actor)
@@ -143,7 +148,9 @@ impl Room {
             return Err(NotAllowed("only the meeting's host may make co-hosts"));
         }
         if role == Role::Host {
-            return Err(NotAllowed("only the browser that started a meeting is its host"));
+            return Err(NotAllowed(
+                "only the browser that started a meeting is its host",
+            ));
         }
         let member = members.get_mut(&target).ok_or(UnknownPeer)?;
         if member.info.role == Role::Host {

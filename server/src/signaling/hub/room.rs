@@ -295,7 +295,12 @@ impl Room {
 }
 
 /// Queues `message` for every member; disconnects whoever overflows.
-pub(super) fn broadcast_all(code: &RoomCode, members: &mut Members, keeping: &Keeping, message: &str) {
+pub(super) fn broadcast_all(
+    code: &RoomCode,
+    members: &mut Members,
+    keeping: &Keeping,
+    message: &str,
+) {
     let slow: Vec<PeerId> = members
         .iter_mut()
         .filter_map(|(id, m)| {
@@ -325,7 +330,12 @@ pub(super) fn broadcast_locked(
 
 /// Removes members whose queues overflowed and tells the others, repeating while
 /// that news overflows someone else's queue.
-pub(super) fn drop_slow(code: &RoomCode, members: &mut Members, keeping: &Keeping, mut slow: Vec<PeerId>) {
+pub(super) fn drop_slow(
+    code: &RoomCode,
+    members: &mut Members,
+    keeping: &Keeping,
+    mut slow: Vec<PeerId>,
+) {
     while let Some(id) = slow.pop() {
         let Some(member) = members.remove(&id) else {
             continue;

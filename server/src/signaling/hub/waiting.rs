@@ -17,9 +17,13 @@ use tokio::sync::oneshot;
 pub enum Decision {
     Admitted,
     /// Denied by the person named.
-    Denied { by: String },
+    Denied {
+        by: String,
+    },
     /// The meeting was ended by the person named.
-    Ended { by: String },
+    Ended {
+        by: String,
+    },
 }
 
 /// Someone asking to join.
