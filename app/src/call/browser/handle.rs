@@ -147,7 +147,7 @@ impl CallHandle {
             let on = !local.wants(device);
             local.set(device, on).await;
             if let Some(call) = self.current() {
-                call.tell_media();
+                call.local_changed();
             }
         });
     }

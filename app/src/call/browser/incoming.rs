@@ -188,7 +188,7 @@ impl Call {
             if camera {
                 local.set(Device::Camera, false).await;
             }
-            call.tell_media();
+            call.local_changed();
         });
     }
 

@@ -171,7 +171,12 @@ impl Peer {
         let mut senders = Senders::default();
         if let Some(local) = local {
             if let Some(track) = local.microphone() {
-                senders.audio = Some(pc.add_track_0(&track, &local.stream));
+                let sender = pc.add_track_0(&track, &local.stream);
+                // Switched off: nothing is sent until it is on again.
+                if !local.wants(crate::call::Device::Microphone) {
+                    replace_track(&sender, None);
+                }
+                senders.audio = Some(sender);
             }
             match local.camera() {
                 Some(track) => senders.video = Some(pc.add_track_0(&track, &local.stream)),

@@ -66,8 +66,13 @@ impl Peer {
     /// turned off or on): `replaceTrack`, no renegotiation.
     pub fn use_local_tracks(&self, local: &LocalMedia) {
         let senders = self.senders.borrow();
+        // A microphone switched off sends nothing at all (not silence): its sender
+        // has no track until it is on again.
+        let microphone = local
+            .microphone()
+            .filter(|_| local.wants(crate::call::Device::Microphone));
         for (sender, track) in [
-            (&senders.audio, local.microphone()),
+            (&senders.audio, microphone),
             (&senders.video, local.camera()),
         ] {
             let Some(sender) = sender else { continue };
