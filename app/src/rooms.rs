@@ -119,10 +119,17 @@ pub async fn create_room(
             ServerFnError::new("Could not start the meeting. Please try again.")
         })?;
     tracing::info!(code = %room.code, access = access.as_str(), "room created");
+    // Over HTTPS (the form's page came from an https origin) the cookie is also Secure.
+    let secure = leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|headers| headers.get(http::header::ORIGIN).cloned())
+        .is_some_and(|origin| origin.as_bytes().starts_with(b"https://"));
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         let cookie = format!(
-            "{}={host_secret}; Path=/; Max-Age={HOST_COOKIE_MAX_AGE}; HttpOnly; SameSite=Strict",
-            host_cookie_name(&room.code)
+            "{}={host_secret}; Path=/; Max-Age={HOST_COOKIE_MAX_AGE}; HttpOnly; SameSite=Strict{}",
+            host_cookie_name(&room.code),
+            if secure { "; Secure" } else { "" }
         );
         if let Ok(value) = http::HeaderValue::from_str(&cookie) {
             response.append_header(http::header::SET_COOKIE, value);

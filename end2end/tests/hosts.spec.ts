@@ -85,7 +85,7 @@ test('asking to join: the host admits one, denies another, a third cancels; with
   // Ann asks; the host hears of her by name, admits her from the keyboard.
   const ann = await ask(browser, host.room, 'Ann');
   await expectNoViolations(ann.page, 'the waiting screen');
-  const notice = host.page.getByRole('status').filter({ hasText: 'Ann wants to join this call' });
+  const notice = host.page.locator('.knock-notice').filter({ hasText: 'Ann wants to join this call' });
   await expect(notice).toBeVisible();
   await expect(people.getByRole('list', { name: 'Waiting to join' })).toContainText('Ann');
   await expectNoViolations(host.page, 'the knock notice and the host panel');
@@ -112,7 +112,7 @@ test('asking to join: the host admits one, denies another, a third cancels; with
   await cal.getByLabel('Your name').fill('Cal');
   await cal.getByRole('button', { name: 'Ask to join' }).click();
   await expect(cal.getByRole('heading', { name: 'Asking to join…' })).toBeVisible({ timeout: 30_000 });
-  const calNotice = host.page.getByRole('status').filter({ hasText: 'Cal wants to join this call' });
+  const calNotice = host.page.locator('.knock-notice').filter({ hasText: 'Cal wants to join this call' });
   await expect(calNotice).toBeVisible();
   await cal.getByRole('button', { name: 'Cancel' }).click();
   await expect(cal.getByRole('heading', { name: 'Ready to join?' })).toBeVisible();
@@ -122,7 +122,7 @@ test('asking to join: the host admits one, denies another, a third cancels; with
   await host.page.getByRole('button', { name: 'Leave call' }).click();
   await expect(ann.page.locator('.tile.remote')).toHaveCount(0);
   const bea = await ask(browser, host.room, 'Bea');
-  const annNotice = ann.page.getByRole('status').filter({ hasText: 'Bea wants to join this call' });
+  const annNotice = ann.page.locator('.knock-notice').filter({ hasText: 'Bea wants to join this call' });
   await annNotice.getByRole('button', { name: 'Admit' }).click();
   await expectPlayingVideos(bea.page, 1);
   await expectPlayingVideos(ann.page, 1);
@@ -181,7 +181,7 @@ test('a host turns off a microphone, removes someone, and ends the meeting for e
   await bob.page.getByLabel('Your name').fill('Bob');
   await bob.page.getByRole('button', { name: 'Join now' }).click();
   await expect(bob.page.getByRole('heading', { name: 'Asking to join…' })).toBeVisible();
-  await expect(host.page.getByRole('status').filter({ hasText: 'Bob wants to join this call' })).toBeVisible();
+  await expect(host.page.locator('.knock-notice').filter({ hasText: 'Bob wants to join this call' })).toBeVisible();
 
   // The end, for everyone, Bob waiting included.
   await people.getByRole('button', { name: 'End meeting for everyone' }).click();

@@ -537,3 +537,30 @@ async fn someone_waiting_cannot_act_or_admit_themselves() {
     mal.expect_error(ErrorCode::AlreadyJoined).await;
     host.expect_silence(QUIET).await;
 }
+
+/// The host cookie is Secure when the meeting is started from an https page.
+#[tokio::test]
+async fn the_host_cookie_is_secure_over_https() {
+    let server = TestServer::fresh().await;
+    let started = |origin: &'static str| {
+        common::http()
+            .post(server.url("/api/rooms/create"))
+            .header("accept", "text/html")
+            .header("origin", origin)
+            .form(&[("name", "Secure")])
+            .send()
+    };
+    let cookie = |response: reqwest::Response| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .find(|v| v.starts_with("parley_host_"))
+            .expect("a host cookie")
+    };
+    let https = cookie(started("https://meet.example.com").await.unwrap());
+    assert!(https.ends_with("; Secure"), "{https}");
+    let http = cookie(started("http://127.0.0.1").await.unwrap());
+    assert!(!http.contains("Secure"), "{http}");
+}

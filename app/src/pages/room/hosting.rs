@@ -47,7 +47,7 @@ pub fn KnockNotice(state: CallState, people_open: RwSignal<bool>) -> impl IntoVi
     };
     let more = move || state.waiting.with(Vec::len).saturating_sub(1);
     view! {
-        <div class="knock-notice-region" role="status" aria-live="polite">
+        <div class="knock-notice-region" aria-live="polite">
             {move || {
                 first()
                     .map(|Knock { id, name }| {

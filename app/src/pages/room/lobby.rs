@@ -92,7 +92,7 @@ pub fn Lobby(state: CallState, code: RoomCode, invite_path: String, asks: bool) 
                 <h2 id="lobby-title">
                     {move || if asking() { "Asking to join…" } else { "Ready to join?" }}
                 </h2>
-                <div class="asking" role="status">
+                <div class="asking" aria-live="polite">
                     <Show when=asking>
                         <p>"You'll join the call when someone lets you in."</p>
                         <button type="button" class="button" on:click=cancel>"Cancel"</button>
