@@ -16,3 +16,11 @@ CREATE TABLE meeting_removals (
     removed_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX meeting_removals_by_room ON meeting_removals (room_code);
+
+-- Co-hosts a host named, by session: kept so that after a server restart a co-host
+-- who resumes is one still. They go with the meeting.
+CREATE TABLE meeting_co_hosts (
+    room_code TEXT NOT NULL REFERENCES rooms (code) ON DELETE CASCADE,
+    peer_id   INTEGER NOT NULL,
+    PRIMARY KEY (room_code, peer_id)
+) STRICT;

@@ -142,13 +142,15 @@ impl RoomStore {
         .bind(before)
         .execute(&mut *transaction)
         .await?;
-        sqlx::query(
-            "DELETE FROM meeting_removals WHERE room_code IN
-               (SELECT code FROM rooms WHERE last_active_at < ?)",
-        )
-        .bind(before)
-        .execute(&mut *transaction)
-        .await?;
+        for table in ["meeting_removals", "meeting_co_hosts"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE room_code IN
+                   (SELECT code FROM rooms WHERE last_active_at < ?)"
+            ))
+            .bind(before)
+            .execute(&mut *transaction)
+            .await?;
+        }
         let rooms = sqlx::query("DELETE FROM rooms WHERE last_active_at < ?")
             .bind(before)
             .execute(&mut *transaction)

@@ -83,6 +83,18 @@ async fn the_creator_is_the_host_and_nobody_else_can_act_as_one() {
     }
     // Nothing changed: the host heard nothing, and a newcomer finds the meeting open.
     host.expect_silence(QUIET).await;
+    // The host makes Gus a co-host: everyone is told.
+    host.send(&ClientMessage::SetRole {
+        id: guest_welcome.you,
+        role: Role::CoHost,
+    })
+    .await;
+    let co_host = ServerMessage::RoleChanged {
+        id: guest_welcome.you,
+        role: Role::CoHost,
+    };
+    assert_eq!(host.recv().await, co_host);
+    assert_eq!(guest.recv().await, co_host);
     let mut third = server.connect().await;
     let third_welcome = third.join(&room, "Tess").await;
     assert_eq!(third_welcome.settings, MeetingSettings::default());
@@ -99,6 +111,12 @@ async fn the_creator_is_the_host_and_nobody_else_can_act_as_one() {
     }
     let mut again = server.connect_with_cookie(&host_cookie).await;
     assert_eq!(again.join(&room, "Hana again").await.role, Role::Host);
+    // Gus, resuming, is a co-host still.
+    let mut guest = server.connect().await;
+    match guest.resume(&room, &guest_welcome.token, 0, "Gus").await {
+        ServerMessage::Resumed { role, .. } => assert_eq!(role, Role::CoHost),
+        other => panic!("expected resumed, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -65,7 +65,7 @@ impl Session {
             } => self.turn_off(id, microphone, camera),
             ClientMessage::MuteEveryone => self.mute_everyone(),
             ClientMessage::EndMeeting => self.end_meeting(),
-            ClientMessage::SetRole { id, role } => self.set_role(id, role),
+            ClientMessage::SetRole { id, role } => self.set_role(id, role).await,
             ClientMessage::ChangeSettings { settings } => self.change_settings(settings).await,
         }
         ControlFlow::Continue(())
@@ -176,7 +176,24 @@ impl Session {
         if comeback.is_none() && !host && (settings.access == Access::AskToJoin || removed) {
             return self.knock(code, id, name, media);
         }
-        let role = if host { Role::Host } else { Role::Participant };
+        // A co-host coming back (to a server that may have restarted) is one still.
+        let co_host = match &comeback {
+            Some(_) if !host => self
+                .signaling
+                .store
+                .is_co_host(&code, id)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, room = %code, "could not read the meeting's co-hosts");
+                    false
+                }),
+            _ => false,
+        };
+        let role = match (host, co_host) {
+            (true, _) => Role::Host,
+            (false, true) => Role::CoHost,
+            (false, false) => Role::Participant,
+        };
         self.enter(code, id, name, media, role, settings, comeback)
             .await;
     }

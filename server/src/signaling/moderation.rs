@@ -72,15 +72,23 @@ impl Session {
         }
     }
 
-    pub(super) fn set_role(&mut self, target: PeerId, role: Role) {
+    pub(super) async fn set_role(&mut self, target: PeerId, role: Role) {
         let Some(Joined { room, id, .. }) = self.moderating() else {
             return;
         };
-        match room.set_role(*id, target, role) {
-            Ok(()) => {
-                tracing::info!(room = %room.code(), peer = %target, by = %id, ?role, "role changed")
-            }
-            Err(error) => self.refuse_moderation(error),
+        let (room, id) = (room.clone(), *id);
+        if let Err(error) = room.set_role(id, target, role) {
+            return self.refuse_moderation(error);
+        }
+        tracing::info!(room = %room.code(), peer = %target, by = %id, ?role, "role changed");
+        // Kept so that a co-host resuming after a restart is one still.
+        let kept = self
+            .signaling
+            .store
+            .set_co_host(room.code(), target, role == Role::CoHost)
+            .await;
+        if let Err(error) = kept {
+            tracing::warn!(%error, room = %room.code(), "could not record a co-host");
         }
     }
 

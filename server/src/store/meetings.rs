@@ -102,6 +102,41 @@ impl RoomStore {
     }
 }
 
+impl RoomStore {
+    /// Records that `peer` is a co-host of the meeting (`true`) or no longer (`false`).
+    pub async fn set_co_host(
+        &self,
+        code: &RoomCode,
+        peer: PeerId,
+        co_host: bool,
+    ) -> Result<(), StoreError> {
+        let query = if co_host {
+            "INSERT INTO meeting_co_hosts (room_code, peer_id) VALUES (?, ?)
+             ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM meeting_co_hosts WHERE room_code = ? AND peer_id = ?"
+        };
+        sqlx::query(query)
+            .bind(code.as_str())
+            .bind(peer.0 as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `peer` was made a co-host of the meeting.
+    pub async fn is_co_host(&self, code: &RoomCode, peer: PeerId) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM meeting_co_hosts WHERE room_code = ? AND peer_id = ?",
+        )
+        .bind(code.as_str())
+        .bind(peer.0 as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+}
+
 fn settings_from(row: &sqlx::sqlite::SqliteRow) -> Result<MeetingSettings, StoreError> {
     let access: String = row.try_get(0)?;
     Ok(MeetingSettings {
@@ -159,6 +194,21 @@ mod tests {
             .was_removed(&room.code, Some(PeerId(8)), Some("b2"))
             .await
             .unwrap());
+        assert!(!store.is_co_host(&room.code, PeerId(3)).await.unwrap());
+        store
+            .set_co_host(&room.code, PeerId(3), true)
+            .await
+            .unwrap();
+        store
+            .set_co_host(&room.code, PeerId(3), true)
+            .await
+            .unwrap();
+        assert!(store.is_co_host(&room.code, PeerId(3)).await.unwrap());
+        store
+            .set_co_host(&room.code, PeerId(3), false)
+            .await
+            .unwrap();
+        assert!(!store.is_co_host(&room.code, PeerId(3)).await.unwrap());
         let unknown = RoomCode::parse("zzz-zzzz-zzz").unwrap();
         assert_eq!(store.touch_settings(&unknown).await.unwrap(), None);
     }

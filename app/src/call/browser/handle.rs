@@ -146,6 +146,17 @@ impl CallHandle {
             };
             let on = !local.wants(device);
             local.set(device, on).await;
+            if on {
+                // "Hana turned off your microphone" is over once it is on again.
+                state.notice.update(|notice| {
+                    if notice
+                        .as_ref()
+                        .is_some_and(|n| n.contains(" turned off your "))
+                    {
+                        *notice = None;
+                    }
+                });
+            }
             if let Some(call) = self.current() {
                 call.local_changed();
             }
