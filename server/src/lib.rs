@@ -11,6 +11,7 @@ pub mod monitoring;
 pub mod new_meetings;
 pub mod routes;
 pub mod security;
+pub mod sfu;
 pub mod signaling;
 pub mod site;
 pub mod store;
