@@ -163,6 +163,11 @@ pub enum ClientMessage {
     SetRole { id: PeerId, role: Role },
     /// Change the meeting's settings.
     ChangeSettings { settings: MeetingSettings },
+    /// Open (or open again) this participant's one connection to the server's media
+    /// port: the offer, answered with `sfu_answer`.
+    SfuOffer { sdp: String },
+    /// The answer to the server's `sfu_offer` (tracks of others added or stopped).
+    SfuAnswer { sdp: String },
 }
 
 /// How the server limits one connection, told in the welcome so that the client can
@@ -297,6 +302,11 @@ pub enum ServerMessage {
     },
     /// `by` changed the meeting's settings.
     SettingsChanged { settings: MeetingSettings, by: PeerId },
+    /// The answer to the participant's `sfu_offer`.
+    SfuAnswer { sdp: String },
+    /// The server's offer on the participant's media connection (a room message):
+    /// others' tracks added or stopped. Answered with `sfu_answer`.
+    SfuOffer { sdp: String },
     /// Someone entered the room, or came back to it (then with an id already known).
     PeerJoined { peer: PeerInfo },
     /// Someone's connection dropped; they have a while to come back before they leave.
@@ -405,9 +415,11 @@ pub enum ErrorCode {
     NotAllowed,
     /// So many people are asking to join this meeting already: try again shortly.
     WaitingRoomFull,
-    /// An admit or deny for someone who is no longer asking, or an action on
-    /// someone no longer in the meeting.
+    /// An admit or deny for someone who is no longer asking to join.
     NotWaiting,
+    /// A media message (`sfu_offer`, `sfu_answer`) the server could not take: it
+    /// forwards no media, or the SDP was refused.
+    MediaRefused,
 }
 
 impl ErrorCode {

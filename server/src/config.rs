@@ -184,6 +184,12 @@ pub struct SignalingConfig {
     #[arg(long, env = "PARLEY_MAX_CHAT_BYTES_PER_HOUR", default_value_t = 1024 * 1024)]
     pub max_chat_bytes_per_hour: usize,
 
+    /// Where the media port (the forwarding unit's one UDP port) listens, as an
+    /// address browsers can reach, such as 203.0.113.7:3479. Unset: no media goes
+    /// through the server. (The browser app does not use it yet.)
+    #[arg(long, env = "PARLEY_SFU_LISTEN")]
+    pub sfu_listen: Option<SocketAddr>,
+
     /// People who may be asking to join one meeting at once; more are told to try
     /// again shortly.
     #[arg(long, env = "PARLEY_MAX_WAITING_PER_MEETING", default_value_t = 50)]

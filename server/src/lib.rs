@@ -36,6 +36,11 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("could not open the media port on {addr}: {source}")]
+    MediaPort {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
 }
@@ -74,11 +79,20 @@ impl Server {
             Some(at) => Some(bind(at).await?),
             None => None,
         };
+        let sfu = match config.signaling.sfu_listen {
+            Some(addr) => Some(
+                sfu::Sfu::bind(addr)
+                    .await
+                    .map_err(|source| ServerError::MediaPort { addr, source })?,
+            ),
+            None => None,
+        };
         let signaling = Arc::new(
             Signaling::open(
                 config.signaling.clone(),
                 IceServers::new(&config.ice),
                 store.clone(),
+                sfu,
             )
             .await?,
         );
@@ -106,6 +120,11 @@ impl Server {
     /// The address actually bound (useful when the configured port was 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where the media port listens, when the server forwards media.
+    pub fn media_addr(&self) -> Option<SocketAddr> {
+        self.signaling.sfu.as_ref().map(sfu::Sfu::local_addr)
     }
 
     /// Where `/metrics` is served, when it is.

@@ -218,6 +218,12 @@ fn every_server_message() -> Vec<ServerMessage> {
             settings: MeetingSettings::default(),
             by: PeerId(1),
         },
+        ServerMessage::SfuAnswer {
+            sdp: "v=0\r\n".into(),
+        },
+        ServerMessage::SfuOffer {
+            sdp: "v=0\r\n".into(),
+        },
         ServerMessage::PeerJoined { peer: ada },
         ServerMessage::PeerReconnecting { id: PeerId(1) },
         ServerMessage::PeerLeft {

@@ -4,10 +4,16 @@
 //! renumbered so that a receiver sees one continuous stream across switches, and which
 //! receive slot of a receiver's connection carries which source.
 //!
-//! The UDP socket and str0m's `Rtc` per participant are to be a thin shell around
-//! these; everything here is tested with made-up packets.
+//! The media port itself ([`Sfu`], `engine`) is a thin shell: one UDP socket, one
+//! str0m `Rtc` per participant. The rules are tested with made-up packets; the port
+//! with str0m clients (server/tests/sfu.rs).
 
+mod clients;
+mod engine;
 pub mod keyframes;
 pub mod layers;
 pub mod rewrite;
 pub mod slots;
+mod stun;
+
+pub use engine::{Sfu, SfuError};

@@ -263,6 +263,12 @@ impl Session {
         let Some(Joined { room, id, .. }) = self.joined.take() else {
             return;
         };
+        // Gone for good (not only their connection): their media stops too.
+        if !matches!(end, End::Lost | End::Replaced | End::Stopping) {
+            if let Some(sfu) = &self.signaling.sfu {
+                sfu.close(id);
+            }
+        }
         let hub = &self.signaling.hub;
         let reason = match end {
             End::Left => LeaveReason::Left,
@@ -294,6 +300,9 @@ impl Session {
         tokio::spawn(async move {
             tokio::time::sleep(signaling.limits.resume_grace).await;
             if signaling.hub.expire(&room, id, connection) {
+                if let Some(sfu) = &signaling.sfu {
+                    sfu.close(id);
+                }
                 tracing::info!(room = %room.code(), peer = %id, "participant did not come back; they left");
                 signaling.touch(room.code()).await;
             }

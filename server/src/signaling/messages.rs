@@ -67,6 +67,8 @@ impl Session {
             ClientMessage::EndMeeting => self.end_meeting(),
             ClientMessage::SetRole { id, role } => self.set_role(id, role).await,
             ClientMessage::ChangeSettings { settings } => self.change_settings(settings).await,
+            ClientMessage::SfuOffer { sdp } => self.sfu_offer(&sdp).await,
+            ClientMessage::SfuAnswer { sdp } => self.sfu_answer(&sdp),
         }
         ControlFlow::Continue(())
     }

@@ -8,6 +8,7 @@ pub mod forwarded;
 pub mod hub;
 pub mod ids;
 pub mod limits;
+mod media_port;
 mod messages;
 mod moderation;
 pub mod origin;
@@ -64,6 +65,8 @@ pub struct Signaling {
     knock_quota: AddressQuota,
     /// Checks host cookies.
     pub hosts: Arc<HostKeys>,
+    /// The media port, when the server forwards media.
+    pub sfu: Option<crate::sfu::Sfu>,
     pub relayed: RelayedCounters,
 }
 
@@ -76,6 +79,7 @@ impl Signaling {
         limits: SignalingConfig,
         ice: IceServers,
         store: RoomStore,
+        sfu: Option<crate::sfu::Sfu>,
     ) -> Result<Self, StoreError> {
         let key = store.secret(RESUME_KEY, resume::new_key).await?;
         let host_key = store
@@ -101,6 +105,7 @@ impl Signaling {
             ),
             knock_quota: AddressQuota::new(limits.max_knocks_per_minute, Duration::from_secs(60)),
             hosts: Arc::new(HostKeys::new(host_key)),
+            sfu,
             relayed: RelayedCounters::new(),
             store,
             ice,

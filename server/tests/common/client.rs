@@ -134,6 +134,14 @@ impl Client {
         }
     }
 
+    /// The next signaling message if one comes within `wait`.
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<ServerMessage> {
+        tokio::time::timeout(wait, self.next_message())
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// Fails if a signaling message arrives within `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) {
         if let Ok(Some(message)) = tokio::time::timeout(wait, self.next_message()).await {

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod client;
+pub mod media;
 pub mod process;
 pub mod turn;
 
@@ -17,6 +18,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// Where `/metrics` is served, when the config asked for it.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the media port listens, when the config opened one.
+    pub media_addr: Option<SocketAddr>,
     pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -61,6 +64,7 @@ impl TestServer {
         let server = Server::bind(&config).await.expect("server starts");
         let addr = server.local_addr();
         let metrics_addr = server.metrics_addr();
+        let media_addr = server.media_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server
@@ -73,6 +77,7 @@ impl TestServer {
         Self {
             addr,
             metrics_addr,
+            media_addr,
             database_url,
             stop: Some(stop),
             task: Some(task),

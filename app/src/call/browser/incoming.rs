@@ -111,6 +111,8 @@ impl Call {
             ServerMessage::Chat { message } => self.chat_arrived(message),
             ServerMessage::ChatHistory { messages } => self.chat_history(messages),
             ServerMessage::Pong => {}
+            // The browser app does not open a media connection to the server yet.
+            ServerMessage::SfuAnswer { .. } | ServerMessage::SfuOffer { .. } => {}
             ServerMessage::Waiting { .. } => {
                 self.session.borrow_mut().asking = true;
                 set_if_changed(self.state.problem, None);

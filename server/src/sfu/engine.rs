@@ -1,0 +1,332 @@
+//! The media port: one UDP socket for every participant who sends media through the
+//! server, and one str0m `Rtc` (ICE-lite) per participant, driven by one task. A packet
+//! finds its participant by source address, or (the first time from an address) by the
+//! ICE username in its STUN request: two maps, no scan.
+//!
+//! What arrives from one participant goes to everyone else in their meeting: each
+//! receiver gets a send-only track per track of each sender, negotiated by the server
+//! (it offers, over signaling, as `sfu_offer`; the participant answers). Keyframe
+//! requests go back to the sender, at most about once a second per track
+//! (`keyframes`).
+//!
+//! This first cut forwards every track whole (no simulcast layers yet: see `layers`,
+//! `rewrite` and `slots` for the rules to come).
+
+use super::clients::{Client, Gone, Propagated, TrackOut};
+use super::keyframes::{KeyframeRequests, DEFAULT_INTERVAL};
+use super::stun;
+use crate::signaling::hub::Room;
+use app::protocol::PeerId;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::crypto::CryptoProvider;
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Input, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+/// The largest datagram read (WebRTC keeps under the path MTU; 2000 is ample).
+const MAX_DATAGRAM: usize = 2_000;
+/// How long the loop sleeps at most when no participant needs it sooner.
+const IDLE_TICK: Duration = Duration::from_millis(100);
+
+/// Why the media port refused something.
+#[derive(Debug, thiserror::Error)]
+pub enum SfuError {
+    #[error("the SDP could not be read: {0}")]
+    BadSdp(String),
+    #[error("the offer was refused: {0}")]
+    Refused(String),
+    #[error("no media session for this participant")]
+    NoSession,
+    #[error("the media port has stopped")]
+    Stopped,
+}
+
+enum Command {
+    Open {
+        room: Arc<Room>,
+        peer: PeerId,
+        offer: SdpOffer,
+        reply: oneshot::Sender<Result<SdpAnswer, SfuError>>,
+    },
+    Answer {
+        peer: PeerId,
+        answer: SdpAnswer,
+    },
+    Close {
+        peer: PeerId,
+    },
+}
+
+/// The signaling side's handle on the media port.
+#[derive(Clone, Debug)]
+pub struct Sfu {
+    commands: mpsc::UnboundedSender<Command>,
+    local: SocketAddr,
+}
+
+impl Sfu {
+    /// Binds the media port at `addr` (an address the browsers can reach: it is the
+    /// candidate they are given) and starts its task.
+    pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+        let socket = UdpSocket::bind(addr).await?;
+        let local = socket.local_addr()?;
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let engine = Engine {
+            socket,
+            local,
+            crypto: Arc::new(str0m::crypto::from_feature_flags()),
+            clients: HashMap::new(),
+            by_addr: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            keyframes: KeyframeRequests::new(DEFAULT_INTERVAL),
+        };
+        tokio::spawn(engine.run(receiver));
+        tracing::info!(%local, "media port open");
+        Ok(Self { commands, local })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Takes `peer`'s offer (their one connection to the server) and returns the answer.
+    pub async fn open(&self, room: Arc<Room>, peer: PeerId, sdp: &str) -> Result<String, SfuError> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Open {
+                room,
+                peer,
+                offer,
+                reply,
+            })
+            .map_err(|_| SfuError::Stopped)?;
+        let answer = answer.await.map_err(|_| SfuError::Stopped)??;
+        Ok(answer.to_sdp_string())
+    }
+
+    /// `peer`'s answer to the server's last offer.
+    pub fn answer(&self, peer: PeerId, sdp: &str) -> Result<(), SfuError> {
+        let answer =
+            SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
+        self.commands
+            .send(Command::Answer { peer, answer })
+            .map_err(|_| SfuError::Stopped)
+    }
+
+    /// `peer` left (or was removed): their media stops, in and out.
+    pub fn close(&self, peer: PeerId) {
+        let _ = self.commands.send(Command::Close { peer });
+    }
+}
+
+struct Engine {
+    socket: UdpSocket,
+    local: SocketAddr,
+    crypto: Arc<CryptoProvider>,
+    clients: HashMap<PeerId, Client>,
+    by_addr: HashMap<SocketAddr, PeerId>,
+    by_ufrag: HashMap<String, PeerId>,
+    keyframes: KeyframeRequests<(PeerId, str0m::media::Mid)>,
+}
+
+impl Engine {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        loop {
+            let deadline = self.poll_all();
+            let wake = tokio::time::Instant::from_std(deadline.min(Instant::now() + IDLE_TICK));
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.command(command),
+                    None => return,
+                },
+                received = self.socket.recv_from(&mut buf) => {
+                    if let Ok((len, source)) = received {
+                        self.receive(&buf[..len], source);
+                    }
+                }
+                () = tokio::time::sleep_until(wake) => {}
+            }
+            let now = Instant::now();
+            for client in self.clients.values_mut() {
+                client.handle(Input::Timeout(now));
+            }
+            for key in self.keyframes.due(now) {
+                self.ask_keyframe(key);
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Open {
+                room,
+                peer,
+                offer,
+                reply,
+            } => {
+                let answer = self.open(room, peer, offer);
+                let _ = reply.send(answer);
+            }
+            Command::Answer { peer, answer } => {
+                if let Some(client) = self.clients.get_mut(&peer) {
+                    client.accept_answer(answer);
+                }
+            }
+            Command::Close { peer } => self.remove(peer),
+        }
+    }
+
+    fn open(
+        &mut self,
+        room: Arc<Room>,
+        peer: PeerId,
+        offer: SdpOffer,
+    ) -> Result<SdpAnswer, SfuError> {
+        // A participant coming back opens afresh.
+        self.remove(peer);
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .set_crypto_provider(self.crypto.clone())
+            .build(Instant::now());
+        let candidate =
+            Candidate::host(self.local, "udp").map_err(|e| SfuError::Refused(e.to_string()))?;
+        rtc.add_local_candidate(candidate);
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SfuError::Refused(e.to_string()))?;
+        let mut client = Client::new(peer, room, rtc);
+        // Everything the others in the meeting already send comes to the newcomer.
+        for other in self.clients.values() {
+            if other.room.code() != client.room.code() {
+                continue;
+            }
+            for track in &other.tracks_in {
+                client
+                    .tracks_out
+                    .push(TrackOut::to_open(other.peer, track.mid, track.kind));
+            }
+        }
+        self.by_ufrag.insert(ufrag.clone(), peer);
+        client.ufrag = ufrag;
+        tracing::info!(room = %client.room.code(), %peer, "media session opened");
+        self.clients.insert(peer, client);
+        Ok(answer)
+    }
+
+    /// A datagram from `source`: to the participant it belongs to, if any.
+    fn receive(&mut self, packet: &[u8], source: SocketAddr) {
+        let peer = match self.by_addr.get(&source) {
+            Some(peer) => *peer,
+            None => match stun::server_ufrag(packet).and_then(|u| self.by_ufrag.get(u)) {
+                Some(peer) => *peer,
+                // A stranger, or noise: dropped.
+                None => return,
+            },
+        };
+        let Ok(contents) = packet.try_into() else {
+            return;
+        };
+        let input = Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local,
+                contents,
+            },
+        );
+        let Some(client) = self.clients.get_mut(&peer) else {
+            return;
+        };
+        if client.rtc.accepts(&input) {
+            self.by_addr.insert(source, peer);
+            client.addresses.push(source);
+            client.handle(input);
+        }
+    }
+
+    /// Drives every participant's output until each only waits for time; sends what
+    /// they transmit and passes on what they received. Returns when next to wake.
+    fn poll_all(&mut self) -> Instant {
+        let mut next = Instant::now() + IDLE_TICK;
+        let mut propagated = Vec::new();
+        let mut gone = Vec::new();
+        for client in self.clients.values_mut() {
+            match client.poll(&self.socket, &mut propagated) {
+                Ok(at) => next = next.min(at),
+                Err(Gone) => gone.push(client.peer),
+            }
+        }
+        for peer in gone {
+            self.remove(peer);
+        }
+        for event in propagated {
+            self.propagate(event);
+        }
+        next
+    }
+
+    fn propagate(&mut self, event: Propagated) {
+        match event {
+            Propagated::TrackOpen { origin, mid, kind } => {
+                let Some(code) = self.clients.get(&origin).map(|c| c.room.code().clone()) else {
+                    return;
+                };
+                for client in self.clients.values_mut() {
+                    if client.peer != origin && *client.room.code() == code {
+                        client.tracks_out.push(TrackOut::to_open(origin, mid, kind));
+                    }
+                }
+            }
+            Propagated::Media { origin, data } => {
+                let Some(code) = self.clients.get(&origin).map(|c| c.room.code().clone()) else {
+                    return;
+                };
+                for client in self.clients.values_mut() {
+                    if client.peer != origin && *client.room.code() == code {
+                        client.forward(origin, &data);
+                    }
+                }
+            }
+            Propagated::KeyframeWanted { source, mid } => {
+                if self.keyframes.want((source, mid), Instant::now()) {
+                    self.ask_keyframe((source, mid));
+                }
+            }
+        }
+    }
+
+    fn ask_keyframe(&mut self, (source, mid): (PeerId, str0m::media::Mid)) {
+        if let Some(client) = self.clients.get_mut(&source) {
+            client.request_keyframe(mid);
+        }
+    }
+
+    /// Forgets `peer`: their tracks stop for everyone.
+    fn remove(&mut self, peer: PeerId) {
+        let Some(mut client) = self.clients.remove(&peer) else {
+            return;
+        };
+        client.rtc.disconnect();
+        self.by_ufrag.remove(&client.ufrag);
+        for address in &client.addresses {
+            self.by_addr.remove(address);
+        }
+        for track in &client.tracks_in {
+            self.keyframes.forget((peer, track.mid));
+        }
+        for other in self.clients.values_mut() {
+            other.source_gone(peer);
+        }
+        tracing::info!(room = %client.room.code(), %peer, "media session closed");
+    }
+}
