@@ -20,6 +20,10 @@ const database = path.join(os.tmpdir(), `parley-e2e-${process.pid}.db`);
 const relayPort = port + 1;
 export const relayURL = `http://127.0.0.1:${relayPort}`;
 const relayDatabase = path.join(os.tmpdir(), `parley-e2e-relay-${process.pid}.db`);
+// A third that sends every meeting through its forwarding unit (one UDP media port).
+const sfuPort = port + 2;
+export const sfuURL = `http://127.0.0.1:${sfuPort}`;
+const sfuDatabase = path.join(os.tmpdir(), `parley-e2e-sfu-${process.pid}.db`);
 // coturn runs the hardened deploy/turnserver.conf with this suite's overrides after it.
 const turnConfig = path.join(os.tmpdir(), `parley-e2e-turnserver-${process.pid}.conf`);
 fs.writeFileSync(
@@ -91,6 +95,15 @@ export default defineConfig({
         ` --turn-url "turn:127.0.0.1:34781?transport=udp" --turn-secret parley-e2e-shared-secret --relay-only`,
       cwd: root,
       url: `${relayURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    {
+      command:
+        `"${parley}" --listen 127.0.0.1:${sfuPort} --database-url "sqlite:${sfuDatabase}" ${manyMeetings}` +
+        ` --sfu-listen 127.0.0.1:0 --mesh-limit 0`,
+      cwd: root,
+      url: `${sfuURL}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
     },

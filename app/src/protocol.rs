@@ -92,6 +92,18 @@ pub enum IceTransportPolicy {
     Relay,
 }
 
+/// How a meeting's media travels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// Straight between browsers: a connection to each other participant.
+    #[default]
+    Mesh,
+    /// Through the server's forwarding unit: one connection to the server
+    /// (`sfu_offer`), which sends each participant the others' tracks.
+    Sfu,
+}
+
 /// What a browser sends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -250,6 +262,9 @@ pub enum ServerMessage {
         /// Who is asking to join now.
         #[serde(default)]
         waiting: Vec<Knock>,
+        /// How the meeting's media travels.
+        #[serde(default)]
+        transport: Transport,
     },
     /// The answer to a successful `resume`: the same id, everyone in the room now, and
     /// a fresh token. With `complete`, every room message since `last_seen` follows,
@@ -268,6 +283,8 @@ pub enum ServerMessage {
         settings: MeetingSettings,
         #[serde(default)]
         waiting: Vec<Knock>,
+        #[serde(default)]
+        transport: Transport,
     },
     /// The answer to a `join` that must ask first: you wait until someone in the
     /// meeting admits you (then `welcome` follows) or denies you (`dismissed`).
@@ -302,7 +319,8 @@ pub enum ServerMessage {
     },
     /// `by` changed the meeting's settings.
     SettingsChanged { settings: MeetingSettings, by: PeerId },
-    /// The answer to the participant's `sfu_offer`.
+    /// The answer to the participant's `sfu_offer` (a room message, so that it comes
+    /// before any `sfu_offer` of the server's on that connection).
     SfuAnswer { sdp: String },
     /// The server's offer on the participant's media connection (a room message):
     /// others' tracks added or stopped. Answered with `sfu_answer`.

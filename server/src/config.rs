@@ -190,6 +190,12 @@ pub struct SignalingConfig {
     #[arg(long, env = "PARLEY_SFU_LISTEN")]
     pub sfu_listen: Option<SocketAddr>,
 
+    /// Meetings of more people than this send their media through the media port
+    /// (--sfu-listen) instead of straight between browsers. Only 0 (every meeting
+    /// through the server) is supported so far: unset, every meeting is peer-to-peer.
+    #[arg(long, env = "PARLEY_MESH_LIMIT", value_parser = clap::value_parser!(u32).range(0..=0))]
+    pub mesh_limit: Option<u32>,
+
     /// People who may be asking to join one meeting at once; more are told to try
     /// again shortly.
     #[arg(long, env = "PARLEY_MAX_WAITING_PER_MEETING", default_value_t = 50)]

@@ -41,6 +41,8 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("--mesh-limit sends meetings through the media port: give it --sfu-listen too")]
+    NoMediaPort,
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
 }
@@ -79,6 +81,9 @@ impl Server {
             Some(at) => Some(bind(at).await?),
             None => None,
         };
+        if config.signaling.mesh_limit.is_some() && config.signaling.sfu_listen.is_none() {
+            return Err(ServerError::NoMediaPort);
+        }
         let sfu = match config.signaling.sfu_listen {
             Some(addr) => Some(
                 sfu::Sfu::bind(addr)

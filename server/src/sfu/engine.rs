@@ -16,7 +16,7 @@ use super::clients::{Client, Gone, Propagated, TrackOut};
 use super::keyframes::{KeyframeRequests, DEFAULT_INTERVAL};
 use super::stun;
 use crate::signaling::hub::Room;
-use app::protocol::PeerId;
+use app::protocol::{PeerId, ServerMessage};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ enum Command {
         room: Arc<Room>,
         peer: PeerId,
         offer: SdpOffer,
-        reply: oneshot::Sender<Result<SdpAnswer, SfuError>>,
+        reply: oneshot::Sender<Result<(), SfuError>>,
     },
     Answer {
         peer: PeerId,
@@ -94,8 +94,10 @@ impl Sfu {
         self.local
     }
 
-    /// Takes `peer`'s offer (their one connection to the server) and returns the answer.
-    pub async fn open(&self, room: Arc<Room>, peer: PeerId, sdp: &str) -> Result<String, SfuError> {
+    /// Takes `peer`'s offer (their one connection to the server). The answer goes to
+    /// them as a room message (`sfu_answer`), ahead of any offer of the server's on
+    /// that connection.
+    pub async fn open(&self, room: Arc<Room>, peer: PeerId, sdp: &str) -> Result<(), SfuError> {
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
         let (reply, answer) = oneshot::channel();
         self.commands
@@ -106,8 +108,7 @@ impl Sfu {
                 reply,
             })
             .map_err(|_| SfuError::Stopped)?;
-        let answer = answer.await.map_err(|_| SfuError::Stopped)??;
-        Ok(answer.to_sdp_string())
+        answer.await.map_err(|_| SfuError::Stopped)?
     }
 
     /// `peer`'s answer to the server's last offer.
@@ -183,12 +184,7 @@ impl Engine {
         }
     }
 
-    fn open(
-        &mut self,
-        room: Arc<Room>,
-        peer: PeerId,
-        offer: SdpOffer,
-    ) -> Result<SdpAnswer, SfuError> {
+    fn open(&mut self, room: Arc<Room>, peer: PeerId, offer: SdpOffer) -> Result<(), SfuError> {
         // A participant coming back opens afresh.
         self.remove(peer);
         let mut rtc = Rtc::builder()
@@ -203,6 +199,14 @@ impl Engine {
             .sdp_api()
             .accept_offer(offer)
             .map_err(|e| SfuError::Refused(e.to_string()))?;
+        // Queued before anything the server offers on this connection.
+        let sdp = answer.to_sdp_string();
+        if room
+            .send_to(peer, &ServerMessage::SfuAnswer { sdp })
+            .is_none()
+        {
+            return Err(SfuError::Refused("not in the meeting".into()));
+        }
         let mut client = Client::new(peer, room, rtc);
         // Everything the others in the meeting already send comes to the newcomer.
         for other in self.clients.values() {
@@ -219,7 +223,7 @@ impl Engine {
         client.ufrag = ufrag;
         tracing::info!(room = %client.room.code(), %peer, "media session opened");
         self.clients.insert(peer, client);
-        Ok(answer)
+        Ok(())
     }
 
     /// A datagram from `source`: to the participant it belongs to, if any.

@@ -3,7 +3,7 @@
 //! leave or are removed.
 
 use super::connection::{Joined, Session};
-use app::protocol::{ErrorCode, ServerMessage, MAX_SDP_BYTES};
+use app::protocol::{ErrorCode, MAX_SDP_BYTES};
 
 impl Session {
     pub(super) async fn sfu_offer(&mut self, sdp: &str) {
@@ -20,7 +20,7 @@ impl Session {
             );
         }
         match sfu.open(room.clone(), *id, sdp).await {
-            Ok(sdp) => self.reply(&ServerMessage::SfuAnswer { sdp }),
+            Ok(()) => {}
             Err(error) => {
                 tracing::info!(peer = %id, %error, "media offer refused");
                 self.refuse(ErrorCode::MediaRefused, error.to_string());

@@ -241,6 +241,7 @@ impl Session {
                     role: present.role,
                     settings,
                     waiting: present.waiting,
+                    transport: signaling.transport(),
                 }
             }),
             Some(comeback) => hub.resume(
@@ -262,6 +263,7 @@ impl Session {
                         role: present.role,
                         settings,
                         waiting: present.waiting,
+                        transport: signaling.transport(),
                     }
                 },
             ),

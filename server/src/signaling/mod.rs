@@ -21,7 +21,7 @@ use crate::hosts::{HostKeys, Visitor};
 use crate::ice::IceServers;
 use crate::monitoring::{self, RelayedCounters};
 use crate::store::{RoomStore, StoreError};
-use app::protocol::SessionLimits;
+use app::protocol::{SessionLimits, Transport};
 use app::room_code::RoomCode;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -146,6 +146,15 @@ impl Signaling {
                 }
             }
         });
+    }
+
+    /// How meetings' media travels: through the media port when there is one and the
+    /// mesh limit is 0.
+    fn transport(&self) -> Transport {
+        match (&self.sfu, self.limits.mesh_limit) {
+            (Some(_), Some(0)) => Transport::Sfu,
+            _ => Transport::Mesh,
+        }
     }
 
     /// What the client is told of its limits.

@@ -10,7 +10,7 @@ use crate::call::session::Pacer;
 use crate::call::{Device, Phase};
 use crate::protocol::{
     ClientMessage, ErrorCode, IceServer, IceTransportPolicy, Knock, MeetingSettings, PeerId,
-    PeerInfo, Role, ServerMessage, SessionLimits,
+    PeerInfo, Role, ServerMessage, SessionLimits, Transport,
 };
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -28,6 +28,7 @@ impl Call {
                 role,
                 settings,
                 waiting,
+                transport,
                 ..
             } => {
                 self.meeting_rules(role, settings, waiting);
@@ -38,9 +39,13 @@ impl Call {
                     self.outgoing.borrow_mut().queue.clear();
                 }
                 self.session.borrow_mut().seen.restart();
+                self.transport.set(transport);
                 self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
                 for peer in peers {
                     self.add_peer(peer, FirstOffer::Ours);
+                }
+                if transport == Transport::Sfu {
+                    self.open_server_link();
                 }
             }
             ServerMessage::Resumed {
@@ -54,9 +59,15 @@ impl Call {
                 role,
                 settings,
                 waiting,
+                transport,
             } => {
                 self.meeting_rules(role, settings, waiting);
+                self.transport.set(transport);
                 self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
+                if !complete && transport == Transport::Sfu {
+                    // The restarted server forgot our media session: open it again.
+                    self.open_server_link();
+                }
                 if !complete {
                     // The server restarted: numbering starts over, messages may have
                     // been lost, and the room is only what came back so far.
@@ -111,8 +122,16 @@ impl Call {
             ServerMessage::Chat { message } => self.chat_arrived(message),
             ServerMessage::ChatHistory { messages } => self.chat_history(messages),
             ServerMessage::Pong => {}
-            // The browser app does not open a media connection to the server yet.
-            ServerMessage::SfuAnswer { .. } | ServerMessage::SfuOffer { .. } => {}
+            ServerMessage::SfuAnswer { sdp } => {
+                if let Some(link) = &*self.server_link.borrow() {
+                    link.answered(sdp);
+                }
+            }
+            ServerMessage::SfuOffer { sdp } => {
+                if let Some(link) = &*self.server_link.borrow() {
+                    link.offered(sdp);
+                }
+            }
             ServerMessage::Waiting { .. } => {
                 self.session.borrow_mut().asking = true;
                 set_if_changed(self.state.problem, None);

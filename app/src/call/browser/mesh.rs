@@ -7,8 +7,8 @@ use super::{set_if_changed, Call};
 use crate::call::negotiation::FirstOffer;
 use crate::call::speaking::{self, Speaking};
 use crate::call::video_budget::{video_limits, DEFAULT_BUDGET_KBPS};
-use crate::call::Remote;
-use crate::protocol::{PeerId, PeerInfo};
+use crate::call::{LinkStatus, Remote};
+use crate::protocol::{PeerId, PeerInfo, Transport};
 use leptos::prelude::*;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -21,6 +21,14 @@ impl Call {
             return;
         };
         let remote = Remote::new(info);
+        if self.transport.get() == Transport::Sfu {
+            // Their media comes on the connection to the server.
+            remote.status.try_set(LinkStatus::Connected);
+            self.state
+                .remotes
+                .try_update(|remotes| remotes.push(remote));
+            return;
+        }
         match Peer::open(self, me, remote, first_offer) {
             Ok(peer) => {
                 self.peers.borrow_mut().insert(remote.id, peer);

@@ -24,6 +24,7 @@ mod mesh;
 mod meter;
 mod peer;
 mod screen;
+mod server_link;
 mod shims;
 mod signaling;
 mod socket;
@@ -35,13 +36,14 @@ pub use handle::{remembered_name, CallHandle};
 use super::session::{Pacer, Seen, Silence};
 use super::CallState;
 use crate::protocol::{
-    ClientMessage, IceServer, IceTransportPolicy, MediaState, PeerId, SessionLimits,
+    ClientMessage, IceServer, IceTransportPolicy, MediaState, PeerId, SessionLimits, Transport,
 };
 use crate::room_code::RoomCode;
 use leptos::prelude::*;
 use levels::AudioLevels;
 use local::LocalMedia;
 use peer::Peer;
+use server_link::ServerLink;
 use shims::log;
 use socket::Socket;
 use std::cell::{Cell, RefCell};
@@ -98,6 +100,10 @@ pub struct Call {
     outgoing: RefCell<Outgoing>,
     ice: RefCell<(Vec<IceServer>, IceTransportPolicy)>,
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
+    /// How the meeting's media travels (the server says, in its welcome).
+    transport: Cell<Transport>,
+    /// The one connection to the server's forwarding unit, when it is the transport.
+    server_link: RefCell<Option<Rc<ServerLink>>>,
     streams: RefCell<HashMap<PeerId, MediaStream>>,
     /// The others' presentations, while they present.
     screens: RefCell<HashMap<PeerId, MediaStream>>,
@@ -138,6 +144,8 @@ impl Call {
             }),
             ice: RefCell::new((Vec::new(), IceTransportPolicy::All)),
             peers: RefCell::new(HashMap::new()),
+            transport: Cell::new(Transport::Mesh),
+            server_link: RefCell::new(None),
             streams: RefCell::new(HashMap::new()),
             screens: RefCell::new(HashMap::new()),
             presentation: RefCell::new(None),
@@ -188,6 +196,9 @@ impl Call {
             for peer in self.peers.borrow().values() {
                 peer.use_local_tracks(local);
             }
+            if let Some(link) = &*self.server_link.borrow() {
+                link.use_local_tracks(local);
+            }
         }
         self.tell_media();
     }
@@ -205,6 +216,34 @@ impl Call {
     /// Sends a host action (or an admit); the server checks it.
     fn moderate(self: &Rc<Self>, message: ClientMessage) {
         self.send(&message);
+    }
+
+    /// Opens (again) the connection to the server's forwarding unit.
+    fn open_server_link(self: &Rc<Self>) {
+        if let Some(old) = self.server_link.take() {
+            old.close();
+        }
+        match ServerLink::open(self) {
+            Ok(link) => *self.server_link.borrow_mut() = Some(link),
+            Err(error) => log(&format!(
+                "could not connect to the server's media: {}",
+                shims::describe(error)
+            )),
+        }
+    }
+
+    /// A track from the server: it names whose it is by its stream.
+    fn server_track(&self, event: &web_sys::RtcTrackEvent) {
+        let Ok(stream) = wasm_bindgen::JsCast::dyn_into::<MediaStream>(event.streams().get(0))
+        else {
+            return;
+        };
+        let Some(them) = server_link::sender_of(&stream.id()) else {
+            return;
+        };
+        if let Some(remote) = self.state.remote(them) {
+            self.show_track(them, &remote, event);
+        }
     }
 
     /// Raises or lowers our hand; the server answers with our place in the queue.
@@ -235,6 +274,9 @@ impl Call {
             listener.remove();
         }
         self.drop_peers();
+        if let Some(link) = self.server_link.take() {
+            link.close();
+        }
         if let Some(presentation) = self.presentation.take() {
             presentation.stop();
         }

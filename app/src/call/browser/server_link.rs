@@ -1,0 +1,176 @@
+//! The call's one connection to the server's forwarding unit, for a meeting whose
+//! transport is `sfu`: the microphone and camera go up once, and everyone else's
+//! tracks come down on lines the server adds (its offers arrive over signaling as
+//! `sfu_offer`), each in a stream named by the sender's peer id.
+//!
+//! Negotiation is simple here: we offer once, then only the server offers. Each step
+//! waits for the one before (an answer being applied while the server's next offer
+//! arrives would find the connection in the wrong state), so they run in order.
+
+use super::connection::{new_connection, replace_track};
+use super::local::LocalMedia;
+use super::shims::{self, describe, log};
+use super::Call;
+use crate::call::Device;
+use crate::protocol::{ClientMessage, PeerId, Signal};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RtcPeerConnection, RtcRtpSender, RtcSdpType, RtcTrackEvent};
+
+type Handler = Closure<dyn FnMut(JsValue)>;
+
+/// One step of negotiation with the server.
+enum Step {
+    /// Our offer, the first thing on a new connection.
+    Offer,
+    /// The server's answer to it.
+    Answer(String),
+    /// An offer from the server (its tracks changed): answered.
+    ServerOffer(String),
+}
+
+pub(super) struct ServerLink {
+    pc: RtcPeerConnection,
+    call: Weak<Call>,
+    audio: Option<RtcRtpSender>,
+    video: Option<RtcRtpSender>,
+    steps: RefCell<VecDeque<Step>>,
+    running: Cell<bool>,
+    _handlers: Vec<Handler>,
+}
+
+impl ServerLink {
+    /// Opens the connection with our tracks and sends our offer.
+    pub(super) fn open(call: &Rc<Call>) -> Result<Rc<Self>, JsValue> {
+        let pc = new_connection(&call.ice.borrow())?;
+        let (mut audio, mut video) = (None, None);
+        if let Some(local) = &call.local {
+            if let Some(track) = local.microphone() {
+                audio = Some(pc.add_track_0(&track, &local.stream));
+            }
+            match local.camera() {
+                Some(track) => video = Some(pc.add_track_0(&track, &local.stream)),
+                // A camera that is off now: a line for it all the same, so turning
+                // it on needs only replaceTrack.
+                None if local.has_camera() => {
+                    if let Some(stand_in) = shims::blank_video_track() {
+                        let sender = pc.add_track_0(&stand_in, &local.stream);
+                        replace_track(&sender, None);
+                        stand_in.stop();
+                        video = Some(sender);
+                    }
+                }
+                None => {}
+            }
+        }
+        let weak = Rc::downgrade(call);
+        let on_track: Handler = Closure::new(move |event: JsValue| {
+            let event: RtcTrackEvent = event.unchecked_into();
+            if let Some(call) = weak.upgrade() {
+                call.server_track(&event);
+            }
+        });
+        pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        let link = Rc::new(Self {
+            pc,
+            call: Rc::downgrade(call),
+            audio,
+            video,
+            steps: RefCell::new(VecDeque::new()),
+            running: Cell::new(false),
+            _handlers: vec![on_track],
+        });
+        if let Some(local) = &call.local {
+            link.use_local_tracks(local);
+        }
+        link.push(Step::Offer);
+        Ok(link)
+    }
+
+    /// The server answered our offer.
+    pub(super) fn answered(self: &Rc<Self>, sdp: String) {
+        self.push(Step::Answer(sdp));
+    }
+
+    /// The server offers (tracks of others came or went).
+    pub(super) fn offered(self: &Rc<Self>, sdp: String) {
+        self.push(Step::ServerOffer(sdp));
+    }
+
+    fn push(self: &Rc<Self>, step: Step) {
+        self.steps.borrow_mut().push_back(step);
+        if self.running.replace(true) {
+            return;
+        }
+        let link = self.clone();
+        leptos::task::spawn_local(async move {
+            loop {
+                let next = link.steps.borrow_mut().pop_front();
+                let Some(step) = next else { break };
+                if let Err(error) = link.take(step).await {
+                    log(&format!(
+                        "the connection to the server's media failed a step: {}",
+                        describe(error)
+                    ));
+                }
+            }
+            link.running.set(false);
+        });
+    }
+
+    async fn take(&self, step: Step) -> Result<(), JsValue> {
+        match step {
+            Step::Offer => {
+                if let Signal::Offer { sdp } = shims::set_local_description(&self.pc).await? {
+                    self.send(ClientMessage::SfuOffer { sdp });
+                }
+            }
+            Step::Answer(sdp) => {
+                let answer = shims::description(RtcSdpType::Answer, &sdp);
+                JsFuture::from(self.pc.set_remote_description(&answer)).await?;
+            }
+            Step::ServerOffer(sdp) => {
+                let offer = shims::description(RtcSdpType::Offer, &sdp);
+                JsFuture::from(self.pc.set_remote_description(&offer)).await?;
+                if let Signal::Answer { sdp } = shims::set_local_description(&self.pc).await? {
+                    self.send(ClientMessage::SfuAnswer { sdp });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, message: ClientMessage) {
+        if let Some(call) = self.call.upgrade() {
+            call.send(&message);
+        }
+    }
+
+    /// Sends the local tracks there are now (a microphone switched off sends nothing).
+    pub(super) fn use_local_tracks(&self, local: &LocalMedia) {
+        let microphone = local
+            .microphone()
+            .filter(|_| local.wants(Device::Microphone));
+        for (sender, track) in [(&self.audio, microphone), (&self.video, local.camera())] {
+            let Some(sender) = sender else { continue };
+            if sender.track() != track {
+                replace_track(sender, track.as_ref());
+            }
+        }
+    }
+
+    pub(super) fn close(&self) {
+        self.pc.set_ontrack(None);
+        self.pc.close();
+    }
+}
+
+/// The peer whose stream `id` names (the server names each sender's stream by their
+/// peer id).
+pub(super) fn sender_of(stream_id: &str) -> Option<PeerId> {
+    stream_id.parse().ok().map(PeerId)
+}
