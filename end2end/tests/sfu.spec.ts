@@ -18,6 +18,11 @@ test('through the server: four people, one connection each, everyone sees and he
     expect(await person.page.evaluate(() => (window as any).__pcs.length), 'one connection, to the server').toBe(1);
   }
   await expectAudioArriving(people[0].page);
+  // The people panel says how: through the server, with its figures.
+  await people[0].page.getByRole('button', { name: /^People/ }).click();
+  await expect(people[0].page.getByRole('list', { name: 'In the meeting' })).toContainText(
+    /Through the Parley server · \d+ ms round trip/,
+  );
 
   // One leaves: the others' tiles for them go, the rest play on.
   await people[3].page.getByRole('button', { name: 'Leave call' }).click();

@@ -13,6 +13,8 @@ pub enum Route {
     ThroughRouter,
     /// Through the TURN server (a `relay` candidate on either side).
     Relayed,
+    /// Through Parley's forwarding unit (the meeting's transport is the server).
+    ThroughServer,
 }
 
 impl Route {
@@ -41,6 +43,7 @@ impl Route {
             Self::Direct => "Direct",
             Self::ThroughRouter => "Direct, through your router",
             Self::Relayed => "Relayed through the TURN server",
+            Self::ThroughServer => "Through the Parley server",
         }
     }
 }

@@ -10,7 +10,8 @@ use crate::call::video_budget::{video_limits, DEFAULT_BUDGET_KBPS};
 use crate::call::{LinkStatus, Remote};
 use crate::protocol::{PeerId, PeerInfo, Transport};
 use leptos::prelude::*;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{MediaStream, RtcTrackEvent};
@@ -78,6 +79,10 @@ impl Call {
             .limits
             .map_or(DEFAULT_BUDGET_KBPS, |limits| limits.video_upload_kbps);
         let peers: Vec<Rc<Peer>> = self.peers.borrow().values().cloned().collect();
+        if let Some(link) = &*self.server_link.borrow() {
+            // Through the server the camera goes up once: its share is everything.
+            link.limit_video(video_limits(budget, 1, self.presenting().is_some()).camera);
+        }
         let limits = video_limits(budget, peers.len(), self.presenting().is_some());
         for peer in peers {
             peer.limit_video(limits);
@@ -137,6 +142,8 @@ impl Call {
     pub(super) fn start_speaking_reader(self: &Rc<Self>) {
         let weak = Rc::downgrade(self);
         let me = Cell::new(Speaking::default());
+        // Through the server there is no peer to keep each one's state: kept here.
+        let through_server = RefCell::new(HashMap::<PeerId, Speaking>::new());
         if let Ok(reader) = set_interval_with_handle(
             move || {
                 let Some(call) = weak.upgrade() else { return };
@@ -146,6 +153,20 @@ impl Call {
                         .as_ref()
                         .map_or(0.0, |l| l.level(peer.remote.id));
                     peer.listen(level);
+                }
+                if call.transport.get() == Transport::Sfu {
+                    let remotes = call.state.remotes.try_get_untracked().unwrap_or_default();
+                    let mut states = through_server.borrow_mut();
+                    states.retain(|id, _| remotes.iter().any(|r| r.id == *id));
+                    for remote in remotes {
+                        let level = call.levels.as_ref().map_or(0.0, |l| l.level(remote.id));
+                        let muted = !remote
+                            .media
+                            .try_with_untracked(|m| m.audio)
+                            .unwrap_or(false);
+                        let now = states.entry(remote.id).or_default().feed(level, muted);
+                        set_if_changed(remote.speaking, now);
+                    }
                 }
                 let state = call.state;
                 let muted = !state.my_media.try_get_untracked().is_some_and(|m| m.audio);

@@ -7,12 +7,16 @@
 //! waits for the one before (an answer being applied while the server's next offer
 //! arrives would find the connection in the wrong state), so they run in order.
 
-use super::connection::{new_connection, replace_track};
+use super::connection::{limit_sender, new_connection, replace_track};
 use super::local::LocalMedia;
 use super::shims::{self, describe, log};
+use super::stats;
 use super::Call;
+use crate::call::details::{ConnectionDetails, Route, Sample};
+use crate::call::video_budget::SendLimit;
 use crate::call::Device;
 use crate::protocol::{ClientMessage, PeerId, Signal};
+use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
@@ -40,6 +44,10 @@ pub(super) struct ServerLink {
     video: Option<RtcRtpSender>,
     steps: RefCell<VecDeque<Step>>,
     running: Cell<bool>,
+    /// The camera's limit last set.
+    limited: Cell<Option<SendLimit>>,
+    last_sample: RefCell<Option<Sample>>,
+    sampling: Cell<bool>,
     _handlers: Vec<Handler>,
 }
 
@@ -82,6 +90,9 @@ impl ServerLink {
             video,
             steps: RefCell::new(VecDeque::new()),
             running: Cell::new(false),
+            limited: Cell::new(None),
+            last_sample: RefCell::new(None),
+            sampling: Cell::new(false),
             _handlers: vec![on_track],
         });
         if let Some(local) = &call.local {
@@ -161,6 +172,52 @@ impl ServerLink {
                 replace_track(sender, track.as_ref());
             }
         }
+    }
+
+    /// Keeps the camera within `limit` (its whole budget: it is sent once).
+    pub(super) fn limit_video(&self, limit: SendLimit) {
+        if self.limited.get() == Some(limit) {
+            return;
+        }
+        let Some(sender) = &self.video else { return };
+        let Some(setting) = limit_sender(sender, limit) else {
+            return;
+        };
+        self.limited.set(Some(limit));
+        leptos::task::spawn_local(async move {
+            if let Err(error) = JsFuture::from(setting).await {
+                log(&format!(
+                    "could not limit the video sent: {}",
+                    describe(error)
+                ));
+            }
+        });
+    }
+
+    /// Reads the connection's figures; everyone's details say them (all media goes
+    /// over this one connection).
+    pub(super) fn read_details(self: &Rc<Self>) {
+        if self.sampling.replace(true) {
+            return;
+        }
+        let link = self.clone();
+        leptos::task::spawn_local(async move {
+            if let Some(mut sample) = stats::sample(&link.pc, shims::now()).await {
+                // Reaching the server by TURN is said so; otherwise it is the server.
+                if sample.route.is_some_and(|route| route != Route::Relayed) {
+                    sample.route = Some(Route::ThroughServer);
+                }
+                let previous = link.last_sample.replace(Some(sample.clone()));
+                let details = ConnectionDetails::from_samples(previous.as_ref(), &sample);
+                if let Some(call) = link.call.upgrade() {
+                    let remotes = call.state.remotes.try_get_untracked().unwrap_or_default();
+                    for remote in remotes {
+                        remote.details.try_set(Some(details.clone()));
+                    }
+                }
+            }
+            link.sampling.set(false);
+        });
     }
 
     pub(super) fn close(&self) {

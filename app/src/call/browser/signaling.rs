@@ -166,6 +166,11 @@ impl Call {
                 }
             }
         }
+        if read_details {
+            if let Some(link) = &*self.server_link.borrow() {
+                link.read_details();
+            }
+        }
         // Also sets limits a sender could not take before its first negotiation.
         self.limit_video();
         let open = self.socket.borrow().as_ref().is_some_and(Socket::is_open);
