@@ -171,6 +171,7 @@ fn every_server_message() -> Vec<ServerMessage> {
                 id: PeerId(5),
                 name: "<b>Eve</b>".into(),
             }],
+            transport: Transport::Sfu,
         },
         ServerMessage::Resumed {
             you: PeerId(2),
@@ -183,6 +184,7 @@ fn every_server_message() -> Vec<ServerMessage> {
             role: Role::Participant,
             settings: MeetingSettings::default(),
             waiting: vec![],
+            transport: Transport::Mesh,
         },
         ServerMessage::Waiting { id: PeerId(5) },
         ServerMessage::Knocking {
