@@ -26,8 +26,8 @@ fi
 packages=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # Debian's newer Rust (1.96): compiler with the wasm targets, std source, clippy, rustfmt;
-# lld links wasm.
-for pkg in rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 pkg-config; do
+# lld links wasm; gcc builds the C of the media port's crypto (aws-lc, in str0m).
+for pkg in rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 pkg-config gcc; do
   have_pkg "$pkg" || packages+=("$pkg")
 done
 if $want_test_tools; then
