@@ -37,6 +37,8 @@ const manyMeetings = '--max-new-meetings-per-hour 100000';
 
 export default defineConfig({
   testDir: './tests',
+  // Deletes the servers' database files afterwards (teardown.ts).
+  globalTeardown: './teardown.ts',
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
