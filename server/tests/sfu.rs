@@ -26,6 +26,28 @@ async fn run_both(
     tokio::join!(a.0.run(a.1, length, true), b.0.run(b.1, length, true));
 }
 
+/// After `sender` stopped counting (left, removed): lets what was on its way arrive
+/// (0.5 s), then for 1 s more has `sender` keep sending. Returns how many of `tag`'s
+/// frames `listener` had before and after that second.
+async fn frames_in_a_second_more(
+    sender: (&mut MediaClient, &mut common::client::Client),
+    listener: (&mut MediaClient, &mut common::client::Client),
+    tag: &str,
+) -> (usize, usize) {
+    tokio::join!(
+        sender.0.run(sender.1, Duration::from_millis(500), true),
+        listener
+            .0
+            .run(listener.1, Duration::from_millis(500), false),
+    );
+    let before = listener.0.received_from(tag);
+    tokio::join!(
+        sender.0.run(sender.1, Duration::from_secs(1), true),
+        listener.0.run(listener.1, Duration::from_secs(1), false),
+    );
+    (before, listener.0.received_from(tag))
+}
+
 #[tokio::test]
 async fn media_reaches_the_others_in_the_meeting_through_the_server() {
     let server = media_server().await;
@@ -89,20 +111,13 @@ async fn leaving_stops_the_media() {
 
     ada.send(&ClientMessage::Leave).await;
     // Ada's side goes on sending into the port; none of it reaches Bob any more.
-    tokio::join!(
-        ada_media.run(&mut ada, Duration::from_millis(500), true),
-        bob_media.run(&mut bob, Duration::from_millis(500), false),
-    );
-    let before = bob_media.received_from("ada");
-    tokio::join!(
-        ada_media.run(&mut ada, Duration::from_secs(1), true),
-        bob_media.run(&mut bob, Duration::from_secs(1), false),
-    );
-    assert_eq!(
-        bob_media.received_from("ada"),
-        before,
-        "nothing after she left"
-    );
+    let (before, after) = frames_in_a_second_more(
+        (&mut ada_media, &mut ada),
+        (&mut bob_media, &mut bob),
+        "ada",
+    )
+    .await;
+    assert_eq!(after, before, "nothing after she left");
 }
 
 #[tokio::test]
@@ -196,18 +211,11 @@ async fn someone_removed_reaches_nobody_through_the_media_port() {
     assert!(host_media.received_from("eve") > 20);
 
     host.send(&ClientMessage::Remove { id: eve_id }).await;
-    tokio::join!(
-        host_media.run(&mut host, Duration::from_millis(500), false),
-        eve_media.run(&mut eve, Duration::from_millis(500), true),
-    );
-    let before = host_media.received_from("eve");
-    tokio::join!(
-        host_media.run(&mut host, Duration::from_secs(1), false),
-        eve_media.run(&mut eve, Duration::from_secs(1), true),
-    );
-    assert_eq!(
-        host_media.received_from("eve"),
-        before,
-        "nothing from Eve once removed"
-    );
+    let (before, after) = frames_in_a_second_more(
+        (&mut eve_media, &mut eve),
+        (&mut host_media, &mut host),
+        "eve",
+    )
+    .await;
+    assert_eq!(after, before, "nothing from Eve once removed");
 }

@@ -1,47 +1,49 @@
 //! A participant's connection to the server's media port, over signaling: their offer
-//! (answered here), their answers to the server's offers, and the end of it when they
-//! leave or are removed.
+//! (answered by the port, as a room message), their answers to the server's offers, and
+//! the end of it when they leave or are removed.
 
 use super::connection::{Joined, Session};
-use app::protocol::{ErrorCode, MAX_SDP_BYTES};
+use crate::sfu::Sfu;
+use app::protocol::{ErrorCode, PeerId, MAX_SDP_BYTES};
+use std::sync::Arc;
 
 impl Session {
-    pub(super) async fn sfu_offer(&mut self, sdp: &str) {
+    /// The checks both media messages share: joined, a media port, an SDP within
+    /// its size. Refuses (and returns `None`) when one fails.
+    fn media_port_for(&self, sdp: &str) -> Option<(Sfu, Arc<super::hub::Room>, PeerId)> {
         let Some(Joined { room, id, .. }) = &self.joined else {
-            return self.refuse(ErrorCode::NotJoined, "join a meeting before sending media");
+            self.refuse(ErrorCode::NotJoined, "join a meeting before sending media");
+            return None;
         };
         let Some(sfu) = &self.signaling.sfu else {
-            return self.refuse(ErrorCode::MediaRefused, "this server forwards no media");
+            self.refuse(ErrorCode::MediaRefused, "this server forwards no media");
+            return None;
         };
         if sdp.len() > MAX_SDP_BYTES {
-            return self.refuse(
+            self.refuse(
                 ErrorCode::TooLarge,
                 format!("an SDP may be at most {MAX_SDP_BYTES} bytes"),
             );
+            return None;
         }
-        match sfu.open(room.clone(), *id, sdp).await {
-            Ok(()) => {}
-            Err(error) => {
-                tracing::info!(peer = %id, %error, "media offer refused");
-                self.refuse(ErrorCode::MediaRefused, error.to_string());
-            }
+        Some((sfu.clone(), room.clone(), *id))
+    }
+
+    pub(super) async fn sfu_offer(&mut self, sdp: &str) {
+        let Some((sfu, room, id)) = self.media_port_for(sdp) else {
+            return;
+        };
+        if let Err(error) = sfu.open(room, id, sdp).await {
+            tracing::info!(peer = %id, %error, "media offer refused");
+            self.refuse(ErrorCode::MediaRefused, error.to_string());
         }
     }
 
     pub(super) fn sfu_answer(&mut self, sdp: &str) {
-        let Some(Joined { id, .. }) = &self.joined else {
-            return self.refuse(ErrorCode::NotJoined, "join a meeting before sending media");
+        let Some((sfu, _, id)) = self.media_port_for(sdp) else {
+            return;
         };
-        let Some(sfu) = &self.signaling.sfu else {
-            return self.refuse(ErrorCode::MediaRefused, "this server forwards no media");
-        };
-        if sdp.len() > MAX_SDP_BYTES {
-            return self.refuse(
-                ErrorCode::TooLarge,
-                format!("an SDP may be at most {MAX_SDP_BYTES} bytes"),
-            );
-        }
-        if let Err(error) = sfu.answer(*id, sdp) {
+        if let Err(error) = sfu.answer(id, sdp) {
             self.refuse(ErrorCode::MediaRefused, error.to_string());
         }
     }
