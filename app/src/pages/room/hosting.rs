@@ -238,48 +238,28 @@ pub fn PersonActions(state: CallState, remote: Remote) -> impl IntoView {
 #[component]
 pub fn HostControls(state: CallState) -> impl IntoView {
     let moderator = Moderator::here();
-    let change = move |update: fn(&mut MeetingSettings, bool), on: bool| {
-        let mut settings = state.settings.get_untracked();
-        update(&mut settings, on);
-        moderator.send(ClientMessage::ChangeSettings { settings });
-    };
     view! {
         <Show when=move || state.my_role.get().moderates()>
             <section class="host-controls" aria-labelledby="host-controls-title">
                 <h3 id="host-controls-title">"Host controls"</h3>
-                <label class="switch">
-                    <input
-                        type="checkbox"
-                        prop:checked=move || state.settings.get().access == Access::AskToJoin
-                        on:change=move |ev| {
-                            change(
-                                |s, on| s.access = if on { Access::AskToJoin } else { Access::Open },
-                                event_target_checked(&ev),
-                            )
-                        }
-                    />
-                    "Everyone asks to join"
-                </label>
-                <label class="switch">
-                    <input
-                        type="checkbox"
-                        prop:checked=move || state.settings.get().everyone_may_present
-                        on:change=move |ev| {
-                            change(|s, on| s.everyone_may_present = on, event_target_checked(&ev))
-                        }
-                    />
-                    "Let everyone present"
-                </label>
-                <label class="switch">
-                    <input
-                        type="checkbox"
-                        prop:checked=move || state.settings.get().everyone_may_chat
-                        on:change=move |ev| {
-                            change(|s, on| s.everyone_may_chat = on, event_target_checked(&ev))
-                        }
-                    />
-                    "Let everyone send chat messages"
-                </label>
+                <SettingSwitch
+                    state
+                    label="Everyone asks to join"
+                    read=|s| s.access == Access::AskToJoin
+                    write=|s, on| s.access = if on { Access::AskToJoin } else { Access::Open }
+                />
+                <SettingSwitch
+                    state
+                    label="Let everyone present"
+                    read=|s| s.everyone_may_present
+                    write=|s, on| s.everyone_may_present = on
+                />
+                <SettingSwitch
+                    state
+                    label="Let everyone send chat messages"
+                    read=|s| s.everyone_may_chat
+                    write=|s, on| s.everyone_may_chat = on
+                />
                 <div class="actions">
                     <button
                         type="button"
@@ -298,5 +278,32 @@ pub fn HostControls(state: CallState) -> impl IntoView {
                 </div>
             </section>
         </Show>
+    }
+}
+
+/// One of the meeting's settings as a checkbox: shows what `read` says of the settings,
+/// and sends them changed by `write` when ticked or unticked.
+#[component]
+fn SettingSwitch(
+    state: CallState,
+    label: &'static str,
+    read: fn(&MeetingSettings) -> bool,
+    write: fn(&mut MeetingSettings, bool),
+) -> impl IntoView {
+    let moderator = Moderator::here();
+    let change = move |on: bool| {
+        let mut settings = state.settings.get_untracked();
+        write(&mut settings, on);
+        moderator.send(ClientMessage::ChangeSettings { settings });
+    };
+    view! {
+        <label class="switch">
+            <input
+                type="checkbox"
+                prop:checked=move || read(&state.settings.get())
+                on:change=move |ev| change(event_target_checked(&ev))
+            />
+            {label}
+        </label>
     }
 }
