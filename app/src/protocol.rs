@@ -24,7 +24,7 @@ pub use signal::{Signal, TooLarge, MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, MAX_SDP_M
 
 /// Bumped whenever a message changes incompatibly. A client sends the version it
 /// speaks in [`ClientMessage::Join`]; the server refuses other versions.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Longest display name accepted, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 40;
@@ -182,6 +182,9 @@ pub enum ClientMessage {
     SfuOffer { sdp: String },
     /// The answer to the server's `sfu_offer` (tracks of others added or stopped).
     SfuAnswer { sdp: String },
+    /// Everyone this participant sees now comes through `transport` (after a
+    /// `transport_changed`, or a welcome): the old way may close once all say so.
+    TransportReady { transport: Transport },
 }
 
 /// How the server limits one connection, told in the welcome so that the client can
@@ -327,6 +330,13 @@ pub enum ServerMessage {
     /// The server's offer on the participant's media connection (a room message):
     /// others' tracks added or stopped. Answered with `sfu_answer`.
     SfuOffer { sdp: String },
+    /// The meeting's media moves to `transport` (it grew past the mesh limit, or
+    /// stayed small long enough): open it while the old way still plays, then say
+    /// `transport_ready`.
+    TransportChanged { transport: Transport },
+    /// Everyone has moved to `transport` (or the wait for them ended): close the old
+    /// way.
+    TransportSettled { transport: Transport },
     /// Someone entered the room, or came back to it (then with an id already known).
     PeerJoined { peer: PeerInfo },
     /// Someone's connection dropped; they have a while to come back before they leave.

@@ -186,14 +186,15 @@ pub struct SignalingConfig {
 
     /// Where the media port (the forwarding unit's one UDP port) listens, as an
     /// address browsers can reach, such as 203.0.113.7:3479. Unset: no media goes
-    /// through the server. (The browser app does not use it yet.)
+    /// through the server.
     #[arg(long, env = "PARLEY_SFU_LISTEN")]
     pub sfu_listen: Option<SocketAddr>,
 
     /// Meetings of more people than this send their media through the media port
-    /// (--sfu-listen) instead of straight between browsers. Only 0 (every meeting
-    /// through the server) is supported so far: unset, every meeting is peer-to-peer.
-    #[arg(long, env = "PARLEY_MESH_LIMIT", value_parser = clap::value_parser!(u32).range(0..=0))]
+    /// (--sfu-listen) instead of straight between browsers, moving back once they
+    /// shrink; 0: every meeting through the server. Unset: 4 when there is a media
+    /// port.
+    #[arg(long, env = "PARLEY_MESH_LIMIT")]
     pub mesh_limit: Option<u32>,
 
     /// People who may be asking to join one meeting at once; more are told to try

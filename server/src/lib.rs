@@ -102,6 +102,7 @@ impl Server {
             .await?,
         );
         signaling.keep_within_budget();
+        signaling.review_transports();
         let router = routes::router(config, addr, store.clone(), signaling.clone());
         let acceptor = Acceptor::new(
             &config.http,

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod details;
 pub mod devices;
 pub mod negotiation;
+pub mod route;
 pub mod session;
 pub mod speaking;
 pub mod video_budget;

@@ -290,22 +290,28 @@ impl Client {
         }
     }
 
-    /// Their answer to the server's offer.
-    pub(super) fn accept_answer(&mut self, answer: SdpAnswer) {
+    /// Their answer to the server's offer. Returns the sources of the tracks it
+    /// opened: each needs a keyframe, for the picture to start at once.
+    pub(super) fn accept_answer(&mut self, answer: SdpAnswer) -> Vec<(PeerId, Mid)> {
         let Some(pending) = self.pending.take() else {
-            return;
+            return Vec::new();
         };
         if let Err(error) = self.rtc.sdp_api().accept_answer(pending, answer) {
             tracing::info!(peer = %self.peer, %error, "media answer refused");
             self.rtc.disconnect();
-            return;
+            return Vec::new();
         }
+        let mut opened = Vec::new();
         for track in &mut self.tracks_out {
             if let OutState::Negotiating(mid) = track.state {
                 track.state = OutState::Open(mid);
+                if track.kind == MediaKind::Video {
+                    opened.push((track.source, track.source_mid));
+                }
             }
         }
         self.tracks_out
             .retain(|t| !matches!(t.state, OutState::Stopping(_)));
+        opened
     }
 }

@@ -176,8 +176,13 @@ impl Engine {
                 let _ = reply.send(answer);
             }
             Command::Answer { peer, answer } => {
-                if let Some(client) = self.clients.get_mut(&peer) {
-                    client.accept_answer(answer);
+                let Some(client) = self.clients.get_mut(&peer) else {
+                    return;
+                };
+                for source in client.accept_answer(answer) {
+                    if self.keyframes.want(source, Instant::now()) {
+                        self.ask_keyframe(source);
+                    }
                 }
             }
             Command::Close { peer } => self.remove(peer),

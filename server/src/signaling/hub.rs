@@ -16,7 +16,7 @@
 //! too slow to read; past the server's budget, joins are refused and [`Hub::shed`]
 //! drops the members holding the most.
 
-use app::protocol::{Knock, LeaveReason, PeerId, PeerInfo, Role, ServerMessage};
+use app::protocol::{Knock, LeaveReason, PeerId, PeerInfo, Role, ServerMessage, Transport};
 use app::room_code::RoomCode;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
@@ -24,14 +24,18 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 mod held;
 mod moderation;
+mod moves;
 mod outbox;
 mod room;
+pub mod transport;
 mod waiting;
 pub use held::HeldBytes;
 pub use moderation::ModerationError;
+pub use moves::Settled;
 pub use outbox::{encode, encode_numbered, Kick, Outbox, OutboxReceiver, QueueOutcome};
 pub use room::Room;
 use room::{broadcast_locked, others, Keeping, Member};
+use transport::MeshLimit;
 pub use waiting::{DecideError, Decision, KnockError, Whom};
 
 /// Why a join or resume was refused.
@@ -53,6 +57,8 @@ pub struct Present {
     pub waiting: Vec<Knock>,
     /// Their own role there.
     pub role: Role,
+    /// How the meeting's media travels now.
+    pub transport: Transport,
 }
 
 /// How a participant comes back.
@@ -70,6 +76,8 @@ pub struct Hub {
     max_participants: usize,
     /// What each room keeps for its members.
     keeping: Keeping,
+    /// When meetings go through the media port.
+    mesh_limit: MeshLimit,
 }
 
 impl Hub {
@@ -84,7 +92,14 @@ impl Hub {
                 bytes: usize::MAX,
                 held: HeldBytes::default(),
             },
+            mesh_limit: MeshLimit::NoMediaPort,
         }
+    }
+
+    /// Sends meetings past `limit` through the media port.
+    pub fn with_mesh_limit(mut self, limit: MeshLimit) -> Self {
+        self.mesh_limit = limit;
+        self
     }
 
     /// Bounds what is held for each member to `per_member` bytes, counted in `held`
@@ -112,7 +127,13 @@ impl Hub {
     fn room(&self, rooms: &mut HashMap<RoomCode, Arc<Room>>, code: &RoomCode) -> Arc<Room> {
         rooms
             .entry(code.clone())
-            .or_insert_with(|| Arc::new(Room::new(code.clone(), self.keeping.clone())))
+            .or_insert_with(|| {
+                Arc::new(Room::new(
+                    code.clone(),
+                    self.keeping.clone(),
+                    self.mesh_limit,
+                ))
+            })
             .clone()
     }
 
@@ -138,10 +159,20 @@ impl Hub {
             forget_if_empty(&mut rooms, &room);
             return Err(JoinError::Full(self.max_participants));
         }
+        let (moved, transport) = {
+            let mut transport = room.transport();
+            let moved = transport.joined(
+                self.mesh_limit,
+                members.len() + 1,
+                std::time::Instant::now(),
+            );
+            (moved, transport.current())
+        };
         let present = Present {
             peers: others(&members, me.id),
             waiting: room.knocks(),
             role: me.role,
+            transport,
         };
         send_reply(&outbox, &welcome(present));
         let id = me.id;
@@ -149,6 +180,12 @@ impl Hub {
         let member = Member::new(me, connection, outbox, self.keeping.held.clone());
         members.insert(id, member);
         broadcast_locked(code, &mut members, &self.keeping, id, &joined);
+        if let Some(transport) = moved {
+            // The newcomer's welcome says so already.
+            let changed = encode(&ServerMessage::TransportChanged { transport });
+            broadcast_locked(code, &mut members, &self.keeping, id, &changed);
+            tracing::info!(room = %code, people = members.len(), ?transport, "meeting moving");
+        }
         drop(members);
         Ok(room)
     }
@@ -197,6 +234,7 @@ impl Hub {
             peers: others(&members, id),
             waiting: room.knocks(),
             role: info.role,
+            transport: room.transport().current(),
         };
         send_reply(&outbox, &reply(present, complete));
         for frame in missed {

@@ -3,8 +3,9 @@
 //! the end of it when they leave or are removed.
 
 use super::connection::{Joined, Session};
+use super::hub::Settled;
 use crate::sfu::Sfu;
-use app::protocol::{ErrorCode, PeerId, MAX_SDP_BYTES};
+use app::protocol::{ErrorCode, PeerId, Transport, MAX_SDP_BYTES};
 use std::sync::Arc;
 
 impl Session {
@@ -39,12 +40,36 @@ impl Session {
         }
     }
 
+    /// They play everyone through `transport`: perhaps the last one a move waited for.
+    pub(super) fn transport_ready(&mut self, transport: Transport) {
+        let Some(Joined { room, id, .. }) = &self.joined else {
+            self.refuse(ErrorCode::NotJoined, "join a meeting first");
+            return;
+        };
+        if let Some(settled) = self.signaling.hub.transport_ready(room, *id, transport) {
+            close_old_way(self.signaling.sfu.as_ref(), &settled);
+        }
+    }
+
     pub(super) fn sfu_answer(&mut self, sdp: &str) {
         let Some((sfu, _, id)) = self.media_port_for(sdp) else {
             return;
         };
         if let Err(error) = sfu.answer(id, sdp) {
             self.refuse(ErrorCode::MediaRefused, error.to_string());
+        }
+    }
+}
+
+/// A meeting back on the mesh: the server ends its media sessions (the browsers close
+/// theirs too).
+pub(super) fn close_old_way(sfu: Option<&Sfu>, settled: &Settled) {
+    if settled.transport != Transport::Mesh {
+        return;
+    }
+    if let Some(sfu) = sfu {
+        for id in &settled.members {
+            sfu.close(*id);
         }
     }
 }

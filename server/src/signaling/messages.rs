@@ -69,6 +69,7 @@ impl Session {
             ClientMessage::ChangeSettings { settings } => self.change_settings(settings).await,
             ClientMessage::SfuOffer { sdp } => self.sfu_offer(&sdp).await,
             ClientMessage::SfuAnswer { sdp } => self.sfu_answer(&sdp),
+            ClientMessage::TransportReady { transport } => self.transport_ready(transport),
         }
         ControlFlow::Continue(())
     }
@@ -241,7 +242,7 @@ impl Session {
                     role: present.role,
                     settings,
                     waiting: present.waiting,
-                    transport: signaling.transport(),
+                    transport: present.transport,
                 }
             }),
             Some(comeback) => hub.resume(
@@ -263,7 +264,7 @@ impl Session {
                         role: present.role,
                         settings,
                         waiting: present.waiting,
-                        transport: signaling.transport(),
+                        transport: present.transport,
                     }
                 },
             ),

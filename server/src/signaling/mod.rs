@@ -21,12 +21,13 @@ use crate::hosts::{HostKeys, Visitor};
 use crate::ice::IceServers;
 use crate::monitoring::{self, RelayedCounters};
 use crate::store::{RoomStore, StoreError};
-use app::protocol::{SessionLimits, Transport};
+use app::protocol::SessionLimits;
 use app::room_code::RoomCode;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use forwarded::TrustedProxies;
+use hub::transport::MeshLimit;
 use hub::{HeldBytes, Hub};
 use ids::PeerIds;
 use limits::{AddressQuota, ConnectionsPerIp};
@@ -70,6 +71,11 @@ pub struct Signaling {
     pub relayed: RelayedCounters,
 }
 
+/// Meetings of more people than this go through the media port, unless configured
+/// otherwise: past four, a mesh has each browser encode its camera four times or more
+/// at a fifth of the upload budget or less.
+pub const DEFAULT_MESH_LIMIT: usize = 4;
+
 /// Names the resume-token key in the database.
 const RESUME_KEY: &str = "resume-token-key";
 
@@ -85,10 +91,16 @@ impl Signaling {
         let host_key = store
             .secret(crate::hosts::HOST_KEY, crate::hosts::new_key)
             .await?;
-        let hub = Hub::new(limits.max_participants, limits.outgoing_queue).with_byte_budgets(
-            limits.max_held_bytes_per_participant,
-            HeldBytes::with_budget(limits.max_held_bytes),
-        );
+        let mesh_limit = match (&sfu, limits.mesh_limit) {
+            (None, _) => MeshLimit::NoMediaPort,
+            (Some(_), limit) => MeshLimit::AtMost(limit.map_or(DEFAULT_MESH_LIMIT, |l| l as usize)),
+        };
+        let hub = Hub::new(limits.max_participants, limits.outgoing_queue)
+            .with_byte_budgets(
+                limits.max_held_bytes_per_participant,
+                HeldBytes::with_budget(limits.max_held_bytes),
+            )
+            .with_mesh_limit(mesh_limit);
         Ok(Self {
             hub,
             ids: PeerIds::open(store.clone()).await?,
@@ -148,13 +160,26 @@ impl Signaling {
         });
     }
 
-    /// How meetings' media travels: through the media port when there is one and the
-    /// mesh limit is 0.
-    fn transport(&self) -> Transport {
-        match (&self.sfu, self.limits.mesh_limit) {
-            (Some(_), Some(0)) => Transport::Sfu,
-            _ => Transport::Mesh,
+    /// Every second, settles meetings' moves between the mesh and the media port and
+    /// returns small meetings to the mesh (`hub::transport`). Runs as long as the
+    /// signaling service does.
+    pub fn review_transports(self: &Arc<Self>) {
+        if self.sfu.is_none() {
+            return;
         }
+        let signaling: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                let Some(signaling) = signaling.upgrade() else {
+                    return;
+                };
+                for settled in signaling.hub.review_transports(std::time::Instant::now()) {
+                    media_port::close_old_way(signaling.sfu.as_ref(), &settled);
+                }
+            }
+        });
     }
 
     /// What the client is told of its limits.

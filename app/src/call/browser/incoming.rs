@@ -39,7 +39,7 @@ impl Call {
                     self.outgoing.borrow_mut().queue.clear();
                 }
                 self.session.borrow_mut().seen.restart();
-                self.transport.set(transport);
+                self.start_route(transport);
                 self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
                 for peer in peers {
                     self.add_peer(peer, FirstOffer::Ours);
@@ -62,11 +62,14 @@ impl Call {
                 transport,
             } => {
                 self.meeting_rules(role, settings, waiting);
-                self.transport.set(transport);
                 self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
-                if !complete && transport == Transport::Sfu {
+                if !complete && transport == Transport::Sfu && self.transport() == Transport::Sfu {
                     // The restarted server forgot our media session: open it again.
                     self.open_server_link();
+                }
+                if !complete {
+                    // It forgot any move under way too.
+                    self.restart_route(transport);
                 }
                 if !complete {
                     // The server restarted: numbering starts over, messages may have
@@ -127,6 +130,8 @@ impl Call {
                     link.answered(sdp);
                 }
             }
+            ServerMessage::TransportChanged { transport } => self.change_transport(transport),
+            ServerMessage::TransportSettled { transport } => self.transport_settled(transport),
             ServerMessage::SfuOffer { sdp } => {
                 if let Some(link) = &*self.server_link.borrow() {
                     link.offered(sdp);

@@ -22,7 +22,7 @@ impl Call {
             return;
         };
         let remote = Remote::new(info);
-        if self.transport.get() == Transport::Sfu {
+        if self.transport() == Transport::Sfu {
             // Their media comes on the connection to the server.
             remote.status.try_set(LinkStatus::Connected);
             self.state
@@ -55,6 +55,8 @@ impl Call {
             self.limit_video();
         }
         self.streams.borrow_mut().remove(&id);
+        self.held.borrow_mut().remove(&id);
+        self.route.borrow_mut().forget(id);
         self.screens.borrow_mut().remove(&id);
         if let Some(levels) = &self.levels {
             levels.forget(id);
@@ -97,9 +99,15 @@ impl Call {
         }
     }
 
-    /// A track arrived from `them`: their tile (or their presentation) takes the
-    /// stream, if it is a new one.
-    pub(super) fn show_track(&self, them: PeerId, remote: &Remote, event: &RtcTrackEvent) {
+    /// A track arrived from `them` `via` one way: their tile (or their presentation)
+    /// takes the stream, if it is a new one (during a move, once it plays).
+    pub(super) fn show_track(
+        self: &Rc<Self>,
+        them: PeerId,
+        remote: &Remote,
+        event: &RtcTrackEvent,
+        via: Transport,
+    ) {
         let track = event.track();
         if track.kind() == "audio" {
             if let Some(levels) = &self.levels {
@@ -131,11 +139,7 @@ impl Call {
             }
             return;
         }
-        let same = self.streams.borrow().get(&them) == Some(&stream);
-        if !same {
-            self.streams.borrow_mut().insert(them, stream);
-            remote.stream.try_update(|version| *version += 1);
-        }
+        self.offer_stream(them, stream, via);
     }
 
     /// Reads, a few times a second, who is speaking (the others and ourselves).
@@ -154,7 +158,7 @@ impl Call {
                         .map_or(0.0, |l| l.level(peer.remote.id));
                     peer.listen(level);
                 }
-                if call.transport.get() == Transport::Sfu {
+                if call.transport() == Transport::Sfu {
                     let remotes = call.state.remotes.try_get_untracked().unwrap_or_default();
                     let mut states = through_server.borrow_mut();
                     states.retain(|id, _| remotes.iter().any(|r| r.id == *id));

@@ -22,6 +22,7 @@ mod levels;
 mod local;
 mod mesh;
 mod meter;
+mod moving;
 mod peer;
 mod screen;
 mod server_link;
@@ -33,6 +34,7 @@ mod stats;
 pub use devices::{can_choose_speaker, play_on};
 pub use handle::{remembered_name, CallHandle};
 
+use super::route::Route;
 use super::session::{Pacer, Seen, Silence};
 use super::CallState;
 use crate::protocol::{
@@ -100,8 +102,13 @@ pub struct Call {
     outgoing: RefCell<Outgoing>,
     ice: RefCell<(Vec<IceServer>, IceTransportPolicy)>,
     peers: RefCell<HashMap<PeerId, Rc<Peer>>>,
-    /// How the meeting's media travels (the server says, in its welcome).
-    transport: Cell<Transport>,
+    /// How the meeting's media travels (the server says), which way each tile's
+    /// stream came, and the move between the ways (`moving`).
+    route: RefCell<Route>,
+    /// Streams from the way being moved to, kept until they play.
+    held: RefCell<HashMap<PeerId, moving::Held>>,
+    move_watch: RefCell<Option<IntervalHandle>>,
+    checking_held: Cell<bool>,
     /// The one connection to the server's forwarding unit, when it is the transport.
     server_link: RefCell<Option<Rc<ServerLink>>>,
     streams: RefCell<HashMap<PeerId, MediaStream>>,
@@ -144,7 +151,10 @@ impl Call {
             }),
             ice: RefCell::new((Vec::new(), IceTransportPolicy::All)),
             peers: RefCell::new(HashMap::new()),
-            transport: Cell::new(Transport::Mesh),
+            route: RefCell::new(Route::new(Transport::Mesh, 0)),
+            held: RefCell::new(HashMap::new()),
+            move_watch: RefCell::new(None),
+            checking_held: Cell::new(false),
             server_link: RefCell::new(None),
             streams: RefCell::new(HashMap::new()),
             screens: RefCell::new(HashMap::new()),
@@ -233,7 +243,7 @@ impl Call {
     }
 
     /// A track from the server: it names whose it is by its stream.
-    fn server_track(&self, event: &web_sys::RtcTrackEvent) {
+    fn server_track(self: &Rc<Self>, event: &web_sys::RtcTrackEvent) {
         let Ok(stream) = wasm_bindgen::JsCast::dyn_into::<MediaStream>(event.streams().get(0))
         else {
             return;
@@ -242,7 +252,7 @@ impl Call {
             return;
         };
         if let Some(remote) = self.state.remote(them) {
-            self.show_track(them, &remote, event);
+            self.show_track(them, &remote, event, Transport::Sfu);
         }
     }
 
@@ -264,9 +274,13 @@ impl Call {
             return;
         }
         self.send_now(&ClientMessage::Leave);
-        for reader in [self.ticker.take(), self.speaking_reader.take()]
-            .into_iter()
-            .flatten()
+        for reader in [
+            self.ticker.take(),
+            self.speaking_reader.take(),
+            self.move_watch.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             reader.clear();
         }

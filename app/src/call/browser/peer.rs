@@ -13,7 +13,7 @@ use crate::call::details::{ConnectionDetails, Sample};
 use crate::call::negotiation::{Action, Event, FirstOffer, Link, Negotiation};
 use crate::call::speaking::Speaking;
 use crate::call::{LinkStatus, Remote};
-use crate::protocol::{Epoch, PeerId, Signal};
+use crate::protocol::{Epoch, PeerId, Signal, Transport};
 use futures_channel::mpsc;
 use futures_util::StreamExt;
 use leptos::prelude::*;
@@ -145,7 +145,26 @@ impl Peer {
         self.actions.close_channel();
     }
 
+    /// Shows the connection's state on their tile again (it plays what came this way).
+    pub fn refresh_status(&self) {
+        self.show_status();
+    }
+
+    /// The connection now.
+    pub fn connection(&self) -> RtcPeerConnection {
+        self.pc.borrow().clone()
+    }
+
     fn show_status(&self) {
+        // While their tile plays what comes through the server (during a move), this
+        // connection's state is not theirs.
+        let through_server = self
+            .call
+            .upgrade()
+            .is_some_and(|call| call.shown_via(self.them) == Some(Transport::Sfu));
+        if through_server {
+            return;
+        }
         let link = self.rules.borrow().link();
         let status = if link == Link::Connected && self.away_until.get().is_none() {
             LinkStatus::Connected
@@ -228,7 +247,7 @@ impl Peer {
         let on_track = self.on(epoch, |peer, event| {
             let event: RtcTrackEvent = event.unchecked_into();
             if let Some(call) = peer.call.upgrade() {
-                call.show_track(peer.them, &peer.remote, &event);
+                call.show_track(peer.them, &peer.remote, &event, Transport::Mesh);
             }
         });
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));

@@ -220,6 +220,11 @@ impl ServerLink {
         });
     }
 
+    /// The connection itself.
+    pub(super) fn connection(&self) -> RtcPeerConnection {
+        self.pc.clone()
+    }
+
     pub(super) fn close(&self) {
         self.pc.set_ontrack(None);
         self.pc.close();

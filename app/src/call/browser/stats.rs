@@ -66,6 +66,21 @@ pub async fn sample(pc: &RtcPeerConnection, at: Millis) -> Option<Sample> {
     Some(sample)
 }
 
+/// Whether `pc` has decoded frames of the received video track `track_id`.
+pub async fn decoding(pc: &RtcPeerConnection, track_id: &str) -> bool {
+    let Ok(report) = JsFuture::from(pc.get_stats()).await else {
+        return false;
+    };
+    let report: Map = report.unchecked_into();
+    let mut decoding = false;
+    report.for_each(&mut |stat, _| {
+        decoding |= text(&stat, "type").as_deref() == Some("inbound-rtp")
+            && text(&stat, "trackIdentifier").as_deref() == Some(track_id)
+            && count(&stat, "framesDecoded") > 0;
+    });
+    decoding
+}
+
 fn field(stat: &JsValue, name: &str) -> JsValue {
     Reflect::get(stat, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }

@@ -5,6 +5,7 @@
 
 use super::held::HeldBytes;
 use super::outbox::{encode, encode_numbered, Kick, Outbox, QueueOutcome};
+use super::transport::{MeetingTransport, MeshLimit};
 use super::waiting::Waiter;
 use app::protocol::{
     HandPlace, LeaveReason, MediaState, MeetingSettings, PeerId, PeerInfo, ServerMessage,
@@ -166,11 +167,14 @@ pub struct Room {
     settings: Mutex<MeetingSettings>,
     /// People asking to join, in the order they asked (ids grow).
     waiting: Mutex<BTreeMap<PeerId, Waiter>>,
+    /// How the meeting's media travels, and the move under way.
+    transport: Mutex<MeetingTransport>,
 }
 
 impl Room {
-    pub(super) fn new(code: RoomCode, keeping: Keeping) -> Self {
+    pub(super) fn new(code: RoomCode, keeping: Keeping, mesh_limit: MeshLimit) -> Self {
         Self {
+            transport: Mutex::new(MeetingTransport::new(mesh_limit, std::time::Instant::now())),
             code,
             members: Mutex::new(HashMap::new()),
             keeping,
@@ -203,6 +207,11 @@ impl Room {
     /// Takes the settings read from the database on a join.
     pub fn adopt_settings(&self, settings: MeetingSettings) {
         *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = settings;
+    }
+
+    /// The meeting's transport. Taken after [`Room::members`] when both are needed.
+    pub(super) fn transport(&self) -> MutexGuard<'_, MeetingTransport> {
+        self.transport.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether nobody is in the room or asking to join it.
