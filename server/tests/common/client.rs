@@ -33,6 +33,7 @@ pub struct Welcome {
     pub role: app::protocol::Role,
     pub settings: app::protocol::MeetingSettings,
     pub waiting: Vec<app::protocol::Knock>,
+    pub transport: app::protocol::Transport,
 }
 
 impl Client {
@@ -212,6 +213,7 @@ impl Client {
                 role,
                 settings,
                 waiting,
+                transport,
                 ..
             } => {
                 assert_eq!(&welcomed, room);
@@ -227,6 +229,7 @@ impl Client {
                     role,
                     settings,
                     waiting,
+                    transport,
                 }
             }
             other => panic!("expected a welcome, got {other:?}"),
