@@ -24,6 +24,10 @@ const relayDatabase = path.join(os.tmpdir(), `parley-e2e-relay-${process.pid}.db
 const sfuPort = port + 2;
 export const sfuURL = `http://127.0.0.1:${sfuPort}`;
 const sfuDatabase = path.join(os.tmpdir(), `parley-e2e-sfu-${process.pid}.db`);
+// A fourth that moves meetings of more than three through its forwarding unit.
+const movingPort = port + 3;
+export const movingURL = `http://127.0.0.1:${movingPort}`;
+const movingDatabase = path.join(os.tmpdir(), `parley-e2e-moving-${process.pid}.db`);
 // coturn runs the hardened deploy/turnserver.conf with this suite's overrides after it.
 const turnConfig = path.join(os.tmpdir(), `parley-e2e-turnserver-${process.pid}.conf`);
 fs.writeFileSync(
@@ -106,6 +110,15 @@ export default defineConfig({
         ` --sfu-listen 127.0.0.1:0 --mesh-limit 0`,
       cwd: root,
       url: `${sfuURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    {
+      command:
+        `"${parley}" --listen 127.0.0.1:${movingPort} --database-url "sqlite:${movingDatabase}" ${manyMeetings}` +
+        ` --sfu-listen 127.0.0.1:0 --mesh-limit 3`,
+      cwd: root,
+      url: `${movingURL}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
     },

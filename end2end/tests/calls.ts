@@ -322,16 +322,20 @@ export const readVideoTimes = () =>
  * browser lacks it, by getVideoPlaybackQuality's frame count); every 50 ms the watch
  * notes how long each video has gone without one. (A live video's currentTime is no
  * measure: it runs on while no frame comes.) */
-export const startFrameWatch = () => {
+export const startFrameWatch = ({ fromFirstFrame = false, onlyPresent = false } = {}) => {
   const w = window as any;
   clearInterval(w.__frameWatch);
-  const watch = { gap: 0, samples: 0, running: true };
+  const watch = { gap: 0, samples: 0, running: true, at: 0, stall: 0, lastTick: performance.now() };
   if (w.__frameWatchState) w.__frameWatchState.running = false;
   w.__frameWatchState = watch;
   const lastFrame = new Map<HTMLVideoElement, { at: number; frames: number }>();
+  // With onlyPresent, the videos on the page now (and no tile that comes later).
+  const present = new Set(document.querySelectorAll('.tile.remote video'));
   const frameCount = (video: HTMLVideoElement) => video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
   const follow = (video: HTMLVideoElement) => {
-    lastFrame.set(video, { at: performance.now(), frames: frameCount(video) });
+    // From its first frame on, with fromFirstFrame (a tile that just came has none).
+    const waitForFirst = fromFirstFrame && video.videoWidth === 0;
+    lastFrame.set(video, { at: waitForFirst ? Infinity : performance.now(), frames: frameCount(video) });
     if (!('requestVideoFrameCallback' in video)) return;
     const onFrame = () => {
       lastFrame.get(video)!.at = performance.now();
@@ -341,9 +345,14 @@ export const startFrameWatch = () => {
   };
   w.__frameWatch = setInterval(() => {
     const now = performance.now();
+    // How late this look is: the page's own main thread standing still (a busy
+    // machine), which delays the frame callbacks too.
+    watch.stall = Math.max(watch.stall, now - watch.lastTick - 50);
+    watch.lastTick = now;
     watch.samples += 1;
     for (const element of document.querySelectorAll('.tile.remote video')) {
       const video = element as HTMLVideoElement;
+      if (onlyPresent && !present.has(video)) continue;
       const seen = lastFrame.get(video);
       if (!seen) {
         follow(video);
@@ -356,7 +365,10 @@ export const startFrameWatch = () => {
           seen.at = now;
         }
       }
-      watch.gap = Math.max(watch.gap, now - seen.at);
+      if (seen.at !== Infinity && now - seen.at > watch.gap) {
+        watch.gap = now - seen.at;
+        watch.at = Date.now();
+      }
     }
   }, 50);
 };
@@ -366,19 +378,22 @@ export const startFrameWatch = () => {
 export const stopFrameWatch = () => {
   const w = window as any;
   clearInterval(w.__frameWatch);
-  const watch = w.__frameWatchState as { gap: number; samples: number; running: boolean };
+  const watch = w.__frameWatchState as { gap: number; samples: number; running: boolean; at: number; stall: number };
   watch.running = false;
-  return { gap: Math.round(watch.gap), samples: watch.samples };
+  // `at`: when (Date.now()) the longest still picture was last seen standing still.
+  return { gap: Math.round(watch.gap), samples: watch.samples, at: watch.at, stall: Math.round(watch.stall) };
 };
 
 /** Starts watching every remote video on the page for frames that stop advancing. */
-export async function watchFrames(page: Page) {
-  await page.evaluate(startFrameWatch);
+export async function watchFrames(page: Page, options: { fromFirstFrame?: boolean; onlyPresent?: boolean } = {}) {
+  await page.evaluate(startFrameWatch, options);
 }
 
 /** The longest time (ms) any remote video stood still since watchFrames, and how
  * many times (every 50 ms) it looked. */
-export async function longestFrameGap(page: Page): Promise<{ gap: number; samples: number }> {
+export async function longestFrameGap(
+  page: Page,
+): Promise<{ gap: number; samples: number; at: number; stall: number }> {
   return page.evaluate(stopFrameWatch);
 }
 

@@ -93,10 +93,21 @@ async fn a_meeting_moves_to_the_server_past_the_limit_and_back_once_small_again(
     cat.send(&ClientMessage::Leave).await;
     let left_at = tokio::time::Instant::now();
     expect_within(&mut ada, wait, |m| {
-        matches!(m, ServerMessage::PeerLeft { reason: LeaveReason::Left, .. })
+        matches!(
+            m,
+            ServerMessage::PeerLeft {
+                reason: LeaveReason::Left,
+                ..
+            }
+        )
     })
     .await;
-    expect_within(&mut ada, Duration::from_secs(6), changed_to(Transport::Mesh)).await;
+    expect_within(
+        &mut ada,
+        Duration::from_secs(6),
+        changed_to(Transport::Mesh),
+    )
+    .await;
     assert!(
         left_at.elapsed() >= Duration::from_millis(2_900),
         "back to the mesh after {:?}: too soon",
@@ -133,7 +144,12 @@ async fn someone_who_never_says_ready_holds_a_move_for_10_seconds_at_most() {
     .await;
     // Bob says nothing.
     let asked = tokio::time::Instant::now();
-    expect_within(&mut ada, Duration::from_secs(12), settled_on(Transport::Sfu)).await;
+    expect_within(
+        &mut ada,
+        Duration::from_secs(12),
+        settled_on(Transport::Sfu),
+    )
+    .await;
     assert!(asked.elapsed() >= Duration::from_secs(8));
     expect_within(&mut bob, Duration::from_secs(1), settled_on(Transport::Sfu)).await;
 }

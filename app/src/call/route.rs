@@ -14,6 +14,9 @@ use std::collections::HashMap;
 /// How long we wait for everyone's media to come the new way before saying we are
 /// ready anyway (someone whose media never comes must not hold the meeting).
 pub const READY_AFTER: Millis = 5_000;
+/// How long, after a move settled, the old way stays open for someone whose stream
+/// from the new way is not playing yet.
+pub const CLOSE_AFTER: Millis = 3_000;
 
 /// What to do with a stream that arrived from someone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +36,7 @@ pub struct Route {
     settled: bool,
     ready_said: bool,
     moved_at: Millis,
+    settled_at: Millis,
     /// Which way the stream each tile plays came.
     shown: HashMap<PeerId, Transport>,
 }
@@ -46,6 +50,7 @@ impl Route {
             settled: false,
             ready_said: false,
             moved_at: now,
+            settled_at: now,
             shown: HashMap::new(),
         }
     }
@@ -66,6 +71,11 @@ impl Route {
     /// Whether a move is under way (the old way may still be open).
     pub fn moving(&self) -> bool {
         !self.settled
+    }
+
+    /// How long since the move began.
+    pub fn moving_for(&self, now: Millis) -> Millis {
+        now.saturating_sub(self.moved_at)
     }
 
     /// The meeting moves to `to`. Returns whether that is news.
@@ -107,12 +117,19 @@ impl Route {
 
     /// The server says the move to `transport` is complete. Returns whether we close
     /// the other way now.
-    pub fn settle(&mut self, transport: Transport) -> bool {
+    pub fn settle(&mut self, transport: Transport, now: Millis) -> bool {
         if transport != self.target || self.settled {
             return false;
         }
         self.settled = true;
+        self.settled_at = now;
         true
+    }
+
+    /// Whether the old way must close now for everyone, playing the new way or not:
+    /// the move settled [`CLOSE_AFTER`] ago.
+    pub fn closing_time(&self, now: Millis) -> bool {
+        self.settled && now.saturating_sub(self.settled_at) >= CLOSE_AFTER
     }
 
     /// Whether to say `transport_ready` now, given everyone in the meeting: once per
@@ -146,7 +163,7 @@ mod tests {
         route.showing(ANN, Transport::Mesh);
         route.showing(BOB, Transport::Mesh);
         assert!(route.ready_to_say(&[ANN, BOB], 10));
-        assert!(route.settle(Transport::Mesh));
+        assert!(route.settle(Transport::Mesh, 10));
 
         assert!(route.change(Transport::Sfu, 1_000));
         assert!(!route.change(Transport::Sfu, 1_000));
@@ -165,9 +182,11 @@ mod tests {
         route.showing(BOB, Transport::Sfu);
         assert!(route.ready_to_say(&[ANN, BOB], 1_200));
         assert!(!route.ready_to_say(&[ANN, BOB], 1_300), "said once");
-        assert!(!route.settle(Transport::Mesh));
-        assert!(route.settle(Transport::Sfu));
+        assert!(!route.settle(Transport::Mesh, 1_400));
+        assert!(route.settle(Transport::Sfu, 1_400));
         assert!(!route.moving());
+        assert!(!route.closing_time(1_400 + CLOSE_AFTER - 1));
+        assert!(route.closing_time(1_400 + CLOSE_AFTER));
     }
 
     #[test]
@@ -175,7 +194,7 @@ mod tests {
         let mut route = Route::new(Transport::Mesh, 0);
         route.showing(ANN, Transport::Mesh);
         route.change(Transport::Sfu, 0);
-        route.settle(Transport::Sfu);
+        route.settle(Transport::Sfu, 0);
         // The mesh closed before Ann's stream came through the server.
         assert_eq!(route.arrived(ANN, Transport::Sfu), Arrival::Show);
     }

@@ -264,24 +264,30 @@ impl Engine {
     }
 
     /// Drives every participant's output until each only waits for time; sends what
-    /// they transmit and passes on what they received. Returns when next to wake.
+    /// they transmit and passes on what they received, and again until nothing more
+    /// is passed on (so that what was forwarded goes out now, not at the next wake).
+    /// Returns when next to wake.
     fn poll_all(&mut self) -> Instant {
-        let mut next = Instant::now() + IDLE_TICK;
-        let mut propagated = Vec::new();
-        let mut gone = Vec::new();
-        for client in self.clients.values_mut() {
-            match client.poll(&self.socket, &mut propagated) {
-                Ok(at) => next = next.min(at),
-                Err(Gone) => gone.push(client.peer),
+        loop {
+            let mut next = Instant::now() + IDLE_TICK;
+            let mut propagated = Vec::new();
+            let mut gone = Vec::new();
+            for client in self.clients.values_mut() {
+                match client.poll(&self.socket, &mut propagated) {
+                    Ok(at) => next = next.min(at),
+                    Err(Gone) => gone.push(client.peer),
+                }
+            }
+            for peer in gone {
+                self.remove(peer);
+            }
+            if propagated.is_empty() {
+                return next;
+            }
+            for event in propagated {
+                self.propagate(event);
             }
         }
-        for peer in gone {
-            self.remove(peer);
-        }
-        for event in propagated {
-            self.propagate(event);
-        }
-        next
     }
 
     fn propagate(&mut self, event: Propagated) {

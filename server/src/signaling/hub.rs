@@ -179,13 +179,14 @@ impl Hub {
         let joined = encode(&ServerMessage::PeerJoined { peer: me.clone() });
         let member = Member::new(me, connection, outbox, self.keeping.held.clone());
         members.insert(id, member);
-        broadcast_locked(code, &mut members, &self.keeping, id, &joined);
         if let Some(transport) = moved {
-            // The newcomer's welcome says so already.
+            // Before the newcomer's arrival, so that the others meet them the new
+            // way. (The newcomer's welcome says so already.)
             let changed = encode(&ServerMessage::TransportChanged { transport });
             broadcast_locked(code, &mut members, &self.keeping, id, &changed);
             tracing::info!(room = %code, people = members.len(), ?transport, "meeting moving");
         }
+        broadcast_locked(code, &mut members, &self.keeping, id, &joined);
         drop(members);
         Ok(room)
     }

@@ -97,38 +97,66 @@ impl Call {
         }
     }
 
-    /// Everyone has moved to `transport`: the other way closes.
+    /// Everyone has moved to `transport`: the other way closes, for each person as
+    /// soon as their stream from the new way plays (at most [`CLOSE_AFTER`] later).
     pub(super) fn transport_settled(self: &Rc<Self>, transport: Transport) {
-        if !self.route.borrow_mut().settle(transport) {
+        if !self.route.borrow_mut().settle(transport, shims::now()) {
             return;
         }
-        log(&format!("the meeting's media moved: {transport:?}"));
-        // Whatever is still held shows now (the old way is going).
-        let held: Vec<(PeerId, Held)> = self.held.borrow_mut().drain().collect();
-        for (them, held) in held {
-            if held.via == transport {
-                self.show_stream(them, held.stream, held.via);
+        log(&format!(
+            "the meeting's media moved: {transport:?}, after {} ms",
+            self.route.borrow().moving_for(shims::now())
+        ));
+        self.close_old_way(false);
+        self.watch_move();
+    }
+
+    /// Closes the old way, for those who play the new way (everyone, with `all`:
+    /// what is still held shows as it is).
+    fn close_old_way(self: &Rc<Self>, all: bool) {
+        let transport = self.transport();
+        if all {
+            let held: Vec<(PeerId, Held)> = self.held.borrow_mut().drain().collect();
+            for (them, held) in held {
+                if held.via == transport {
+                    self.show_stream(them, held.stream, held.via);
+                }
             }
         }
+        let mut closed = false;
         match transport {
             Transport::Sfu => {
-                let peers: Vec<Rc<Peer>> =
-                    self.peers.borrow_mut().drain().map(|(_, p)| p).collect();
-                for peer in peers {
+                let waiting: Vec<PeerId> = self.held.borrow().keys().copied().collect();
+                let closing: Vec<Rc<Peer>> = {
+                    let mut peers = self.peers.borrow_mut();
+                    let ids: Vec<PeerId> = peers
+                        .keys()
+                        .filter(|id| !waiting.contains(id))
+                        .copied()
+                        .collect();
+                    ids.iter().filter_map(|id| peers.remove(id)).collect()
+                };
+                for peer in closing {
                     peer.close();
                     peer.remote.status.try_set(LinkStatus::Connected);
+                    closed = true;
                 }
             }
             Transport::Mesh => {
-                if let Some(link) = self.server_link.take() {
-                    link.close();
+                if self.held.borrow().is_empty() {
+                    if let Some(link) = self.server_link.take() {
+                        link.close();
+                        closed = true;
+                    }
                 }
                 for peer in self.peers.borrow().values() {
                     peer.refresh_status();
                 }
             }
         }
-        self.limit_video();
+        if closed {
+            self.limit_video();
+        }
     }
 
     /// A stream from `them` arrived `via` one way: shown, held until it plays, or
@@ -148,22 +176,37 @@ impl Call {
         }
     }
 
-    /// Their tile plays `stream`.
+    /// Their tile plays `stream`'s tracks. The tile keeps one stream of its own and
+    /// only its tracks change, so that the element playing it switches from one way
+    /// to the other without loading a new stream.
     fn show_stream(&self, them: PeerId, stream: MediaStream, via: Transport) {
         self.route.borrow_mut().showing(them, via);
-        let same = self.streams.borrow().get(&them) == Some(&stream);
-        if !same {
-            self.streams.borrow_mut().insert(them, stream);
-            if let Some(remote) = self.state.remote(them) {
-                remote.stream.try_update(|version| *version += 1);
-                if via == Transport::Sfu {
-                    remote.status.try_set(LinkStatus::Connected);
+        let tile = self.streams.borrow().get(&them).cloned();
+        match tile {
+            Some(tile) => carry_tracks(&tile, &stream),
+            None => {
+                let Ok(tile) = MediaStream::new() else {
+                    return;
+                };
+                carry_tracks(&tile, &stream);
+                self.streams.borrow_mut().insert(them, tile);
+                if let Some(remote) = self.state.remote(them) {
+                    remote.stream.try_update(|version| *version += 1);
                 }
             }
         }
-        if via == Transport::Mesh {
-            if let Some(peer) = self.peers.borrow().get(&them) {
-                peer.refresh_status();
+        match via {
+            Transport::Sfu => {
+                if let Some(remote) = self.state.remote(them) {
+                    if remote.status.try_get_untracked() != Some(LinkStatus::Connected) {
+                        remote.status.try_set(LinkStatus::Connected);
+                    }
+                }
+            }
+            Transport::Mesh => {
+                if let Some(peer) = self.peers.borrow().get(&them) {
+                    peer.refresh_status();
+                }
             }
         }
     }
@@ -203,10 +246,21 @@ impl Call {
             .ready_to_say(&everyone, shims::now())
         {
             let transport = self.transport();
+            log(&format!(
+                "everyone plays through {transport:?} after {} ms",
+                self.route.borrow().moving_for(shims::now())
+            ));
             self.send(&ClientMessage::TransportReady { transport });
         }
         self.promote_playing();
-        let done = !self.route.borrow().moving() && self.held.borrow().is_empty();
+        let (moving, closing_time) = {
+            let route = self.route.borrow();
+            (route.moving(), route.closing_time(shims::now()))
+        };
+        if !moving {
+            self.close_old_way(closing_time);
+        }
+        let done = !moving && self.held.borrow().is_empty();
         if done {
             if let Some(handle) = self.move_watch.take() {
                 handle.clear();
@@ -229,17 +283,19 @@ impl Call {
                     Transport::Sfu => self.server_link.borrow().as_ref().map(|l| l.connection()),
                     Transport::Mesh => self.peers.borrow().get(them).map(|p| p.connection()),
                 };
-                (*them, held.stream.clone(), held.via, pc)
+                // (The stream itself: `.clone()` would be JavaScript's, a copy.)
+                (*them, Clone::clone(&held.stream), held.via, pc)
             })
             .collect();
         let call = self.clone();
         leptos::task::spawn_local(async move {
             for (them, stream, via, pc) in waiting {
+                // With their camera on, once its video is being decoded (a stream
+                // may show its audio first); with it off, at once.
                 let playing = match (video_of(&stream), pc) {
-                    (None, _) => true,
-                    (Some(_), _) if !call.camera_on(them) => true,
+                    _ if !call.camera_on(them) => true,
                     (Some(track), Some(pc)) => super::stats::decoding(&pc, &track.id()).await,
-                    (Some(_), None) => false,
+                    _ => false,
                 };
                 let still_held = call
                     .held
@@ -247,6 +303,10 @@ impl Call {
                     .get(&them)
                     .is_some_and(|h| h.stream == stream);
                 if playing && still_held {
+                    log(&format!(
+                        "{them} plays through {via:?}, {} ms into the move",
+                        call.route.borrow().moving_for(shims::now())
+                    ));
                     call.held.borrow_mut().remove(&them);
                     call.show_stream(them, stream, via);
                 }
@@ -260,6 +320,31 @@ impl Call {
             .remote(them)
             .and_then(|remote: Remote| remote.media.try_with_untracked(|m| m.video))
             .unwrap_or(false)
+    }
+}
+
+/// Makes `tile` carry `source`'s tracks, and only those.
+fn carry_tracks(tile: &MediaStream, source: &MediaStream) {
+    if tile == source {
+        return;
+    }
+    let tracks = |stream: &MediaStream| -> Vec<MediaStreamTrack> {
+        stream
+            .get_tracks()
+            .iter()
+            .filter_map(|track| track.dyn_into::<MediaStreamTrack>().ok())
+            .collect()
+    };
+    let wanted = tracks(source);
+    for current in tracks(tile) {
+        if !wanted.contains(&current) {
+            tile.remove_track(&current);
+        }
+    }
+    for track in &wanted {
+        if tile.get_track_by_id(&track.id()).is_none() {
+            tile.add_track(track);
+        }
     }
 }
 

@@ -1,0 +1,111 @@
+import { test, expect, type Page } from './fixtures';
+import { movingURL } from '../playwright.config';
+import { expectPlayingVideos, join, longestFrameGap, newRoom, watchFrames, type Participant } from './calls';
+import { smallCamera } from './faults';
+
+// A meeting on a Parley started with --mesh-limit 3: peer-to-peer while it has three
+// people, through the server's forwarding unit once it has more, and back. Each move
+// opens the new way while the old one plays (make before break).
+
+/** The page's peer connections that are not closed. */
+async function openConnections(page: Page): Promise<number> {
+  return page.evaluate(
+    () => ((window as any).__pcs as RTCPeerConnection[]).filter((pc) => pc.connectionState !== 'closed').length,
+  );
+}
+
+/** In the page: video bytes sent so far over every open connection. */
+const videoBytesSent = async () => {
+  let sent = 0;
+  for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
+    if (pc.connectionState === 'closed') continue;
+    (await pc.getStats()).forEach((stat: any) => {
+      if (stat.type === 'outbound-rtp' && stat.kind === 'video') sent += stat.bytesSent ?? 0;
+    });
+  }
+  return sent;
+};
+
+/** Each page's video upload (bytes) over the same 10 s. */
+async function uploadOver10s(people: Participant[]): Promise<number[]> {
+  const before = await Promise.all(people.map((p) => p.page.evaluate(videoBytesSent)));
+  await people[0].page.waitForTimeout(10_000);
+  const after = await Promise.all(people.map((p) => p.page.evaluate(videoBytesSent)));
+  return after.map((bytes, i) => bytes - before[i]);
+}
+
+test('a meeting moves to the server past three people and back to peer-to-peer, no picture standing still', async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const room = await newRoom(browser, movingURL);
+  const small = { scripts: [{ script: smallCamera }] };
+  const first: Participant[] = [];
+  for (const name of ['Ada', 'Bob', 'Cy']) first.push(await join(browser, room, name, small));
+  for (const person of first) await expectPlayingVideos(person.page, 2);
+  for (const person of first) await expect.poll(() => openConnections(person.page), { message: 'a mesh' }).toBe(2);
+  // (The longest still picture while nothing moves, for comparison.)
+  for (const person of first) await watchFrames(person.page, { fromFirstFrame: true });
+  const meshUpload = await uploadOver10s(first);
+  const steadyMesh = await Promise.all(first.map((person) => longestFrameGap(person.page)));
+  console.log(`a steady mesh of three: longest still picture per page ${steadyMesh.map((g) => g.gap).join(', ')} ms`);
+
+  // Dee and Eve take it past three: everyone moves to the server. Watched: the
+  // pictures that move (each of the three's tiles of the other two); the newcomers'
+  // pictures are printed for comparison.
+  for (const person of first) await watchFrames(person.page, { onlyPresent: true });
+  const later: Participant[] = [];
+  const t0 = Date.now();
+  for (const name of ['Dee', 'Eve']) {
+    const person = await join(browser, room, name, small);
+    console.log(`${name} in at +${Date.now() - t0} ms`);
+    await watchFrames(person.page, { fromFirstFrame: true });
+    later.push(person);
+  }
+  const everyone = [...first, ...later];
+  for (const person of everyone) {
+    await expect
+      .poll(() => openConnections(person.page), { message: 'one connection, to the server', timeout: 30_000 })
+      .toBe(1);
+  }
+  for (const person of everyone) await expectPlayingVideos(person.page, 4);
+  const growing = await Promise.all(everyone.map((person) => longestFrameGap(person.page)));
+  console.log(
+    `moving to the server: longest still picture per page ${growing
+      .map((g) => `${g.gap} (ending +${g.at - t0}, page stalled ${g.stall})`)
+      .join(', ')} ms (the last two: the newcomers' pages)`,
+  );
+  for (const gap of growing.slice(0, 3)) {
+    expect(gap.samples, 'the watch looked').toBeGreaterThan(20);
+    expect(gap.gap, 'no picture that moved stood still for more than 0.5 s').toBeLessThanOrEqual(500);
+  }
+  for (const person of everyone) await watchFrames(person.page, { fromFirstFrame: true });
+  const serverUpload = await uploadOver10s(first);
+  const steadyServer = await Promise.all(everyone.map((person) => longestFrameGap(person.page)));
+  console.log(
+    `five steady through the server: longest still picture per page ${steadyServer.map((g) => g.gap).join(', ')} ms`,
+  );
+  console.log(
+    `video upload over 10 s, three in a mesh → five through the server: ${meshUpload.join(', ')} → ${serverUpload.join(', ')} bytes`,
+  );
+  serverUpload.forEach((bytes, i) =>
+    expect(bytes, 'through the server the camera goes up once').toBeLessThanOrEqual(meshUpload[i] * 1.3),
+  );
+
+  // They leave: three again, and after a few seconds back to the mesh.
+  for (const person of first) await watchFrames(person.page, { onlyPresent: true });
+  for (const person of later) await person.page.getByRole('button', { name: 'Leave call' }).click();
+  for (const person of first) await expect(person.page.locator('.tile.remote')).toHaveCount(2);
+  for (const person of first) {
+    await expect
+      .poll(() => openConnections(person.page), { message: 'a mesh again', timeout: 30_000 })
+      .toBe(2);
+  }
+  for (const person of first) await expectPlayingVideos(person.page, 2);
+  const shrinking = await Promise.all(first.map((person) => longestFrameGap(person.page)));
+  console.log(`moving back to the mesh: longest still picture per page ${shrinking.map((g) => g.gap).join(', ')} ms`);
+  for (const gap of shrinking) {
+    expect(gap.gap, 'no remote picture stands still for more than 0.5 s').toBeLessThanOrEqual(500);
+  }
+  for (const person of everyone) await person.context.close();
+});
