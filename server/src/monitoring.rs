@@ -26,6 +26,8 @@ pub const UPGRADES_REFUSED: &str = "parley_upgrades_refused_total";
 pub const RESUMES: &str = "parley_resumes_total";
 /// Times someone asked to join a meeting (a knock accepted into its waiting room).
 pub const KNOCKS: &str = "parley_knocks_total";
+/// Datagrams the media port dropped: over one source's rate.
+pub const MEDIA_DATAGRAMS_REFUSED: &str = "parley_media_datagrams_refused_total";
 /// Meetings started.
 pub const MEETINGS_CREATED: &str = "parley_meetings_created_total";
 /// "New meeting" requests refused over the per-address limit.
@@ -76,6 +78,10 @@ fn describe() {
         "Participants who resumed after a dropped connection."
     );
     describe_counter!(KNOCKS, "Times someone asked to join a meeting.");
+    describe_counter!(
+        MEDIA_DATAGRAMS_REFUSED,
+        "Datagrams the media port dropped, over one source's rate."
+    );
     describe_counter!(MEETINGS_CREATED, "Meetings started.");
     describe_counter!(
         MEETINGS_REFUSED,

@@ -174,6 +174,60 @@ async fn noise_on_the_media_port_harms_nobody() {
 }
 
 #[tokio::test]
+async fn a_flood_from_one_address_is_cut_to_its_rate_and_the_call_goes_on() {
+    let server = TestServer::fresh_tuned(|config| {
+        config.signaling.sfu_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let port = server.media_addr.expect("a media port");
+    let room = server.create_room("Flooded").await;
+    let mut ada = server.connect().await;
+    ada.join(&room, "Ada").await;
+    let mut bob = server.connect().await;
+    bob.join(&room, "Bob").await;
+    let mut ada_media = MediaClient::new("ada").await;
+    ada_media.open(&mut ada).await;
+    let mut bob_media = MediaClient::new("bob").await;
+    bob_media.open(&mut bob).await;
+
+    // 60,000 datagrams of 1,000 bytes from one address, as fast as it can, while
+    // Ada and Bob talk.
+    let flood = tokio::spawn(async move {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let datagram = [0x80u8; 1_000];
+        for n in 0..60_000u32 {
+            let _ = socket.send_to(&datagram, port).await;
+            if n % 500 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    run_both(
+        (&mut ada_media, &mut ada),
+        (&mut bob_media, &mut bob),
+        Duration::from_secs(3),
+    )
+    .await;
+    flood.await.unwrap();
+    assert!(bob_media.received_from("ada") > 20, "the call went on");
+    let metrics = common::http()
+        .get(format!("http://{}/metrics", server.metrics_addr.unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused = common::metric(&metrics, "parley_media_datagrams_refused_total").unwrap_or(0.0);
+    println!("flood: {refused} of 60000 datagrams refused");
+    assert!(
+        refused > 1_000.0,
+        "the flood is cut to its rate ({refused} dropped unread)"
+    );
+}
+
+#[tokio::test]
 async fn a_server_without_a_media_port_says_so() {
     let server = TestServer::fresh().await;
     let room = server.create_room("Mesh only").await;

@@ -37,6 +37,8 @@ pub struct Route {
     ready_said: bool,
     moved_at: Millis,
     settled_at: Millis,
+    /// Whether the transport changed since the welcome (not merely began).
+    changed: bool,
     /// Which way the stream each tile plays came.
     shown: HashMap<PeerId, Transport>,
 }
@@ -51,6 +53,7 @@ impl Route {
             ready_said: false,
             moved_at: now,
             settled_at: now,
+            changed: false,
             shown: HashMap::new(),
         }
     }
@@ -58,6 +61,7 @@ impl Route {
     /// The server restarted and says the meeting's media travels by `transport`: a
     /// move starts afresh (the server forgot any under way), tiles keep what they play.
     pub fn restart(&mut self, transport: Transport, now: Millis) {
+        self.changed |= self.target != transport;
         self.target = transport;
         self.settled = false;
         self.ready_said = false;
@@ -71,6 +75,12 @@ impl Route {
     /// Whether a move is under way (the old way may still be open).
     pub fn moving(&self) -> bool {
         !self.settled
+    }
+
+    /// Whether the meeting's media has moved since the welcome (what to tell whoever
+    /// reads the browser's console).
+    pub fn has_moved(&self) -> bool {
+        self.changed
     }
 
     /// How long since the move began.
@@ -87,6 +97,7 @@ impl Route {
         self.settled = false;
         self.ready_said = false;
         self.moved_at = now;
+        self.changed = true;
         true
     }
 

@@ -14,6 +14,7 @@
 
 use super::clients::{Client, Gone, Propagated, TrackOut};
 use super::keyframes::{KeyframeRequests, DEFAULT_INTERVAL};
+use super::limits::{DatagramLimit, DATAGRAMS_PER_SECOND};
 use super::stun;
 use crate::signaling::hub::Room;
 use app::protocol::{PeerId, ServerMessage};
@@ -30,6 +31,9 @@ use tokio::sync::{mpsc, oneshot};
 
 /// The largest datagram read (WebRTC keeps under the path MTU; 2000 is ample).
 const MAX_DATAGRAM: usize = 2_000;
+/// Addresses remembered per participant (ICE may try a few; more are forgotten,
+/// oldest first).
+const MAX_ADDRESSES: usize = 8;
 /// How long the loop sleeps at most when no participant needs it sooner.
 const IDLE_TICK: Duration = Duration::from_millis(100);
 
@@ -84,6 +88,7 @@ impl Sfu {
             by_addr: HashMap::new(),
             by_ufrag: HashMap::new(),
             keyframes: KeyframeRequests::new(DEFAULT_INTERVAL),
+            limit: DatagramLimit::new(DATAGRAMS_PER_SECOND, Instant::now()),
         };
         tokio::spawn(engine.run(receiver));
         tracing::info!(%local, "media port open");
@@ -134,6 +139,8 @@ struct Engine {
     by_addr: HashMap<SocketAddr, PeerId>,
     by_ufrag: HashMap<String, PeerId>,
     keyframes: KeyframeRequests<(PeerId, str0m::media::Mid)>,
+    /// Datagrams per source.
+    limit: DatagramLimit,
 }
 
 impl Engine {
@@ -233,6 +240,10 @@ impl Engine {
 
     /// A datagram from `source`: to the participant it belongs to, if any.
     fn receive(&mut self, packet: &[u8], source: SocketAddr) {
+        if !self.limit.allows(source, Instant::now()) {
+            metrics::counter!(crate::monitoring::MEDIA_DATAGRAMS_REFUSED).increment(1);
+            return;
+        }
         let peer = match self.by_addr.get(&source) {
             Some(peer) => *peer,
             None => match stun::server_ufrag(packet).and_then(|u| self.by_ufrag.get(u)) {
@@ -257,8 +268,13 @@ impl Engine {
             return;
         };
         if client.rtc.accepts(&input) {
-            self.by_addr.insert(source, peer);
-            client.addresses.push(source);
+            if self.by_addr.insert(source, peer).is_none() {
+                client.addresses.push(source);
+                if client.addresses.len() > MAX_ADDRESSES {
+                    let oldest = client.addresses.remove(0);
+                    self.by_addr.remove(&oldest);
+                }
+            }
             client.handle(input);
         }
     }

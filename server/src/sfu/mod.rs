@@ -12,6 +12,7 @@ mod clients;
 mod engine;
 pub mod keyframes;
 pub mod layers;
+pub mod limits;
 pub mod rewrite;
 pub mod slots;
 mod stun;

@@ -103,10 +103,12 @@ impl Call {
         if !self.route.borrow_mut().settle(transport, shims::now()) {
             return;
         }
-        log(&format!(
-            "the meeting's media moved: {transport:?}, after {} ms",
-            self.route.borrow().moving_for(shims::now())
-        ));
+        if self.route.borrow().has_moved() {
+            log(&format!(
+                "the meeting's media moved: {transport:?}, after {} ms",
+                self.route.borrow().moving_for(shims::now())
+            ));
+        }
         self.close_old_way(false);
         self.watch_move();
     }
@@ -246,10 +248,12 @@ impl Call {
             .ready_to_say(&everyone, shims::now())
         {
             let transport = self.transport();
-            log(&format!(
-                "everyone plays through {transport:?} after {} ms",
-                self.route.borrow().moving_for(shims::now())
-            ));
+            if self.route.borrow().has_moved() {
+                log(&format!(
+                    "everyone plays through {transport:?} after {} ms",
+                    self.route.borrow().moving_for(shims::now())
+                ));
+            }
             self.send(&ClientMessage::TransportReady { transport });
         }
         self.promote_playing();
@@ -303,10 +307,12 @@ impl Call {
                     .get(&them)
                     .is_some_and(|h| h.stream == stream);
                 if playing && still_held {
-                    log(&format!(
-                        "{them} plays through {via:?}, {} ms into the move",
-                        call.route.borrow().moving_for(shims::now())
-                    ));
+                    if call.route.borrow().has_moved() {
+                        log(&format!(
+                            "{them} plays through {via:?}, {} ms into the move",
+                            call.route.borrow().moving_for(shims::now())
+                        ));
+                    }
                     call.held.borrow_mut().remove(&them);
                     call.show_stream(them, stream, via);
                 }
