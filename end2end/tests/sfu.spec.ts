@@ -1,6 +1,8 @@
 import { test, expect } from './fixtures';
 import { sfuURL } from '../playwright.config';
-import { expectAudioArriving, expectPlayingVideos, join, newRoom } from './calls';
+import { callIdentity, expectAudioArriving, expectPlayingVideos, join, newRoom } from './calls';
+import { smallCamera } from './faults';
+import { Parley } from './network';
 
 // A meeting through the server's forwarding unit (a Parley started with --sfu-listen
 // and --mesh-limit 0): each browser has one connection, to the server, and sees and
@@ -31,4 +33,55 @@ test('through the server: four people, one connection each, everyone sees and he
     await expectPlayingVideos(person.page, 2);
   }
   for (const person of people) await person.context.close();
+});
+
+/** In the page: frames shown so far on each remote tile. */
+const tileFrames = () =>
+  [...document.querySelectorAll('.tile.remote video')].map(
+    (v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames,
+  );
+
+test('through the server: the server restarts (SIGKILL, then SIGTERM) and the tiles say so and every picture is back within 5 s, same people, no video reloaded', async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const parley = new Parley(3952, ['--sfu-listen', '127.0.0.1:3962', '--mesh-limit', '0']);
+  await parley.start();
+  try {
+    const room = await newRoom(browser, parley.url);
+    const people = [];
+    for (const name of ['Ada', 'Bob', 'Cy']) people.push(await join(browser, room, name, { scripts: [{ script: smallCamera }] }));
+    for (const person of people) await expectPlayingVideos(person.page, 2);
+    for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+      const before = await Promise.all(people.map((person) => callIdentity(person.page)));
+      await parley.stop(signal);
+      await expect(people[0].page.getByRole('alert')).toContainText('Reconnecting');
+      // The pictures stop: the tiles say so once the browser notices.
+      for (const person of people) {
+        await expect(person.page.locator('.tile.remote').first()).toContainText('Reconnecting…', { timeout: 15_000 });
+      }
+      await parley.start();
+      const upAt = Date.now();
+      const frames = await Promise.all(people.map((person) => person.page.evaluate(tileFrames)));
+      for (const [i, person] of people.entries()) {
+        await expect
+          .poll(
+            async () => (await person.page.evaluate(tileFrames)).every((count, tile) => count >= frames[i][tile] + 5),
+            { message: 'every picture moves again', timeout: 5_000, intervals: [100] },
+          )
+          .toBe(true);
+      }
+      console.log(`server restart (${signal}) through the server: every picture back ${Date.now() - upAt} ms after it was up`);
+      for (const person of people) await expect(person.page.locator('.tile.remote')).not.toContainText(['Reconnecting…']);
+      for (const [i, person] of people.entries()) {
+        const after = await callIdentity(person.page);
+        expect(after.peers, 'the same people').toEqual(before[i].peers);
+        expect(after.loadstarts, 'no video reloaded').toBe(before[i].loadstarts);
+      }
+    }
+    for (const person of people) await person.context.close();
+  } finally {
+    await parley.stop('SIGKILL');
+    parley.removeDatabase();
+  }
 });

@@ -15,10 +15,18 @@ pub const PING_EVERY: Millis = 3_000;
 /// dead or half-open and replaced.
 pub const SILENCE_LIMIT: Millis = 9_000;
 
+/// While the meeting's media goes through the server, it stops when the server does:
+/// attempts go on at most this far apart (before jitter), so that pictures come back
+/// within seconds of the server.
+const RECONNECT_DELAY_MEDIA_THROUGH_SERVER: Millis = 1_000;
+
 /// The pause before reconnection attempt `attempt` (0 for the first), given a random
 /// number in `0.0..1.0`.
-pub fn reconnect_delay(attempt: u32, random: f64) -> Millis {
-    let base = RECONNECT_DELAYS[(attempt as usize).min(RECONNECT_DELAYS.len() - 1)];
+pub fn reconnect_delay(attempt: u32, random: f64, media_through_server: bool) -> Millis {
+    let mut base = RECONNECT_DELAYS[(attempt as usize).min(RECONNECT_DELAYS.len() - 1)];
+    if media_through_server {
+        base = base.min(RECONNECT_DELAY_MEDIA_THROUGH_SERVER);
+    }
     (base as f64 * (0.5 + random.clamp(0.0, 1.0))) as Millis
 }
 
@@ -129,11 +137,14 @@ mod tests {
 
     #[test]
     fn reconnecting_backs_off_with_jitter() {
-        assert_eq!(reconnect_delay(0, 0.5), 250);
-        assert_eq!(reconnect_delay(0, 0.0), 125);
-        assert_eq!(reconnect_delay(0, 1.0), 375);
-        assert_eq!(reconnect_delay(3, 0.5), 2_000);
-        assert_eq!(reconnect_delay(50, 0.5), 5_000, "capped");
+        assert_eq!(reconnect_delay(0, 0.5, false), 250);
+        assert_eq!(reconnect_delay(0, 0.0, false), 125);
+        assert_eq!(reconnect_delay(0, 1.0, false), 375);
+        assert_eq!(reconnect_delay(3, 0.5, false), 2_000);
+        assert_eq!(reconnect_delay(50, 0.5, false), 5_000, "capped");
+        assert_eq!(reconnect_delay(0, 0.5, true), 250);
+        assert_eq!(reconnect_delay(50, 0.5, true), 1_000, "capped lower");
+        assert_eq!(reconnect_delay(50, 1.0, true), 1_500);
     }
 
     #[test]

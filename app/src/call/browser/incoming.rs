@@ -65,6 +65,8 @@ impl Call {
                 self.welcomed(you, token, limits, (ice_servers, ice_transport_policy));
                 if !complete && transport == Transport::Sfu && self.transport() == Transport::Sfu {
                     // The restarted server forgot our media session: open it again.
+                    // Until its tracks come, the pictures through it are not moving.
+                    self.server_media_reachable(false);
                     self.open_server_link();
                 }
                 if !complete {

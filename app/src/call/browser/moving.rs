@@ -213,6 +213,24 @@ impl Call {
         }
     }
 
+    /// The connection to the server's media went down (or came back): the tiles of
+    /// everyone shown through it say "Reconnecting…" meanwhile.
+    pub(super) fn server_media_reachable(&self, reachable: bool) {
+        let status = if reachable {
+            LinkStatus::Connected
+        } else {
+            LinkStatus::Reconnecting
+        };
+        let remotes = self.state.remotes.try_get_untracked().unwrap_or_default();
+        for remote in remotes {
+            if self.shown_via(remote.id) == Some(Transport::Sfu)
+                && remote.status.try_get_untracked() != Some(status)
+            {
+                remote.status.try_set(status);
+            }
+        }
+    }
+
     /// Which way the stream their tile plays came.
     pub(super) fn shown_via(&self, them: PeerId) -> Option<Transport> {
         self.route.borrow().shown_via(them)

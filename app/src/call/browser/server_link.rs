@@ -23,7 +23,7 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{RtcPeerConnection, RtcRtpSender, RtcSdpType, RtcTrackEvent};
+use web_sys::{RtcPeerConnection, RtcPeerConnectionState, RtcRtpSender, RtcSdpType, RtcTrackEvent};
 
 type Handler = Closure<dyn FnMut(JsValue)>;
 
@@ -83,6 +83,20 @@ impl ServerLink {
             }
         });
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        // Everyone's media comes this way: when it drops, everyone's tile says so.
+        let weak = Rc::downgrade(call);
+        let watched = pc.clone();
+        let on_state: Handler = Closure::new(move |_: JsValue| {
+            let reachable = match watched.connection_state() {
+                RtcPeerConnectionState::Connected => true,
+                RtcPeerConnectionState::Disconnected | RtcPeerConnectionState::Failed => false,
+                _ => return,
+            };
+            if let Some(call) = weak.upgrade() {
+                call.server_media_reachable(reachable);
+            }
+        });
+        pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
         let link = Rc::new(Self {
             pc,
             call: Rc::downgrade(call),
@@ -93,7 +107,7 @@ impl ServerLink {
             limited: Cell::new(None),
             last_sample: RefCell::new(None),
             sampling: Cell::new(false),
-            _handlers: vec![on_track],
+            _handlers: vec![on_track, on_state],
         });
         if let Some(local) = &call.local {
             link.use_local_tracks(local);
@@ -227,6 +241,7 @@ impl ServerLink {
 
     pub(super) fn close(&self) {
         self.pc.set_ontrack(None);
+        self.pc.set_onconnectionstatechange(None);
         self.pc.close();
     }
 }

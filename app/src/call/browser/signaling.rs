@@ -121,7 +121,8 @@ impl Call {
             self.state.problem,
             Some("The connection to Parley was lost. Reconnecting…".into()),
         );
-        let delay = session::reconnect_delay(attempt, shims::random());
+        let through_server = self.transport() == crate::protocol::Transport::Sfu;
+        let delay = session::reconnect_delay(attempt, shims::random(), through_server);
         let weak = Rc::downgrade(self);
         set_timeout(
             move || {
