@@ -8,7 +8,7 @@ import { Parley } from './network';
 // and --mesh-limit 0): each browser has one connection, to the server, and sees and
 // hears everyone else through it.
 
-test('through the server: four people, one connection each, everyone sees and hears the others', async ({
+test('through the server: four people, one connection each, everyone sees and hears the others, and a presentation', async ({
   browser,
 }) => {
   test.setTimeout(120_000);
@@ -25,6 +25,18 @@ test('through the server: four people, one connection each, everyone sees and he
   await expect(people[0].page.getByRole('list', { name: 'In the meeting' })).toContainText(
     /Through the Parley server · \d+ ms round trip/,
   );
+
+  // Ada presents: everyone sees it through the server, beside her camera.
+  await people[0].page.getByRole('button', { name: 'Present now' }).click();
+  for (const person of people.slice(1)) {
+    const video = person.page.getByRole('figure', { name: 'Presentation by Ada' }).locator('video');
+    await expect
+      .poll(() => video.evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 20_000 })
+      .toBeGreaterThan(0);
+    await expectPlayingVideos(person.page, 3);
+  }
+  await people[0].page.getByRole('button', { name: 'Stop presenting' }).click();
+  for (const person of people) await expect(person.page.locator('figure.presentation')).toHaveCount(0);
 
   // One leaves: the others' tiles for them go, the rest play on.
   await people[3].page.getByRole('button', { name: 'Leave call' }).click();

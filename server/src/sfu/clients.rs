@@ -17,6 +17,8 @@ use tokio::net::UdpSocket;
 pub(super) struct TrackIn {
     pub(super) mid: Mid,
     pub(super) kind: MediaKind,
+    /// Their presentation (a second video: the camera's line comes first).
+    pub(super) presentation: bool,
 }
 
 /// How a track the server sends a participant stands in negotiation.
@@ -37,16 +39,28 @@ pub(super) struct TrackOut {
     source: PeerId,
     source_mid: Mid,
     kind: MediaKind,
+    presentation: bool,
     state: OutState,
 }
 
 impl TrackOut {
-    pub(super) fn to_open(source: PeerId, source_mid: Mid, kind: MediaKind) -> Self {
+    pub(super) fn to_open(source: PeerId, track: TrackIn) -> Self {
         Self {
             source,
-            source_mid,
-            kind,
+            source_mid: track.mid,
+            kind: track.kind,
+            presentation: track.presentation,
             state: OutState::ToOpen,
+        }
+    }
+
+    /// The stream it is in, as the receiver sees it: the sender's peer id, and for
+    /// their presentation `-screen` after it.
+    fn stream_name(&self) -> String {
+        if self.presentation {
+            format!("{}-screen", self.source)
+        } else {
+            self.source.to_string()
         }
     }
 
@@ -64,11 +78,7 @@ impl TrackOut {
 /// What one participant's output means for the others.
 pub(super) enum Propagated {
     /// They started sending a track.
-    TrackOpen {
-        origin: PeerId,
-        mid: Mid,
-        kind: MediaKind,
-    },
+    TrackOpen { origin: PeerId, track: TrackIn },
     /// Media from them, to forward (boxed: a frame's details are large beside the
     /// other events).
     Media {
@@ -159,14 +169,17 @@ impl Client {
             Event::MediaAdded(added)
                 if matches!(added.direction, Direction::RecvOnly | Direction::SendRecv) =>
             {
-                self.tracks_in.push(TrackIn {
+                let presentation = added.kind == MediaKind::Video
+                    && self.tracks_in.iter().any(|t| t.kind == MediaKind::Video);
+                let track = TrackIn {
                     mid: added.mid,
                     kind: added.kind,
-                });
+                    presentation,
+                };
+                self.tracks_in.push(track);
                 propagated.push(Propagated::TrackOpen {
                     origin: self.peer,
-                    mid: added.mid,
-                    kind: added.kind,
+                    track,
                 });
             }
             Event::MediaData(data) => {
@@ -259,7 +272,7 @@ impl Client {
                         track.kind,
                         Direction::SendOnly,
                         // Their stream is named by their peer id.
-                        Some(track.source.to_string()),
+                        Some(track.stream_name()),
                         None,
                         None,
                     );

@@ -228,7 +228,7 @@ impl Engine {
             for track in &other.tracks_in {
                 client
                     .tracks_out
-                    .push(TrackOut::to_open(other.peer, track.mid, track.kind));
+                    .push(TrackOut::to_open(other.peer, *track));
             }
         }
         self.by_ufrag.insert(ufrag.clone(), peer);
@@ -308,13 +308,13 @@ impl Engine {
 
     fn propagate(&mut self, event: Propagated) {
         match event {
-            Propagated::TrackOpen { origin, mid, kind } => {
+            Propagated::TrackOpen { origin, track } => {
                 let Some(code) = self.clients.get(&origin).map(|c| c.room.code().clone()) else {
                     return;
                 };
                 for client in self.clients.values_mut() {
                     if client.peer != origin && *client.room.code() == code {
-                        client.tracks_out.push(TrackOut::to_open(origin, mid, kind));
+                        client.tracks_out.push(TrackOut::to_open(origin, track));
                     }
                 }
             }

@@ -83,7 +83,11 @@ impl Call {
         let peers: Vec<Rc<Peer>> = self.peers.borrow().values().cloned().collect();
         if let Some(link) = &*self.server_link.borrow() {
             // Through the server the camera goes up once: its share is everything.
-            link.limit_video(video_limits(budget, 1, self.presenting().is_some()).camera);
+            let limits = video_limits(budget, 1, self.presenting().is_some());
+            link.limit_video(limits.camera);
+            if let Some(screen) = limits.screen {
+                link.limit_screen(screen);
+            }
         }
         let limits = video_limits(budget, peers.len(), self.presenting().is_some());
         for peer in peers {
@@ -133,13 +137,18 @@ impl Call {
             .try_with_untracked(|m| m.screen.clone())
             .flatten();
         if screen.is_some_and(|id| id.as_str() == stream.id()) {
-            if self.screens.borrow().get(&them) != Some(&stream) {
-                self.screens.borrow_mut().insert(them, stream);
-                remote.screen.try_update(|version| *version += 1);
-            }
+            self.show_screen(them, remote, stream);
             return;
         }
         self.offer_stream(them, stream, via);
+    }
+
+    /// `stream` is their presentation.
+    pub(super) fn show_screen(&self, them: PeerId, remote: &Remote, stream: MediaStream) {
+        if self.screens.borrow().get(&them) != Some(&stream) {
+            self.screens.borrow_mut().insert(them, stream);
+            remote.screen.try_update(|version| *version += 1);
+        }
     }
 
     /// Reads, a few times a second, who is speaking (the others and ourselves).

@@ -248,11 +248,18 @@ impl Call {
         else {
             return;
         };
-        let Some(them) = server_link::sender_of(&stream.id()) else {
-            return;
-        };
-        if let Some(remote) = self.state.remote(them) {
-            self.show_track(them, &remote, event, Transport::Sfu);
+        match server_link::carries(&stream.id()) {
+            Some(server_link::Carries::Camera(them)) => {
+                if let Some(remote) = self.state.remote(them) {
+                    self.show_track(them, &remote, event, Transport::Sfu);
+                }
+            }
+            Some(server_link::Carries::Presentation(them)) => {
+                if let Some(remote) = self.state.remote(them) {
+                    self.show_screen(them, &remote, stream);
+                }
+            }
+            None => {}
         }
     }
 

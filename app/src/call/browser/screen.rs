@@ -85,6 +85,9 @@ impl Call {
         for peer in self.peers.borrow().values() {
             peer.present(Some(&track), &self.screen_stream);
         }
+        if let Some(link) = &*self.server_link.borrow() {
+            link.present(Some(&track));
+        }
         self.limit_video();
     }
 
@@ -97,6 +100,9 @@ impl Call {
         self.screen_stream.remove_track(&presentation.track);
         for peer in self.peers.borrow().values() {
             peer.present(None, &self.screen_stream);
+        }
+        if let Some(link) = &*self.server_link.borrow() {
+            link.present(None);
         }
         self.limit_video();
         self.state.my_media.try_update(|m| m.screen = None);

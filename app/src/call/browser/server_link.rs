@@ -23,7 +23,10 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{RtcPeerConnection, RtcPeerConnectionState, RtcRtpSender, RtcSdpType, RtcTrackEvent};
+use web_sys::{
+    MediaStreamTrack, RtcPeerConnection, RtcPeerConnectionState, RtcRtpSender, RtcSdpType,
+    RtcTrackEvent,
+};
 
 type Handler = Closure<dyn FnMut(JsValue)>;
 
@@ -42,10 +45,14 @@ pub(super) struct ServerLink {
     call: Weak<Call>,
     audio: Option<RtcRtpSender>,
     video: Option<RtcRtpSender>,
+    /// Our presentation's line (always there, sending only while we present): the
+    /// server forwards a sender's second video as their presentation.
+    screen: Option<RtcRtpSender>,
     steps: RefCell<VecDeque<Step>>,
     running: Cell<bool>,
     /// The camera's limit last set.
     limited: Cell<Option<SendLimit>>,
+    screen_limited: Cell<Option<SendLimit>>,
     last_sample: RefCell<Option<Sample>>,
     sampling: Cell<bool>,
     _handlers: Vec<Handler>,
@@ -75,6 +82,15 @@ impl ServerLink {
                 None => {}
             }
         }
+        let screen = match call.presenting() {
+            Some((track, stream)) => Some(pc.add_track_0(&track, stream)),
+            None => shims::blank_video_track().map(|stand_in| {
+                let sender = pc.add_track_0(&stand_in, &call.screen_stream);
+                replace_track(&sender, None);
+                stand_in.stop();
+                sender
+            }),
+        };
         let weak = Rc::downgrade(call);
         let on_track: Handler = Closure::new(move |event: JsValue| {
             let event: RtcTrackEvent = event.unchecked_into();
@@ -102,9 +118,11 @@ impl ServerLink {
             call: Rc::downgrade(call),
             audio,
             video,
+            screen,
             steps: RefCell::new(VecDeque::new()),
             running: Cell::new(false),
             limited: Cell::new(None),
+            screen_limited: Cell::new(None),
             last_sample: RefCell::new(None),
             sampling: Cell::new(false),
             _handlers: vec![on_track, on_state],
@@ -188,6 +206,33 @@ impl ServerLink {
         }
     }
 
+    /// Sends our presentation (or, with `None`, stops sending one).
+    pub(super) fn present(&self, track: Option<&MediaStreamTrack>) {
+        if let Some(sender) = &self.screen {
+            replace_track(sender, track);
+        }
+    }
+
+    /// Keeps the presentation within `limit`.
+    pub(super) fn limit_screen(&self, limit: SendLimit) {
+        if self.screen_limited.get() == Some(limit) {
+            return;
+        }
+        let Some(sender) = &self.screen else { return };
+        let Some(setting) = limit_sender(sender, limit) else {
+            return;
+        };
+        self.screen_limited.set(Some(limit));
+        leptos::task::spawn_local(async move {
+            if let Err(error) = JsFuture::from(setting).await {
+                log(&format!(
+                    "could not limit the presentation sent: {}",
+                    describe(error)
+                ));
+            }
+        });
+    }
+
     /// Keeps the camera within `limit` (its whole budget: it is sent once).
     pub(super) fn limit_video(&self, limit: SendLimit) {
         if self.limited.get() == Some(limit) {
@@ -246,8 +291,21 @@ impl ServerLink {
     }
 }
 
-/// The peer whose stream `id` names (the server names each sender's stream by their
-/// peer id).
-pub(super) fn sender_of(stream_id: &str) -> Option<PeerId> {
-    stream_id.parse().ok().map(PeerId)
+/// What a stream from the server carries: the server names each sender's stream by
+/// their peer id, and their presentation's by their peer id and `-screen`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Carries {
+    Camera(PeerId),
+    Presentation(PeerId),
 }
+
+/// Reads a stream id the server gave.
+pub(super) fn carries(stream_id: &str) -> Option<Carries> {
+    match stream_id.strip_suffix(PRESENTATION_SUFFIX) {
+        Some(id) => id.parse().ok().map(|id| Carries::Presentation(PeerId(id))),
+        None => stream_id.parse().ok().map(|id| Carries::Camera(PeerId(id))),
+    }
+}
+
+/// Ends the stream id of a presentation forwarded by the server.
+const PRESENTATION_SUFFIX: &str = "-screen";
