@@ -20,7 +20,9 @@ pub use chat::{clean_chat_text, ChatMessage, ChatTextError, CHAT_HISTORY, MAX_CH
 pub use endings::{ErrorCode, LeaveReason};
 pub use media::{MediaState, StreamId, MAX_STREAM_ID_CHARS};
 pub use meeting::{Access, Dismissal, Knock, KnockOutcome, MeetingSettings, Role};
-pub use signal::{Signal, TooLarge, MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, MAX_SDP_MID_BYTES};
+pub use signal::{
+    Signal, TooLarge, MAX_CANDIDATE_BYTES, MAX_MEDIA_SDP_BYTES, MAX_SDP_BYTES, MAX_SDP_MID_BYTES,
+};
 
 /// Bumped whenever a message changes incompatibly. A client sends the version it
 /// speaks in [`ClientMessage::Join`]; the server refuses other versions.

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 /// The longest SDP (an offer or answer) relayed, in bytes. A browser's offer for a
 /// camera, a microphone and a presentation is a few kilobytes.
 pub const MAX_SDP_BYTES: usize = 32 * 1024;
+/// The most an SDP on the connection to the server's media port may be: it has two
+/// lines for everyone else in the meeting (and their presentations'), so it grows
+/// with the meeting. (Within the server's default frame size, 64 KiB.)
+pub const MAX_MEDIA_SDP_BYTES: usize = 60 * 1024;
 
 /// The longest ICE candidate relayed, in bytes (a candidate line is about a hundred).
 pub const MAX_CANDIDATE_BYTES: usize = 1024;

@@ -19,6 +19,17 @@ pub(super) struct TrackIn {
     pub(super) kind: MediaKind,
     /// Their presentation (a second video: the camera's line comes first).
     pub(super) presentation: bool,
+    /// Whether media has come on it. A presentation's line is there from the start
+    /// but reaches the others only once they present (so that the others'
+    /// connections do not grow by a line per person who never presents).
+    pub(super) flowing: bool,
+}
+
+impl TrackIn {
+    /// Whether the others get it now.
+    pub(super) fn forwarded(&self) -> bool {
+        !self.presentation || self.flowing
+    }
 }
 
 /// How a track the server sends a participant stands in negotiation.
@@ -175,14 +186,30 @@ impl Client {
                     mid: added.mid,
                     kind: added.kind,
                     presentation,
+                    flowing: false,
                 };
                 self.tracks_in.push(track);
-                propagated.push(Propagated::TrackOpen {
-                    origin: self.peer,
-                    track,
-                });
+                if track.forwarded() {
+                    propagated.push(Propagated::TrackOpen {
+                        origin: self.peer,
+                        track,
+                    });
+                }
             }
             Event::MediaData(data) => {
+                let first = self
+                    .tracks_in
+                    .iter_mut()
+                    .find(|t| t.mid == data.mid && !t.flowing);
+                if let Some(track) = first {
+                    track.flowing = true;
+                    if track.presentation {
+                        propagated.push(Propagated::TrackOpen {
+                            origin: self.peer,
+                            track: *track,
+                        });
+                    }
+                }
                 if !data.contiguous {
                     propagated.push(Propagated::KeyframeWanted {
                         source: self.peer,

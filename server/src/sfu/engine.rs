@@ -225,7 +225,7 @@ impl Engine {
             if other.room.code() != client.room.code() {
                 continue;
             }
-            for track in &other.tracks_in {
+            for track in other.tracks_in.iter().filter(|t| t.forwarded()) {
                 client
                     .tracks_out
                     .push(TrackOut::to_open(other.peer, *track));

@@ -5,7 +5,7 @@
 use super::connection::{Joined, Session};
 use super::hub::Settled;
 use crate::sfu::Sfu;
-use app::protocol::{ErrorCode, PeerId, Transport, MAX_SDP_BYTES};
+use app::protocol::{ErrorCode, PeerId, Transport, MAX_MEDIA_SDP_BYTES};
 use std::sync::Arc;
 
 impl Session {
@@ -20,10 +20,10 @@ impl Session {
             self.refuse(ErrorCode::MediaRefused, "this server forwards no media");
             return None;
         };
-        if sdp.len() > MAX_SDP_BYTES {
+        if sdp.len() > MAX_MEDIA_SDP_BYTES {
             self.refuse(
                 ErrorCode::TooLarge,
-                format!("an SDP may be at most {MAX_SDP_BYTES} bytes"),
+                format!("an SDP may be at most {MAX_MEDIA_SDP_BYTES} bytes"),
             );
             return None;
         }

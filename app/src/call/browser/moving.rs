@@ -17,6 +17,8 @@ use std::time::Duration;
 use wasm_bindgen::JsCast;
 use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnection};
 
+/// How far apart the old way's connections close.
+const CLOSE_SPACING: Duration = Duration::from_millis(250);
 /// How often a move looks at the streams it holds and at whether to say ready.
 const MOVE_CHECK: Duration = Duration::from_millis(100);
 
@@ -138,9 +140,14 @@ impl Call {
                         .collect();
                     ids.iter().filter_map(|id| peers.remove(id)).collect()
                 };
-                for peer in closing {
-                    peer.close();
+                for (n, peer) in closing.into_iter().enumerate() {
                     peer.remote.status.try_set(LinkStatus::Connected);
+                    // Closing a connection is a moment's work for the browser: spread
+                    // out, and apart from the other browsers (told at the same
+                    // instant), so that no picture stalls meanwhile.
+                    let delay = CLOSE_SPACING * (n as u32 + 1)
+                        + Duration::from_millis((shims::random() * 300.0) as u64);
+                    set_timeout(move || peer.close(), delay);
                     closed = true;
                 }
             }
