@@ -215,42 +215,17 @@ impl ServerLink {
 
     /// Keeps the presentation within `limit`.
     pub(super) fn limit_screen(&self, limit: SendLimit) {
-        if self.screen_limited.get() == Some(limit) {
-            return;
-        }
-        let Some(sender) = &self.screen else { return };
-        let Some(setting) = limit_sender(sender, limit) else {
-            return;
-        };
-        self.screen_limited.set(Some(limit));
-        leptos::task::spawn_local(async move {
-            if let Err(error) = JsFuture::from(setting).await {
-                log(&format!(
-                    "could not limit the presentation sent: {}",
-                    describe(error)
-                ));
-            }
-        });
+        apply_limit(
+            self.screen.as_ref(),
+            &self.screen_limited,
+            limit,
+            "presentation",
+        );
     }
 
     /// Keeps the camera within `limit` (its whole budget: it is sent once).
     pub(super) fn limit_video(&self, limit: SendLimit) {
-        if self.limited.get() == Some(limit) {
-            return;
-        }
-        let Some(sender) = &self.video else { return };
-        let Some(setting) = limit_sender(sender, limit) else {
-            return;
-        };
-        self.limited.set(Some(limit));
-        leptos::task::spawn_local(async move {
-            if let Err(error) = JsFuture::from(setting).await {
-                log(&format!(
-                    "could not limit the video sent: {}",
-                    describe(error)
-                ));
-            }
-        });
+        apply_limit(self.video.as_ref(), &self.limited, limit, "video");
     }
 
     /// Reads the connection's figures; everyone's details say them (all media goes
@@ -289,6 +264,30 @@ impl ServerLink {
         self.pc.set_onconnectionstatechange(None);
         self.pc.close();
     }
+}
+
+/// Sets `limit` on `sender` (the `what` of log lines) unless `applied` says it is set.
+fn apply_limit(
+    sender: Option<&RtcRtpSender>,
+    applied: &Cell<Option<SendLimit>>,
+    limit: SendLimit,
+    what: &'static str,
+) {
+    if applied.get() == Some(limit) {
+        return;
+    }
+    let Some(setting) = sender.and_then(|sender| limit_sender(sender, limit)) else {
+        return;
+    };
+    applied.set(Some(limit));
+    leptos::task::spawn_local(async move {
+        if let Err(error) = JsFuture::from(setting).await {
+            log(&format!(
+                "could not limit the {what} sent: {}",
+                describe(error)
+            ));
+        }
+    });
 }
 
 /// What a stream from the server carries: the server names each sender's stream by
