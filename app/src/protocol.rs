@@ -16,12 +16,16 @@ mod media;
 mod meeting;
 mod signal;
 pub mod tag_first;
+mod tiles;
 pub use chat::{clean_chat_text, ChatMessage, ChatTextError, CHAT_HISTORY, MAX_CHAT_CHARS};
 pub use endings::{ErrorCode, LeaveReason};
 pub use media::{MediaState, StreamId, MAX_STREAM_ID_CHARS};
 pub use meeting::{Access, Dismissal, Knock, KnockOutcome, MeetingSettings, Role};
 pub use signal::{
     Signal, TooLarge, MAX_CANDIDATE_BYTES, MAX_MEDIA_SDP_BYTES, MAX_SDP_BYTES, MAX_SDP_MID_BYTES,
+};
+pub use tiles::{
+    simulcast_layer, ShownTile, MAX_SHOWN_TILES, SIMULCAST_LAYERS, SIMULCAST_SCALE_DOWN,
 };
 
 /// Bumped whenever a message changes incompatibly. A client sends the version it
@@ -187,6 +191,11 @@ pub enum ClientMessage {
     /// Everyone this participant sees now comes through `transport` (after a
     /// `transport_changed`, or a welcome): the old way may close once all say so.
     TransportReady { transport: Transport },
+    /// The cameras this participant shows now, and how large (sent while their media
+    /// comes through the server, whenever a tile's size changes): the server sends
+    /// each camera in the layer that fits its tile, and nothing for a tile of height 0.
+    /// A camera not listed is sent in its best layer.
+    TilesShown { tiles: Vec<ShownTile> },
 }
 
 /// How the server limits one connection, told in the welcome so that the client can

@@ -1,4 +1,5 @@
 import { test, expect } from './fixtures';
+import type { Page } from '@playwright/test';
 import { sfuURL } from '../playwright.config';
 import { callIdentity, expectAudioArriving, expectPlayingVideos, join, newRoom } from './calls';
 import { smallCamera } from './faults';
@@ -45,6 +46,85 @@ test('through the server: four people, one connection each, everyone sees and he
     await expectPlayingVideos(person.page, 2);
   }
   for (const person of people) await person.context.close();
+});
+
+/** In the page: the height of the video arriving on the connection to the server. */
+const arrivingHeight = () =>
+  Promise.all(
+    ((window as any).__pcs as RTCPeerConnection[])
+      .filter((pc) => pc.connectionState !== 'closed')
+      .map((pc) => pc.getStats()),
+  ).then((reports) => {
+    let height = 0;
+    for (const report of reports) {
+      report.forEach((s: any) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') height = Math.max(height, s.frameHeight ?? 0);
+      });
+    }
+    return height;
+  });
+
+/** Video bytes the page received over `ms`. */
+async function videoBytesOver(page: Page, ms: number): Promise<number> {
+  const bytes = () =>
+    page.evaluate(async () => {
+      let total = 0;
+      for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach((s: any) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video') total += s.bytesReceived ?? 0;
+        });
+      }
+      return total;
+    });
+  const before = await bytes();
+  await page.waitForTimeout(ms);
+  return (await bytes()) - before;
+}
+
+test('through the server: each camera arrives in the layer that fits its tile: a small tile gets a lower layer within 2 s, a large one the full layer again, a tile off the screen nothing', async ({
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const room = await newRoom(browser, sfuURL);
+  // Ada's camera is the fake device's 640x480: sent as 160x120, 320x240 and 640x480.
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob');
+  await expectPlayingVideos(bob.page, 1);
+  const tileHeight = () => bob.page.locator('.tile.remote').evaluate((t) => t.getBoundingClientRect().height);
+
+  // A large tile: the full layer.
+  await bob.page.setViewportSize({ width: 1280, height: 720 });
+  await expect.poll(() => bob.page.evaluate(arrivingHeight), { timeout: 15_000 }).toBe(480);
+  console.log(`Bob's tile ${Math.round(await tileHeight())} px tall: Ada's video arrives 480 high`);
+
+  // Bob makes his window small: his tile shrinks, and a smaller layer comes.
+  const steps: [{ width: number; height: number }, (height: number) => boolean, string][] = [
+    [{ width: 360, height: 260 }, (h) => h > 0 && h < 480, 'smaller'],
+    [{ width: 1280, height: 720 }, (h) => h === 480, 'the full layer'],
+  ];
+  for (const [viewport, fits, what] of steps) {
+    await bob.page.setViewportSize(viewport);
+    const resizedAt = Date.now();
+    await expect
+      .poll(async () => fits(await bob.page.evaluate(arrivingHeight)), { timeout: 2_000, intervals: [50] })
+      .toBe(true);
+    const height = await bob.page.evaluate(arrivingHeight);
+    console.log(
+      `window ${viewport.width}x${viewport.height}, tile ${Math.round(await tileHeight())} px: ${what}, ${height} high, after ${Date.now() - resizedAt} ms`,
+    );
+    await expectPlayingVideos(bob.page, 1);
+  }
+
+  // A tile off the screen gets nothing: Ada's video stops arriving, and comes back
+  // when the tile does.
+  const tile = bob.page.locator('.tile.remote');
+  await tile.evaluate((t: HTMLElement) => (t.style.display = 'none'));
+  await expect.poll(() => videoBytesOver(bob.page, 1_000), { timeout: 5_000 }).toBeLessThan(2_000);
+  await tile.evaluate((t: HTMLElement) => (t.style.display = ''));
+  await expect.poll(() => videoBytesOver(bob.page, 1_000), { timeout: 5_000 }).toBeGreaterThan(5_000);
+  await expectPlayingVideos(bob.page, 1);
+  for (const person of [ada, bob]) await person.context.close();
 });
 
 /** In the page: frames shown so far on each remote tile. */

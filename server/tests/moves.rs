@@ -4,7 +4,10 @@
 
 mod common;
 
-use app::protocol::{ClientMessage, LeaveReason, ServerMessage, Transport};
+use app::protocol::{
+    ClientMessage, ErrorCode, LeaveReason, PeerId, ServerMessage, ShownTile, Transport,
+    MAX_SHOWN_TILES,
+};
 use common::client::Client;
 use common::TestServer;
 use std::net::SocketAddr;
@@ -177,4 +180,42 @@ async fn without_a_media_port_meetings_stay_a_mesh_and_ready_is_answered_for_one
         others_heard |= matches!(message, ServerMessage::TransportSettled { .. });
     }
     assert!(!others_heard);
+}
+
+#[tokio::test]
+async fn tiles_shown_is_bounded_and_harmless_on_a_mesh() {
+    let server = TestServer::fresh().await;
+    let room = server.create_room("Tiles").await;
+    let tiles = |count: u64| ClientMessage::TilesShown {
+        tiles: (0..count)
+            .map(|id| ShownTile {
+                id: PeerId(id),
+                height: 240,
+            })
+            .collect(),
+    };
+    let mut early = server.connect().await;
+    early.send(&tiles(1)).await;
+    early.expect_error(ErrorCode::NotJoined).await;
+
+    let mut ada = server.connect().await;
+    ada.join(&room, "Ada").await;
+    let mut bob = server.connect().await;
+    bob.join(&room, "Bob").await;
+    expect_within(&mut ada, Duration::from_secs(2), |m| {
+        matches!(m, ServerMessage::PeerJoined { .. })
+    })
+    .await;
+    ada.send(&tiles(MAX_SHOWN_TILES as u64 + 1)).await;
+    let message = ada.expect_error(ErrorCode::TooLarge).await;
+    assert!(message.contains("tiles"), "{message}");
+    // Within the bound, on a mesh: nothing to size, no error, nobody else hears.
+    ada.send(&tiles(MAX_SHOWN_TILES as u64)).await;
+    ada.send(&ClientMessage::Ping { seen: 0 }).await;
+    expect_within(&mut ada, Duration::from_secs(2), |m| {
+        assert!(!matches!(m, ServerMessage::Error { .. }), "{m:?}");
+        matches!(m, ServerMessage::Pong)
+    })
+    .await;
+    assert!(bob.try_recv(Duration::from_millis(300)).await.is_none());
 }

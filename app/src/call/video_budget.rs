@@ -47,6 +47,42 @@ pub fn video_limits(budget_kbps: u32, connections: usize, presenting: bool) -> V
     }
 }
 
+/// How a camera sent in simulcast layers (to the server) shares its limit: the full
+/// layer most, the quarter-size one least, in the proportions of the bits each size
+/// needs (about 1 : 3 : 9).
+const LAYER_SHARES: [u64; 3] = [1, 3, 9];
+
+/// The limit on each simulcast layer of a camera limited to `camera`, in the order of
+/// [`SIMULCAST_LAYERS`](crate::protocol::SIMULCAST_LAYERS) (lowest first): together
+/// within its bitrate, each scaled down by its own factor on top of the camera's.
+pub fn simulcast_limits(camera: SendLimit) -> [SendLimit; 3] {
+    let total: u64 = LAYER_SHARES.iter().sum();
+    let mut limits = [camera; 3];
+    for ((limit, share), scale) in limits
+        .iter_mut()
+        .zip(LAYER_SHARES)
+        .zip(crate::protocol::SIMULCAST_SCALE_DOWN)
+    {
+        let bits = u64::from(camera.max_bitrate_bps) * share / total;
+        limit.max_bitrate_bps = u32::try_from(bits).unwrap_or(u32::MAX);
+        limit.scale_down_by = camera.scale_down_by * scale;
+    }
+    limits
+}
+
+/// Which of the simulcast layers (indexes into
+/// [`SIMULCAST_LAYERS`](crate::protocol::SIMULCAST_LAYERS)) to send a camera of
+/// `width` x `height` in. Chromium sends no more layers than its size allows (three
+/// from 960x540, two from 480x270, else one) and drops the top ones, so a 640x480
+/// camera asked for three would never send its full size: ask for the top ones only.
+pub fn simulcast_layers_for(width: u32, height: u32) -> &'static [usize] {
+    match u64::from(width) * u64::from(height) {
+        518_400.. => &[0, 1, 2],
+        129_600.. => &[1, 2],
+        _ => &[2],
+    }
+}
+
 fn bps(bits: u64) -> u32 {
     u32::try_from(bits.max(FLOOR_BPS)).unwrap_or(u32::MAX)
 }
@@ -94,6 +130,36 @@ mod tests {
             (limits.camera.max_bitrate_bps + screen.max_bitrate_bps) * 2,
             2_500_000
         );
+    }
+
+    #[test]
+    fn simulcast_layers_share_the_camera_limit() {
+        let layers = simulcast_limits(video_limits(2500, 1, false).camera);
+        let bitrates: Vec<u32> = layers.iter().map(|l| l.max_bitrate_bps).collect();
+        assert_eq!(bitrates, vec![192_307, 576_923, 1_730_769]);
+        assert!(
+            bitrates.iter().sum::<u32>() <= 2_500_000,
+            "within the budget"
+        );
+        let scales: Vec<f32> = layers.iter().map(|l| l.scale_down_by).collect();
+        assert_eq!(scales, vec![4.0, 2.0, 1.0]);
+        // A camera already scaled down by its budget: each layer further.
+        let small = simulcast_limits(SendLimit {
+            max_bitrate_bps: 300_000,
+            scale_down_by: 2.0,
+        });
+        assert_eq!(small[0].scale_down_by, 8.0);
+        assert_eq!(small[2].scale_down_by, 2.0);
+    }
+
+    #[test]
+    fn a_camera_is_sent_in_the_layers_its_size_allows() {
+        assert_eq!(simulcast_layers_for(1280, 720), &[0, 1, 2]);
+        assert_eq!(simulcast_layers_for(960, 540), &[0, 1, 2]);
+        assert_eq!(simulcast_layers_for(640, 480), &[1, 2], "no 160x120 layer");
+        assert_eq!(simulcast_layers_for(480, 270), &[1, 2]);
+        assert_eq!(simulcast_layers_for(320, 240), &[2], "one layer: full size");
+        assert_eq!(simulcast_layers_for(0, 0), &[2]);
     }
 
     #[test]

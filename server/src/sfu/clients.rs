@@ -1,90 +1,21 @@
 //! One participant's connection to the media port: their str0m `Rtc`, the tracks they
-//! send (in) and those the server sends them from the others (out), and the server's
-//! side of renegotiating when tracks come and go.
+//! send (in) and those the server sends them from the others (out), the server's side
+//! of renegotiating when tracks come and go, and the simulcast layer each camera
+//! reaches them in.
 
+use super::layers::Layer;
+use super::simulcast::{choose_layer, ArrivingLayers, LayerForwarder};
+use super::tracks::{OutState, TrackIn, TrackOut};
 use crate::signaling::hub::Room;
-use app::protocol::{PeerId, ServerMessage};
+use app::protocol::{simulcast_layer, PeerId, ServerMessage, SIMULCAST_LAYERS};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
-
-/// A track a participant sends.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct TrackIn {
-    pub(super) mid: Mid,
-    pub(super) kind: MediaKind,
-    /// Their presentation (a second video: the camera's line comes first).
-    pub(super) presentation: bool,
-    /// Whether media has come on it. A presentation's line is there from the start
-    /// but reaches the others only once they present (so that the others'
-    /// connections do not grow by a line per person who never presents).
-    pub(super) flowing: bool,
-}
-
-impl TrackIn {
-    /// Whether the others get it now.
-    pub(super) fn forwarded(&self) -> bool {
-        !self.presentation || self.flowing
-    }
-}
-
-/// How a track the server sends a participant stands in negotiation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum OutState {
-    /// To be offered.
-    ToOpen,
-    Negotiating(Mid),
-    Open(Mid),
-    /// Its source left: to be stopped.
-    ToStop(Mid),
-    Stopping(Mid),
-}
-
-/// A track the server sends a participant: whose, and which of theirs.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct TrackOut {
-    source: PeerId,
-    source_mid: Mid,
-    kind: MediaKind,
-    presentation: bool,
-    state: OutState,
-}
-
-impl TrackOut {
-    pub(super) fn to_open(source: PeerId, track: TrackIn) -> Self {
-        Self {
-            source,
-            source_mid: track.mid,
-            kind: track.kind,
-            presentation: track.presentation,
-            state: OutState::ToOpen,
-        }
-    }
-
-    /// The stream it is in, as the receiver sees it: the sender's peer id, and for
-    /// their presentation `-screen` after it.
-    fn stream_name(&self) -> String {
-        if self.presentation {
-            format!("{}-screen", self.source)
-        } else {
-            self.source.to_string()
-        }
-    }
-
-    fn mid(&self) -> Option<Mid> {
-        match self.state {
-            OutState::ToOpen => None,
-            OutState::Negotiating(m)
-            | OutState::Open(m)
-            | OutState::ToStop(m)
-            | OutState::Stopping(m) => Some(m),
-        }
-    }
-}
 
 /// What one participant's output means for the others.
 pub(super) enum Propagated {
@@ -96,9 +27,19 @@ pub(super) enum Propagated {
         origin: PeerId,
         data: Box<MediaData>,
     },
-    /// A receiver wants a keyframe of `source`'s track `mid`.
-    KeyframeWanted { source: PeerId, mid: Mid },
+    /// A receiver wants a keyframe of `source`'s track `mid` (of simulcast `layer`).
+    KeyframeWanted {
+        source: PeerId,
+        mid: Mid,
+        layer: Option<usize>,
+    },
 }
+
+/// A sender's track and simulcast layer: what a keyframe is asked of.
+pub(super) type KeyframeSource = (PeerId, Mid, Option<usize>);
+
+/// The layers arriving of every simulcast camera, by sender and track.
+pub(super) type ArrivingByTrack = HashMap<(PeerId, Mid), Vec<(usize, Layer)>>;
 
 /// The participant's connection ended.
 pub(super) struct Gone;
@@ -115,6 +56,8 @@ pub(super) struct Client {
     pub(super) tracks_out: Vec<TrackOut>,
     /// The server's offer awaiting their answer.
     pending: Option<SdpPendingOffer>,
+    /// The cameras they show and how tall (`tiles_shown`); `None` until they say.
+    pub(super) shown: Option<HashMap<PeerId, u32>>,
 }
 
 impl Client {
@@ -128,6 +71,7 @@ impl Client {
             tracks_in: Vec::new(),
             tracks_out: Vec::new(),
             pending: None,
+            shown: None,
         }
     }
 
@@ -182,11 +126,15 @@ impl Client {
             {
                 let presentation = added.kind == MediaKind::Video
                     && self.tracks_in.iter().any(|t| t.kind == MediaKind::Video);
+                let simulcast =
+                    added.kind == MediaKind::Video && !presentation && added.simulcast.is_some();
                 let track = TrackIn {
                     mid: added.mid,
                     kind: added.kind,
                     presentation,
                     flowing: false,
+                    simulcast,
+                    layers: ArrivingLayers::default(),
                 };
                 self.tracks_in.push(track);
                 if track.forwarded() {
@@ -197,23 +145,28 @@ impl Client {
                 }
             }
             Event::MediaData(data) => {
-                let first = self
-                    .tracks_in
-                    .iter_mut()
-                    .find(|t| t.mid == data.mid && !t.flowing);
-                if let Some(track) = first {
-                    track.flowing = true;
-                    if track.presentation {
-                        propagated.push(Propagated::TrackOpen {
-                            origin: self.peer,
-                            track: *track,
-                        });
+                let layer = data.rid.and_then(|rid| simulcast_layer(&rid));
+                if let Some(track) = self.tracks_in.iter_mut().find(|t| t.mid == data.mid) {
+                    if let Some(layer) = layer.filter(|_| !track.presentation) {
+                        // (Layers say it is simulcast, whatever the SDP said.)
+                        track.simulcast = true;
+                        track.layers.on_frame(layer, &data.data, data.network_time);
+                    }
+                    if !track.flowing {
+                        track.flowing = true;
+                        if track.presentation {
+                            propagated.push(Propagated::TrackOpen {
+                                origin: self.peer,
+                                track: *track,
+                            });
+                        }
                     }
                 }
                 if !data.contiguous {
                     propagated.push(Propagated::KeyframeWanted {
                         source: self.peer,
                         mid: data.mid,
+                        layer,
                     });
                 }
                 propagated.push(Propagated::Media {
@@ -227,9 +180,16 @@ impl Client {
                     .iter()
                     .find(|t| t.mid() == Some(request.mid));
                 if let Some(track) = source {
+                    let layer = match &track.simulcast {
+                        // Nothing goes out yet: the switch asks for its own keyframe.
+                        Some(forwarder) if forwarder.current().is_none() => return,
+                        Some(forwarder) => forwarder.current(),
+                        None => None,
+                    };
                     propagated.push(Propagated::KeyframeWanted {
                         source: track.source,
                         mid: track.source_mid,
+                        layer,
                     });
                 }
             }
@@ -237,18 +197,39 @@ impl Client {
         }
     }
 
-    /// Sends `origin`'s media on the track that carries it, once that track is open.
+    /// Sends `origin`'s media on the track that carries it, once that track is open
+    /// (of a simulcast camera, only the layer chosen for them).
     pub(super) fn forward(&mut self, origin: PeerId, data: &MediaData) {
-        let Some(mid) = self
+        let Some(track) = self
             .tracks_out
-            .iter()
+            .iter_mut()
             .find(|t| t.source == origin && t.source_mid == data.mid)
-            .and_then(|t| match t.state {
-                OutState::Open(mid) => Some(mid),
-                _ => None,
-            })
         else {
             return;
+        };
+        let OutState::Open(mid) = track.state else {
+            return;
+        };
+        let layer = data.rid.and_then(|rid| simulcast_layer(&rid));
+        if data.rid.is_some() && layer.is_none() {
+            // A layer of no name Parley gives: mixed into one stream it would garble.
+            return;
+        }
+        if layer.is_some() && track.simulcast.is_none() && !track.presentation() {
+            track.simulcast = Some(LayerForwarder::default());
+        }
+        let time = match (&mut track.simulcast, layer) {
+            (Some(forwarder), Some(layer)) => {
+                // RTP timestamps are 32 bits: the low bits of str0m's extended time.
+                let timestamp = data.time.numer() as u32;
+                let Some(out) =
+                    forwarder.pass(layer, data.is_keyframe(), timestamp, data.network_time)
+                else {
+                    return;
+                };
+                MediaTime::new(u64::from(out), data.time.frequency())
+            }
+            _ => data.time,
         };
         let Some(writer) = self.rtc.writer(mid) else {
             return;
@@ -256,16 +237,45 @@ impl Client {
         let Some(pt) = writer.match_params(data.params) else {
             return;
         };
-        if let Err(error) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+        if let Err(error) = writer.write(pt, data.network_time, time, data.data.clone()) {
             tracing::info!(peer = %self.peer, %error, "could not forward media");
             self.rtc.disconnect();
         }
     }
 
-    /// Asks this participant for a keyframe of their track `mid`.
-    pub(super) fn request_keyframe(&mut self, mid: Mid) {
+    /// Asks this participant for a keyframe of their track `mid` (of simulcast `layer`).
+    pub(super) fn request_keyframe(&mut self, mid: Mid, layer: Option<usize>) {
+        let rid = layer
+            .and_then(|layer| SIMULCAST_LAYERS.get(layer))
+            .map(|name| Rid::from(*name));
         if let Some(mut writer) = self.rtc.writer(mid) {
-            let _ = writer.request_keyframe(None, KeyframeRequestKind::Pli);
+            let _ = writer.request_keyframe(rid, KeyframeRequestKind::Pli);
+        }
+    }
+
+    /// Sets the layer each simulcast camera should reach them in, from the layers
+    /// arriving and the size they show it at; the layers switched to need a keyframe
+    /// (added to `wanted`).
+    pub(super) fn choose_layers(
+        &mut self,
+        arriving: &ArrivingByTrack,
+        wanted: &mut Vec<KeyframeSource>,
+    ) {
+        for track in &mut self.tracks_out {
+            let (Some(forwarder), OutState::Open(_)) = (&mut track.simulcast, track.state) else {
+                continue;
+            };
+            let Some(layers) = arriving.get(&(track.source, track.source_mid)) else {
+                continue;
+            };
+            let shown = self
+                .shown
+                .as_ref()
+                .and_then(|shown| shown.get(&track.source).copied());
+            let target = choose_layer(layers, shown);
+            if forwarder.set_target(target) {
+                wanted.push((track.source, track.source_mid, target));
+            }
         }
     }
 
@@ -332,7 +342,7 @@ impl Client {
 
     /// Their answer to the server's offer. Returns the sources of the tracks it
     /// opened: each needs a keyframe, for the picture to start at once.
-    pub(super) fn accept_answer(&mut self, answer: SdpAnswer) -> Vec<(PeerId, Mid)> {
+    pub(super) fn accept_answer(&mut self, answer: SdpAnswer) -> Vec<KeyframeSource> {
         let Some(pending) = self.pending.take() else {
             return Vec::new();
         };
@@ -345,8 +355,9 @@ impl Client {
         for track in &mut self.tracks_out {
             if let OutState::Negotiating(mid) = track.state {
                 track.state = OutState::Open(mid);
-                if track.kind == MediaKind::Video {
-                    opened.push((track.source, track.source_mid));
+                // A simulcast camera's layer is chosen next, and asks its own keyframe.
+                if track.kind == MediaKind::Video && track.simulcast.is_none() {
+                    opened.push((track.source, track.source_mid, None));
                 }
             }
         }

@@ -9,15 +9,17 @@
 //! requests go back to the sender, at most about once a second per track
 //! (`keyframes`).
 //!
-//! This first cut forwards every track whole (no simulcast layers yet: see `layers`,
-//! `rewrite` and `slots` for the rules to come).
+//! A camera sent in simulcast layers reaches each receiver in the layer that fits the
+//! tile they show it in (`tiles_shown`), chosen every [`CHOOSE_EVERY`] and whenever a
+//! receiver's tiles change; a switch waits for a keyframe of the new layer.
 
-use super::clients::{Client, Gone, Propagated, TrackOut};
+use super::clients::{ArrivingByTrack, Client, Gone, KeyframeSource, Propagated};
 use super::keyframes::{KeyframeRequests, DEFAULT_INTERVAL};
 use super::limits::{DatagramLimit, DATAGRAMS_PER_SECOND};
 use super::stun;
+use super::tracks::TrackOut;
 use crate::signaling::hub::Room;
-use app::protocol::{PeerId, ServerMessage};
+use app::protocol::{PeerId, ServerMessage, ShownTile};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +38,9 @@ const MAX_DATAGRAM: usize = 2_000;
 const MAX_ADDRESSES: usize = 8;
 /// How long the loop sleeps at most when no participant needs it sooner.
 const IDLE_TICK: Duration = Duration::from_millis(100);
+/// How often every receiver's layers are chosen again (layers come and go as
+/// senders' bandwidth changes).
+const CHOOSE_EVERY: Duration = Duration::from_millis(250);
 
 /// Why the media port refused something.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +69,10 @@ enum Command {
     Close {
         peer: PeerId,
     },
+    Show {
+        peer: PeerId,
+        tiles: HashMap<PeerId, u32>,
+    },
 }
 
 /// The signaling side's handle on the media port.
@@ -88,6 +97,7 @@ impl Sfu {
             by_addr: HashMap::new(),
             by_ufrag: HashMap::new(),
             keyframes: KeyframeRequests::new(DEFAULT_INTERVAL),
+            next_choice: Instant::now(),
             limit: DatagramLimit::new(DATAGRAMS_PER_SECOND, Instant::now()),
         };
         tokio::spawn(engine.run(receiver));
@@ -125,6 +135,12 @@ impl Sfu {
             .map_err(|_| SfuError::Stopped)
     }
 
+    /// The cameras `peer` shows, and how tall: each reaches them in the layer that fits.
+    pub fn show(&self, peer: PeerId, tiles: &[ShownTile]) {
+        let tiles = tiles.iter().map(|tile| (tile.id, tile.height)).collect();
+        let _ = self.commands.send(Command::Show { peer, tiles });
+    }
+
     /// `peer` left (or was removed): their media stops, in and out.
     pub fn close(&self, peer: PeerId) {
         let _ = self.commands.send(Command::Close { peer });
@@ -138,7 +154,9 @@ struct Engine {
     clients: HashMap<PeerId, Client>,
     by_addr: HashMap<SocketAddr, PeerId>,
     by_ufrag: HashMap<String, PeerId>,
-    keyframes: KeyframeRequests<(PeerId, str0m::media::Mid)>,
+    keyframes: KeyframeRequests<KeyframeSource>,
+    /// When every receiver's layers are chosen next.
+    next_choice: Instant,
     /// Datagrams per source.
     limit: DatagramLimit,
 }
@@ -165,9 +183,42 @@ impl Engine {
             for client in self.clients.values_mut() {
                 client.handle(Input::Timeout(now));
             }
+            if now >= self.next_choice {
+                self.next_choice = now + CHOOSE_EVERY;
+                self.choose_layers(now);
+            }
             for key in self.keyframes.due(now) {
                 self.ask_keyframe(key);
             }
+        }
+    }
+
+    /// Chooses every receiver's layer of every simulcast camera; asks the senders for
+    /// the keyframes the switches wait for.
+    fn choose_layers(&mut self, now: Instant) {
+        let arriving: ArrivingByTrack = self
+            .clients
+            .values()
+            .flat_map(|client| {
+                client
+                    .tracks_in
+                    .iter()
+                    .filter(|track| track.simulcast)
+                    .map(|track| ((client.peer, track.mid), track.layers.arriving(now)))
+            })
+            .collect();
+        let mut wanted = Vec::new();
+        for client in self.clients.values_mut() {
+            client.choose_layers(&arriving, &mut wanted);
+        }
+        for source in wanted {
+            self.want_keyframe(source, now);
+        }
+    }
+
+    fn want_keyframe(&mut self, source: KeyframeSource, now: Instant) {
+        if self.keyframes.want(source, now) {
+            self.ask_keyframe(source);
         }
     }
 
@@ -186,13 +237,20 @@ impl Engine {
                 let Some(client) = self.clients.get_mut(&peer) else {
                     return;
                 };
+                let now = Instant::now();
                 for source in client.accept_answer(answer) {
-                    if self.keyframes.want(source, Instant::now()) {
-                        self.ask_keyframe(source);
-                    }
+                    self.want_keyframe(source, now);
                 }
+                // The cameras just opened start in their layer at once.
+                self.choose_layers(now);
             }
             Command::Close { peer } => self.remove(peer),
+            Command::Show { peer, tiles } => {
+                if let Some(client) = self.clients.get_mut(&peer) {
+                    client.shown = Some(tiles);
+                    self.choose_layers(Instant::now());
+                }
+            }
         }
     }
 
@@ -328,17 +386,15 @@ impl Engine {
                     }
                 }
             }
-            Propagated::KeyframeWanted { source, mid } => {
-                if self.keyframes.want((source, mid), Instant::now()) {
-                    self.ask_keyframe((source, mid));
-                }
+            Propagated::KeyframeWanted { source, mid, layer } => {
+                self.want_keyframe((source, mid, layer), Instant::now());
             }
         }
     }
 
-    fn ask_keyframe(&mut self, (source, mid): (PeerId, str0m::media::Mid)) {
+    fn ask_keyframe(&mut self, (source, mid, layer): KeyframeSource) {
         if let Some(client) = self.clients.get_mut(&source) {
-            client.request_keyframe(mid);
+            client.request_keyframe(mid, layer);
         }
     }
 
@@ -353,7 +409,10 @@ impl Engine {
             self.by_addr.remove(address);
         }
         for track in &client.tracks_in {
-            self.keyframes.forget((peer, track.mid));
+            self.keyframes.forget((peer, track.mid, None));
+            for layer in 0..app::protocol::SIMULCAST_LAYERS.len() {
+                self.keyframes.forget((peer, track.mid, Some(layer)));
+            }
         }
         for other in self.clients.values_mut() {
             other.source_gone(peer);

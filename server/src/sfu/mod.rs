@@ -14,7 +14,9 @@ pub mod keyframes;
 pub mod layers;
 pub mod limits;
 pub mod rewrite;
+mod simulcast;
 pub mod slots;
 mod stun;
+mod tracks;
 
 pub use engine::{Sfu, SfuError};

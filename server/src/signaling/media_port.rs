@@ -5,7 +5,9 @@
 use super::connection::{Joined, Session};
 use super::hub::Settled;
 use crate::sfu::Sfu;
-use app::protocol::{ErrorCode, PeerId, Transport, MAX_MEDIA_SDP_BYTES};
+use app::protocol::{
+    ErrorCode, PeerId, ShownTile, Transport, MAX_MEDIA_SDP_BYTES, MAX_SHOWN_TILES,
+};
 use std::sync::Arc;
 
 impl Session {
@@ -48,6 +50,26 @@ impl Session {
         };
         if let Some(settled) = self.signaling.hub.transport_ready(room, *id, transport) {
             close_old_way(self.signaling.sfu.as_ref(), &settled);
+        }
+    }
+
+    /// The cameras they show, and how large: the media port sends each at that size.
+    pub(super) fn tiles_shown(&mut self, tiles: &[ShownTile]) {
+        let Some(Joined { id, .. }) = &self.joined else {
+            self.refuse(ErrorCode::NotJoined, "join a meeting first");
+            return;
+        };
+        if tiles.len() > MAX_SHOWN_TILES {
+            self.refuse(
+                ErrorCode::TooLarge,
+                format!("at most {MAX_SHOWN_TILES} tiles may be listed"),
+            );
+            return;
+        }
+        // Without a media port there is nothing to size: a mesh sends every camera
+        // whole, and the message is harmless.
+        if let Some(sfu) = &self.signaling.sfu {
+            sfu.show(*id, tiles);
         }
     }
 

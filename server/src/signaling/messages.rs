@@ -70,6 +70,7 @@ impl Session {
             ClientMessage::SfuOffer { sdp } => self.sfu_offer(&sdp).await,
             ClientMessage::SfuAnswer { sdp } => self.sfu_answer(&sdp),
             ClientMessage::TransportReady { transport } => self.transport_ready(transport),
+            ClientMessage::TilesShown { tiles } => self.tiles_shown(&tiles),
         }
         ControlFlow::Continue(())
     }

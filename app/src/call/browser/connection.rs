@@ -1,18 +1,21 @@
 //! Building blocks of an RTCPeerConnection that the peer's negotiation uses: a new
-//! connection with Parley's ICE servers, the receive-only lines an offer needs,
-//! `replaceTrack`, and a sender's bitrate and resolution limit.
+//! connection with Parley's ICE servers, the receive-only lines an offer needs, a
+//! camera's line in simulcast layers, `replaceTrack`, and a sender's bitrate and
+//! resolution limit.
 
 use super::shims::{describe, log};
-use crate::call::video_budget::SendLimit;
-use crate::protocol::{IceServer, IceTransportPolicy};
+use crate::call::video_budget::{simulcast_layers_for, simulcast_limits, SendLimit};
+use crate::protocol::{
+    simulcast_layer, IceServer, IceTransportPolicy, SIMULCAST_LAYERS, SIMULCAST_SCALE_DOWN,
+};
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    MediaStreamTrack, RtcConfiguration, RtcIceServer, RtcIceTransportPolicy as JsPolicy,
-    RtcPeerConnection, RtcRtpEncodingParameters, RtcRtpSender, RtcRtpTransceiver,
-    RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSignalingState,
+    MediaStream, MediaStreamTrack, RtcConfiguration, RtcIceServer,
+    RtcIceTransportPolicy as JsPolicy, RtcPeerConnection, RtcRtpEncodingParameters, RtcRtpSender,
+    RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSignalingState,
 };
 
 /// Before an offer: a receive-only transceiver for each kind (audio, video) the
@@ -81,6 +84,40 @@ pub(super) fn new_connection(
     RtcPeerConnection::new_with_configuration(&config)
 }
 
+/// Adds a line sending `track` (in `stream`) in Parley's simulcast layers, so that
+/// the server can send each receiver the size they show it at: as many layers as the
+/// camera's size allows (see `simulcast_layers_for`; a camera off now counts as large).
+/// The layers stay those of the camera at the time (a device switched to later is
+/// sent in the same ones).
+pub(super) fn add_simulcast_camera(
+    pc: &RtcPeerConnection,
+    track: &MediaStreamTrack,
+    stream: &MediaStream,
+    camera_on: bool,
+) -> RtcRtpSender {
+    let settings = track.get_settings();
+    let (width, height) = match (camera_on, settings.get_width(), settings.get_height()) {
+        (true, Some(width), Some(height)) => (width.max(0) as u32, height.max(0) as u32),
+        _ => (1280, 720),
+    };
+    let init = RtcRtpTransceiverInit::new();
+    init.set_streams(&Array::of1(stream));
+    let layers = simulcast_layers_for(width, height);
+    let encodings = Array::new();
+    for &layer in layers {
+        let encoding = RtcRtpEncodingParameters::new();
+        // One layer is no simulcast: sent as a plain line, forwarded whole.
+        if layers.len() > 1 {
+            encoding.set_rid(SIMULCAST_LAYERS[layer]);
+        }
+        encoding.set_scale_resolution_down_by(SIMULCAST_SCALE_DOWN[layer]);
+        encodings.push(&encoding);
+    }
+    init.set_send_encodings(&encodings);
+    pc.add_transceiver_with_media_stream_track_and_init(track, &init)
+        .sender()
+}
+
 /// Limits what `sender` sends (`setParameters`, no renegotiation). `None` when it has
 /// no encodings to limit yet (before its first negotiation): try again later.
 pub(super) fn limit_sender(sender: &RtcRtpSender, limit: SendLimit) -> Option<js_sys::Promise> {
@@ -89,8 +126,12 @@ pub(super) fn limit_sender(sender: &RtcRtpSender, limit: SendLimit) -> Option<js
     if encodings.length() == 0 {
         return None;
     }
+    // A camera sent in simulcast layers (to the server) shares the limit among them.
+    let layers = simulcast_limits(limit);
     for encoding in encodings.iter() {
         let encoding: RtcRtpEncodingParameters = encoding.unchecked_into();
+        let layer = encoding.get_rid().and_then(|rid| simulcast_layer(&rid));
+        let limit = layer.map_or(limit, |layer| layers[layer]);
         encoding.set_max_bitrate(limit.max_bitrate_bps);
         encoding.set_scale_resolution_down_by(limit.scale_down_by);
     }

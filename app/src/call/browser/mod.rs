@@ -30,6 +30,7 @@ mod shims;
 mod signaling;
 mod socket;
 mod stats;
+mod tiles;
 
 pub use devices::{can_choose_speaker, play_on};
 pub use handle::{remembered_name, CallHandle};

@@ -3,14 +3,19 @@
 //! tracks come down on lines the server adds (its offers arrive over signaling as
 //! `sfu_offer`), each in a stream named by the sender's peer id.
 //!
+//! The camera goes up in simulcast layers (quarter, half and full size): the server
+//! sends each of the others the layer that fits the tile they show it in, which they
+//! say as `tiles_shown` (see `tiles`).
+//!
 //! Negotiation is simple here: we offer once, then only the server offers. Each step
 //! waits for the one before (an answer being applied while the server's next offer
 //! arrives would find the connection in the wrong state), so they run in order.
 
-use super::connection::{limit_sender, new_connection, replace_track};
+use super::connection::{add_simulcast_camera, limit_sender, new_connection, replace_track};
 use super::local::LocalMedia;
 use super::shims::{self, describe, log};
 use super::stats;
+use super::tiles::ShownTiles;
 use super::Call;
 use crate::call::details::{ConnectionDetails, Route, Sample};
 use crate::call::video_budget::SendLimit;
@@ -55,6 +60,8 @@ pub(super) struct ServerLink {
     screen_limited: Cell<Option<SendLimit>>,
     last_sample: RefCell<Option<Sample>>,
     sampling: Cell<bool>,
+    /// The cameras we show and how tall, as last told the server.
+    pub(super) tiles: ShownTiles,
     _handlers: Vec<Handler>,
 }
 
@@ -68,12 +75,12 @@ impl ServerLink {
                 audio = Some(pc.add_track_0(&track, &local.stream));
             }
             match local.camera() {
-                Some(track) => video = Some(pc.add_track_0(&track, &local.stream)),
+                Some(track) => video = Some(add_simulcast_camera(&pc, &track, &local.stream, true)),
                 // A camera that is off now: a line for it all the same, so turning
                 // it on needs only replaceTrack.
                 None if local.has_camera() => {
                     if let Some(stand_in) = shims::blank_video_track() {
-                        let sender = pc.add_track_0(&stand_in, &local.stream);
+                        let sender = add_simulcast_camera(&pc, &stand_in, &local.stream, false);
                         replace_track(&sender, None);
                         stand_in.stop();
                         video = Some(sender);
@@ -125,6 +132,7 @@ impl ServerLink {
             screen_limited: Cell::new(None),
             last_sample: RefCell::new(None),
             sampling: Cell::new(false),
+            tiles: ShownTiles::new(Rc::downgrade(call)),
             _handlers: vec![on_track, on_state],
         });
         if let Some(local) = &call.local {
@@ -260,6 +268,7 @@ impl ServerLink {
     }
 
     pub(super) fn close(&self) {
+        self.tiles.close();
         self.pc.set_ontrack(None);
         self.pc.set_onconnectionstatechange(None);
         self.pc.close();

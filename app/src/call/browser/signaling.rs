@@ -174,6 +174,8 @@ impl Call {
         }
         // Also sets limits a sender could not take before its first negotiation.
         self.limit_video();
+        // Also catches tiles no resize announced (a new one, a scroll).
+        self.tell_tiles_shown();
         let open = self.socket.borrow().as_ref().is_some_and(Socket::is_open);
         if !open {
             return;
