@@ -100,16 +100,17 @@ pub(super) fn add_simulcast_camera(
         (true, Some(width), Some(height)) => (width.max(0) as u32, height.max(0) as u32),
         _ => (1280, 720),
     };
+    let layers = simulcast_layers_for(width, height);
+    if layers.len() < 2 {
+        // One layer is no simulcast: a plain line, forwarded whole.
+        return pc.add_track_0(track, stream);
+    }
     let init = RtcRtpTransceiverInit::new();
     init.set_streams(&Array::of1(stream));
-    let layers = simulcast_layers_for(width, height);
     let encodings = Array::new();
     for &layer in layers {
         let encoding = RtcRtpEncodingParameters::new();
-        // One layer is no simulcast: sent as a plain line, forwarded whole.
-        if layers.len() > 1 {
-            encoding.set_rid(SIMULCAST_LAYERS[layer]);
-        }
+        encoding.set_rid(SIMULCAST_LAYERS[layer]);
         encoding.set_scale_resolution_down_by(SIMULCAST_SCALE_DOWN[layer]);
         encodings.push(&encoding);
     }
