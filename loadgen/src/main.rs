@@ -3,10 +3,14 @@
 //! what the server held up to: connections, relayed messages per second, relay
 //! latency, delivery errors, and the server's memory and CPU time per message.
 //!
+//! With `--media`, the clients are instead participants sending and receiving media
+//! through the server's media port (see `media`).
+//!
 //! Every message carries its sender's sequence number and send time, so each
 //! receiver checks exactly-once, in-order delivery and measures latency itself.
 
 mod client;
+mod media;
 mod server_process;
 
 use app::protocol::PeerId;
@@ -50,6 +54,20 @@ struct Args {
     /// The server's process id, to report its resident memory and CPU time (from /proc).
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Participants send media through the server's media port instead of signaling
+    /// messages (the server needs `--sfu-listen` and `--mesh-limit 0`); `--clients`
+    /// is then the number of participants, `--room-size` the size of each meeting.
+    #[arg(long)]
+    media: bool,
+    /// With `--media`: seconds to let every connection settle before measuring.
+    #[arg(long, default_value_t = 5)]
+    warmup_seconds: u64,
+    /// With `--media`: how tall each participant shows every other camera, in pixels.
+    #[arg(long, default_value_t = 200)]
+    tile_height: u32,
+    /// With `--media`: the server's metrics (its `--metrics-listen`), for what it sent.
+    #[arg(long)]
+    metrics_url: Option<String>,
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -74,7 +92,22 @@ struct Totals {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    match run(args).await {
+    let result = if args.media {
+        media::run(media::MediaLoad {
+            url: args.url,
+            participants: args.clients,
+            room_size: args.room_size,
+            seconds: args.seconds,
+            warmup_seconds: args.warmup_seconds,
+            tile_height: args.tile_height,
+            server_pid: args.server_pid,
+            metrics_url: args.metrics_url,
+        })
+        .await
+    } else {
+        run(args).await
+    };
+    match result {
         Ok(clean) => {
             if clean {
                 ExitCode::SUCCESS

@@ -28,6 +28,12 @@ pub const RESUMES: &str = "parley_resumes_total";
 pub const KNOCKS: &str = "parley_knocks_total";
 /// Datagrams the media port dropped: over one source's rate.
 pub const MEDIA_DATAGRAMS_REFUSED: &str = "parley_media_datagrams_refused_total";
+/// Datagrams the media port sent (forwarded media, RTCP, ICE and DTLS).
+pub const MEDIA_DATAGRAMS_SENT: &str = "parley_media_datagrams_sent_total";
+/// Bytes the media port sent.
+pub const MEDIA_BYTES_SENT: &str = "parley_media_bytes_sent_total";
+/// Datagrams the media port could not send (its socket's send buffer was full).
+pub const MEDIA_DATAGRAMS_UNSENT: &str = "parley_media_datagrams_unsent_total";
 /// Meetings started.
 pub const MEETINGS_CREATED: &str = "parley_meetings_created_total";
 /// "New meeting" requests refused over the per-address limit.
@@ -81,6 +87,15 @@ fn describe() {
     describe_counter!(
         MEDIA_DATAGRAMS_REFUSED,
         "Datagrams the media port dropped, over one source's rate."
+    );
+    describe_counter!(
+        MEDIA_DATAGRAMS_SENT,
+        "Datagrams the media port sent (forwarded media, RTCP, ICE and DTLS)."
+    );
+    describe_counter!(MEDIA_BYTES_SENT, "Bytes the media port sent.");
+    describe_counter!(
+        MEDIA_DATAGRAMS_UNSENT,
+        "Datagrams the media port could not send (its socket's send buffer was full)."
     );
     describe_counter!(MEETINGS_CREATED, "Meetings started.");
     describe_counter!(

@@ -10,26 +10,32 @@
 //! (`keyframes`).
 //!
 //! A camera sent in simulcast layers reaches each receiver in the layer that fits the
-//! tile they show it in (`tiles_shown`), chosen every [`CHOOSE_EVERY`] and whenever a
-//! receiver's tiles change; a switch waits for a keyframe of the new layer.
+//! tile they show it in (`tiles_shown`) and their bandwidth, chosen every
+//! [`CHOOSE_EVERY`] and whenever a receiver's tiles change; a switch waits for a
+//! keyframe of the new layer. In a large meeting only the loudest few's audio goes out
+//! (`speakers`).
 
-use super::clients::{ArrivingByTrack, Client, Gone, KeyframeSource, Propagated};
+use super::clients::{ArrivingByTrack, Client, Gone, KeyframeSource, Propagated, SentCounters};
+use super::handle::{Command, SfuError};
 use super::keyframes::{KeyframeRequests, DEFAULT_INTERVAL};
 use super::limits::{DatagramLimit, DATAGRAMS_PER_SECOND};
+use super::speakers::Speakers;
 use super::stun;
 use super::tracks::TrackOut;
 use crate::signaling::hub::Room;
-use app::protocol::{PeerId, ServerMessage, ShownTile};
+use app::protocol::{PeerId, ServerMessage};
+use app::room_code::RoomCode;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::change::SdpOffer;
 use str0m::crypto::CryptoProvider;
+use str0m::media::MediaKind;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Input, Rtc};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// The largest datagram read (WebRTC keeps under the path MTU; 2000 is ample).
 const MAX_DATAGRAM: usize = 2_000;
@@ -42,112 +48,7 @@ const IDLE_TICK: Duration = Duration::from_millis(100);
 /// senders' bandwidth changes).
 const CHOOSE_EVERY: Duration = Duration::from_millis(250);
 
-/// Why the media port refused something.
-#[derive(Debug, thiserror::Error)]
-pub enum SfuError {
-    #[error("the SDP could not be read: {0}")]
-    BadSdp(String),
-    #[error("the offer was refused: {0}")]
-    Refused(String),
-    #[error("no media session for this participant")]
-    NoSession,
-    #[error("the media port has stopped")]
-    Stopped,
-}
-
-enum Command {
-    Open {
-        room: Arc<Room>,
-        peer: PeerId,
-        offer: SdpOffer,
-        reply: oneshot::Sender<Result<(), SfuError>>,
-    },
-    Answer {
-        peer: PeerId,
-        answer: SdpAnswer,
-    },
-    Close {
-        peer: PeerId,
-    },
-    Show {
-        peer: PeerId,
-        tiles: HashMap<PeerId, u32>,
-    },
-}
-
-/// The signaling side's handle on the media port.
-#[derive(Clone, Debug)]
-pub struct Sfu {
-    commands: mpsc::UnboundedSender<Command>,
-    local: SocketAddr,
-}
-
-impl Sfu {
-    /// Binds the media port at `addr` (an address the browsers can reach: it is the
-    /// candidate they are given) and starts its task.
-    pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
-        let socket = UdpSocket::bind(addr).await?;
-        let local = socket.local_addr()?;
-        let (commands, receiver) = mpsc::unbounded_channel();
-        let engine = Engine {
-            socket,
-            local,
-            crypto: Arc::new(str0m::crypto::from_feature_flags()),
-            clients: HashMap::new(),
-            by_addr: HashMap::new(),
-            by_ufrag: HashMap::new(),
-            keyframes: KeyframeRequests::new(DEFAULT_INTERVAL),
-            next_choice: Instant::now(),
-            limit: DatagramLimit::new(DATAGRAMS_PER_SECOND, Instant::now()),
-        };
-        tokio::spawn(engine.run(receiver));
-        tracing::info!(%local, "media port open");
-        Ok(Self { commands, local })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
-    }
-
-    /// Takes `peer`'s offer (their one connection to the server). The answer goes to
-    /// them as a room message (`sfu_answer`), ahead of any offer of the server's on
-    /// that connection.
-    pub async fn open(&self, room: Arc<Room>, peer: PeerId, sdp: &str) -> Result<(), SfuError> {
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Open {
-                room,
-                peer,
-                offer,
-                reply,
-            })
-            .map_err(|_| SfuError::Stopped)?;
-        answer.await.map_err(|_| SfuError::Stopped)?
-    }
-
-    /// `peer`'s answer to the server's last offer.
-    pub fn answer(&self, peer: PeerId, sdp: &str) -> Result<(), SfuError> {
-        let answer =
-            SdpAnswer::from_sdp_string(sdp).map_err(|e| SfuError::BadSdp(e.to_string()))?;
-        self.commands
-            .send(Command::Answer { peer, answer })
-            .map_err(|_| SfuError::Stopped)
-    }
-
-    /// The cameras `peer` shows, and how tall: each reaches them in the layer that fits.
-    pub fn show(&self, peer: PeerId, tiles: &[ShownTile]) {
-        let tiles = tiles.iter().map(|tile| (tile.id, tile.height)).collect();
-        let _ = self.commands.send(Command::Show { peer, tiles });
-    }
-
-    /// `peer` left (or was removed): their media stops, in and out.
-    pub fn close(&self, peer: PeerId) {
-        let _ = self.commands.send(Command::Close { peer });
-    }
-}
-
-struct Engine {
+pub(super) struct Engine {
     socket: UdpSocket,
     local: SocketAddr,
     crypto: Arc<CryptoProvider>,
@@ -157,12 +58,31 @@ struct Engine {
     keyframes: KeyframeRequests<KeyframeSource>,
     /// When every receiver's layers are chosen next.
     next_choice: Instant,
+    /// Each meeting's audio senders, for whose audio is forwarded.
+    speakers: HashMap<RoomCode, Speakers<PeerId>>,
+    sent: SentCounters,
     /// Datagrams per source.
     limit: DatagramLimit,
 }
 
 impl Engine {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    pub(super) fn new(socket: UdpSocket, local: SocketAddr) -> Self {
+        Self {
+            socket,
+            local,
+            crypto: Arc::new(str0m::crypto::from_feature_flags()),
+            clients: HashMap::new(),
+            by_addr: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            keyframes: KeyframeRequests::new(DEFAULT_INTERVAL),
+            next_choice: Instant::now(),
+            speakers: HashMap::new(),
+            sent: SentCounters::new(),
+            limit: DatagramLimit::new(DATAGRAMS_PER_SECOND, Instant::now()),
+        }
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         loop {
             let deadline = self.poll_all();
@@ -181,7 +101,9 @@ impl Engine {
             }
             let now = Instant::now();
             for client in self.clients.values_mut() {
-                client.handle(Input::Timeout(now));
+                if client.wake_at <= now {
+                    client.handle(Input::Timeout(now));
+                }
             }
             if now >= self.next_choice {
                 self.next_choice = now + CHOOSE_EVERY;
@@ -259,6 +181,12 @@ impl Engine {
         self.remove(peer);
         let mut rtc = Rtc::builder()
             .set_ice_lite(true)
+            // Opus and VP8 only: every line of the server's offers lists its codecs,
+            // and a connection has two lines a person (more codecs made a meeting of
+            // 25 overflow the largest SDP a message may carry).
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
             .set_crypto_provider(self.crypto.clone())
             .build(Instant::now());
         let candidate =
@@ -337,18 +265,26 @@ impl Engine {
         }
     }
 
-    /// Drives every participant's output until each only waits for time; sends what
-    /// they transmit and passes on what they received, and again until nothing more
-    /// is passed on (so that what was forwarded goes out now, not at the next wake).
-    /// Returns when next to wake.
+    /// Drives the output of every participant given something since their last poll
+    /// until each only waits for time; sends what they transmit and passes on what
+    /// they received, and again until nothing more is passed on (so that what was
+    /// forwarded goes out now, not at the next wake). Returns when next to wake.
     fn poll_all(&mut self) -> Instant {
         loop {
             let mut next = Instant::now() + IDLE_TICK;
             let mut propagated = Vec::new();
             let mut gone = Vec::new();
             for client in self.clients.values_mut() {
-                match client.poll(&self.socket, &mut propagated) {
-                    Ok(at) => next = next.min(at),
+                if !client.dirty {
+                    next = next.min(client.wake_at);
+                    continue;
+                }
+                client.dirty = false;
+                match client.poll(&self.socket, &self.sent, &mut propagated) {
+                    Ok(at) => {
+                        client.wake_at = at;
+                        next = next.min(at);
+                    }
                     Err(Gone) => gone.push(client.peer),
                 }
             }
@@ -373,13 +309,26 @@ impl Engine {
                 for client in self.clients.values_mut() {
                     if client.peer != origin && *client.room.code() == code {
                         client.tracks_out.push(TrackOut::to_open(origin, track));
+                        client.dirty = true;
                     }
                 }
             }
             Propagated::Media { origin, data } => {
-                let Some(code) = self.clients.get(&origin).map(|c| c.room.code().clone()) else {
+                let Some(sender) = self.clients.get(&origin) else {
                     return;
                 };
+                let code = sender.room.code().clone();
+                let audio = sender
+                    .tracks_in
+                    .iter()
+                    .any(|track| track.mid == data.mid && track.kind == MediaKind::Audio);
+                if audio {
+                    // In a large meeting only the loudest few are heard.
+                    let speakers = self.speakers.entry(code.clone()).or_default();
+                    if !speakers.heard(origin, data.ext_vals.audio_level, data.network_time) {
+                        return;
+                    }
+                }
                 for client in self.clients.values_mut() {
                     if client.peer != origin && *client.room.code() == code {
                         client.forward(origin, &data);
@@ -416,6 +365,13 @@ impl Engine {
         }
         for other in self.clients.values_mut() {
             other.source_gone(peer);
+        }
+        let code = client.room.code();
+        if let Some(speakers) = self.speakers.get_mut(code) {
+            speakers.forget(peer);
+            if speakers.is_empty() {
+                self.speakers.remove(code);
+            }
         }
         tracing::info!(room = %client.room.code(), %peer, "media session closed");
     }

@@ -8,15 +8,19 @@
 //! str0m `Rtc` per participant. The rules are tested with made-up packets; the port
 //! with str0m clients (server/tests/sfu.rs).
 
+mod allocation;
 mod clients;
 mod engine;
+mod handle;
 pub mod keyframes;
 pub mod layers;
 pub mod limits;
+mod renegotiation;
 pub mod rewrite;
 mod simulcast;
 pub mod slots;
+pub mod speakers;
 mod stun;
 mod tracks;
 
-pub use engine::{Sfu, SfuError};
+pub use handle::{Sfu, SfuError};

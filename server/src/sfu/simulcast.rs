@@ -1,9 +1,10 @@
 //! Simulcast on the media port: what each sender's camera layers are (measured as they
 //! arrive), and, per receiver, which layer goes out and how its frames are numbered.
-//! The rules themselves are `layers` (choice, keyframe-gated switch) and `rewrite`
-//! (one continuous stream); this joins them to str0m's frames.
+//! The rules themselves are `layers` (choice, keyframe-gated switch), `allocation`
+//! (a receiver's layers within its bandwidth) and `rewrite` (one continuous stream);
+//! this joins them to str0m's frames.
 
-use super::layers::{wanted_layer, Forward, Layer, Switch};
+use super::layers::{Forward, Layer, Switch};
 use super::rewrite::{Incoming, Rewriter};
 use app::protocol::SIMULCAST_LAYERS;
 use std::time::{Duration, Instant};
@@ -75,19 +76,6 @@ impl ArrivingLayers {
             })
             .collect()
     }
-}
-
-/// The layer a receiver should get of a camera whose arriving layers are `arriving`,
-/// shown at `shown` device pixels tall (`None`: not said, the best there is; 0: not
-/// on screen, nothing).
-pub fn choose_layer(arriving: &[(usize, Layer)], shown: Option<u32>) -> Option<usize> {
-    let layers: Vec<Layer> = arriving.iter().map(|(_, layer)| *layer).collect();
-    let position = match shown {
-        Some(0) => return None,
-        Some(height) => wanted_layer(&layers, height)?,
-        None => layers.len().checked_sub(1)?,
-    };
-    Some(arriving[position].0)
 }
 
 /// One receiver's copy of one sender's simulcast camera: which layer goes out, and the
@@ -188,21 +176,6 @@ mod tests {
         layers.on_frame(0, &[0; 100], later);
         let indexes: Vec<_> = layers.arriving(later).iter().map(|(i, _)| *i).collect();
         assert_eq!(indexes, vec![0]);
-    }
-
-    #[test]
-    fn the_layer_follows_the_tile() {
-        let layer = |height| Layer { height, bitrate: 0 };
-        let arriving = [(0, layer(120)), (1, layer(240)), (2, layer(480))];
-        assert_eq!(choose_layer(&arriving, None), Some(2), "not said: the best");
-        assert_eq!(choose_layer(&arriving, Some(0)), None, "not on screen");
-        assert_eq!(choose_layer(&arriving, Some(100)), Some(0));
-        assert_eq!(choose_layer(&arriving, Some(200)), Some(1));
-        assert_eq!(choose_layer(&arriving, Some(1_000)), Some(2));
-        // Only the low and the full layer arrive: the full one for a middling tile.
-        let two = [(0, layer(120)), (2, layer(480))];
-        assert_eq!(choose_layer(&two, Some(200)), Some(2));
-        assert_eq!(choose_layer(&[], Some(200)), None);
     }
 
     #[test]
