@@ -24,6 +24,9 @@ const TILE_SELECTOR: &str = ".tile.remote[data-peer]";
 pub(super) struct ShownTiles {
     observer: Option<ResizeObserver>,
     _on_resize: Closure<dyn FnMut(JsValue)>,
+    /// The tiles observed. Observing a tile again is not free: the observer reports
+    /// it anew, which would read the tiles again, and so on several times a second.
+    observed: RefCell<Vec<Element>>,
     last_sent: RefCell<Option<Vec<ShownTile>>>,
 }
 
@@ -51,6 +54,7 @@ impl ShownTiles {
         Self {
             observer,
             _on_resize: on_resize,
+            observed: RefCell::new(Vec::new()),
             last_sent: RefCell::new(None),
         }
     }
@@ -72,10 +76,7 @@ impl ShownTiles {
             else {
                 continue;
             };
-            if let Some(observer) = &self.observer {
-                // (Observing a tile again changes nothing.)
-                observer.observe(&tile);
-            }
+            self.observe(&tile);
             let rect = tile.get_bounding_client_rect();
             let on_screen = rect.width() > 0.0 && rect.bottom() > 0.0 && rect.top() < viewport;
             let height = if on_screen {
@@ -95,6 +96,26 @@ impl ShownTiles {
         }
         *last = Some(shown.clone());
         Some(shown)
+    }
+
+    /// Observes `tile` unless it is already; forgets tiles gone from the page.
+    fn observe(&self, tile: &Element) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let mut observed = self.observed.borrow_mut();
+        if observed.iter().any(|known| known == tile) {
+            return;
+        }
+        observed.retain(|known| {
+            let connected = known.is_connected();
+            if !connected {
+                observer.unobserve(known);
+            }
+            connected
+        });
+        observer.observe(tile);
+        observed.push(tile.clone());
     }
 
     pub(super) fn close(&self) {
