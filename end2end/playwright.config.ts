@@ -81,7 +81,7 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" ${manyMeetings}`,
+      command: `"${parley}" --listen 127.0.0.1:${port} --database-url "sqlite:${database}" ${manyMeetings} --sfu-listen off`,
       cwd: root,
       url: `${baseURL}/healthz`,
       reuseExistingServer: false,
@@ -98,7 +98,7 @@ export default defineConfig({
     {
       command:
         `"${parley}" --listen 127.0.0.1:${relayPort} --database-url "sqlite:${relayDatabase}" ${manyMeetings}` +
-        ` --turn-url "turn:127.0.0.1:34781?transport=udp" --turn-secret parley-e2e-shared-secret --relay-only`,
+        ` --turn-url "turn:127.0.0.1:34781?transport=udp" --turn-secret parley-e2e-shared-secret --relay-only --sfu-listen off`,
       cwd: root,
       url: `${relayURL}/healthz`,
       reuseExistingServer: false,

@@ -99,7 +99,12 @@ export class Parley {
     // debug build reads target/site, from the repository's root where it starts).
     this.process = spawn(
       binary,
-      ['--listen', `127.0.0.1:${this.port}`, '--database-url', `sqlite:${this.database}`, ...this.extraArgs],
+      [
+        '--listen', `127.0.0.1:${this.port}`, '--database-url', `sqlite:${this.database}`,
+        // Peer-to-peer only unless the test opens a media port (servers run side by side).
+        ...(this.extraArgs.includes('--sfu-listen') ? [] : ['--sfu-listen', 'off']),
+        ...this.extraArgs,
+      ],
       { cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'inherit', 'inherit'] },
     );
     for (let i = 0; i < 200; i++) {

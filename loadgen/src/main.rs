@@ -55,7 +55,8 @@ struct Args {
     #[arg(long)]
     server_pid: Option<u32>,
     /// Participants send media through the server's media port instead of signaling
-    /// messages (the server needs `--sfu-listen` and `--mesh-limit 0`); `--clients`
+    /// messages (the server needs its media port, on an address this machine reaches,
+    /// and `--mesh-limit 0`); `--clients`
     /// is then the number of participants, `--room-size` the size of each meeting.
     #[arg(long)]
     media: bool,

@@ -184,16 +184,23 @@ pub struct SignalingConfig {
     #[arg(long, env = "PARLEY_MAX_CHAT_BYTES_PER_HOUR", default_value_t = 1024 * 1024)]
     pub max_chat_bytes_per_hour: usize,
 
-    /// Where the media port (the forwarding unit's one UDP port) listens, as an
-    /// address browsers can reach, such as 203.0.113.7:3479. Unset: no media goes
-    /// through the server.
-    #[arg(long, env = "PARLEY_SFU_LISTEN")]
-    pub sfu_listen: Option<SocketAddr>,
+    /// Where the media port (the forwarding unit's one UDP port) listens; `off`: no
+    /// media goes through the server (every meeting stays peer-to-peer), for hosts
+    /// that cannot open a UDP port.
+    #[arg(long, env = "PARLEY_SFU_LISTEN", default_value = "0.0.0.0:3480")]
+    pub sfu_listen: SfuListen,
+
+    /// The address browsers are given for the media port (its port is the one
+    /// --sfu-listen binds): the server's public address behind a 1:1 NAT. Unset: the
+    /// address --sfu-listen names, or for 0.0.0.0 the address of the interface the
+    /// default route leaves by (loopback on a machine with no route).
+    #[arg(long, env = "PARLEY_SFU_PUBLIC_IP")]
+    pub sfu_public_ip: Option<IpAddr>,
 
     /// Meetings of more people than this send their media through the media port
     /// (--sfu-listen) instead of straight between browsers, moving back once they
-    /// shrink; 0: every meeting through the server. Unset: 4 when there is a media
-    /// port.
+    /// shrink; 0: every meeting through the server. Unset: 4 (with the media port
+    /// off, every meeting stays peer-to-peer).
     #[arg(long, env = "PARLEY_MESH_LIMIT")]
     pub mesh_limit: Option<u32>,
 
@@ -261,6 +268,36 @@ pub struct IceConfig {
     pub relay_only: bool,
 }
 
+/// Where the media port listens, or that there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SfuListen {
+    Off,
+    At(SocketAddr),
+}
+
+impl SfuListen {
+    pub fn address(self) -> Option<SocketAddr> {
+        match self {
+            Self::Off => None,
+            Self::At(addr) => Some(addr),
+        }
+    }
+}
+
+impl std::str::FromStr for SfuListen {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text.trim().eq_ignore_ascii_case("off") {
+            return Ok(Self::Off);
+        }
+        text.trim()
+            .parse()
+            .map(Self::At)
+            .map_err(|_| format!("{text:?} is neither an address (such as 0.0.0.0:3480) nor off"))
+    }
+}
+
 /// Reads a duration written as a number and a unit: 500ms, 15s, 10m, 6h, 30d.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -288,10 +325,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 impl Config {
     /// The settings a test server uses: Parley's own defaults (as `parley` with no
-    /// flags has them), on an ephemeral loopback port with the given database.
+    /// flags has them), on an ephemeral loopback port with the given database, and
+    /// with no media port (tests run side by side; those of the media port open one
+    /// on an ephemeral port).
     pub fn for_tests(database_url: String) -> Self {
         let mut config = Self::try_parse_from(["parley"]).expect("the defaults parse");
         config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.signaling.sfu_listen = SfuListen::Off;
         config.database_url = database_url;
         config.site_root = Some(PathBuf::from(DEVELOPMENT_SITE_ROOT));
         config
@@ -308,6 +348,10 @@ mod tests {
         assert_eq!(config.listen, "127.0.0.1:3000".parse().unwrap());
         assert_eq!(config.database_url, "sqlite:parley.db");
         assert_eq!(config.chat_retention, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(
+            config.signaling.sfu_listen,
+            SfuListen::At("0.0.0.0:3480".parse().unwrap())
+        );
         let config = Config::try_parse_from(["parley", "--chat-retention", "12h"]).unwrap();
         assert_eq!(config.chat_retention, Duration::from_secs(12 * 3600));
     }
@@ -360,6 +404,19 @@ mod tests {
             Duration::from_secs(600)
         );
         assert!(config.ice.relay_only);
+    }
+
+    #[test]
+    fn the_media_port_can_be_turned_off() {
+        let config = Config::try_parse_from(["parley", "--sfu-listen", "off"]).unwrap();
+        assert_eq!(config.signaling.sfu_listen, SfuListen::Off);
+        let config = Config::try_parse_from(["parley", "--sfu-listen", "127.0.0.1:0"]).unwrap();
+        assert_eq!(
+            config.signaling.sfu_listen.address(),
+            Some("127.0.0.1:0".parse().unwrap())
+        );
+        let err = Config::try_parse_from(["parley", "--sfu-listen", "of"]).unwrap_err();
+        assert!(err.to_string().contains("nor off"), "{err}");
     }
 
     #[test]

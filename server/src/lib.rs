@@ -41,7 +41,9 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("--mesh-limit sends meetings through the media port: give it --sfu-listen too")]
+    #[error(
+        "--mesh-limit sends meetings through the media port, which --sfu-listen off turns off"
+    )]
     NoMediaPort,
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
@@ -81,12 +83,13 @@ impl Server {
             Some(at) => Some(bind(at).await?),
             None => None,
         };
-        if config.signaling.mesh_limit.is_some() && config.signaling.sfu_listen.is_none() {
+        let media_port = config.signaling.sfu_listen.address();
+        if config.signaling.mesh_limit.is_some() && media_port.is_none() {
             return Err(ServerError::NoMediaPort);
         }
-        let sfu = match config.signaling.sfu_listen {
+        let sfu = match media_port {
             Some(addr) => Some(
-                sfu::Sfu::bind(addr)
+                sfu::Sfu::bind(addr, config.signaling.sfu_public_ip)
                     .await
                     .map_err(|source| ServerError::MediaPort { addr, source })?,
             ),
@@ -128,9 +131,10 @@ impl Server {
         self.addr
     }
 
-    /// Where the media port listens, when the server forwards media.
+    /// The media port's address as browsers are given it, when the server forwards
+    /// media.
     pub fn media_addr(&self) -> Option<SocketAddr> {
-        self.signaling.sfu.as_ref().map(sfu::Sfu::local_addr)
+        self.signaling.sfu.as_ref().map(sfu::Sfu::advertised_addr)
     }
 
     /// Where `/metrics` is served, when it is.

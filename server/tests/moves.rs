@@ -10,12 +10,13 @@ use app::protocol::{
 };
 use common::client::Client;
 use common::TestServer;
+use server::config::SfuListen;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 async fn server_with_mesh_limit(limit: u32) -> TestServer {
     TestServer::fresh_tuned(|config| {
-        config.signaling.sfu_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.signaling.sfu_listen = SfuListen::At(SocketAddr::from(([127, 0, 0, 1], 0)));
         config.signaling.mesh_limit = Some(limit);
     })
     .await

@@ -7,12 +7,13 @@ mod common;
 use app::protocol::{ClientMessage, ErrorCode};
 use common::media::MediaClient;
 use common::TestServer;
+use server::config::SfuListen;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 async fn media_server() -> TestServer {
     TestServer::fresh_tuned(|config| {
-        config.signaling.sfu_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.signaling.sfu_listen = SfuListen::At(SocketAddr::from(([127, 0, 0, 1], 0)));
     })
     .await
 }
@@ -175,7 +176,7 @@ async fn noise_on_the_media_port_harms_nobody() {
 #[tokio::test]
 async fn a_flood_from_one_address_is_cut_to_its_rate_and_the_call_goes_on() {
     let server = TestServer::fresh_tuned(|config| {
-        config.signaling.sfu_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.signaling.sfu_listen = SfuListen::At(SocketAddr::from(([127, 0, 0, 1], 0)));
         config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     })
     .await;

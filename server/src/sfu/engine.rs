@@ -50,7 +50,9 @@ const CHOOSE_EVERY: Duration = Duration::from_millis(250);
 
 pub(super) struct Engine {
     socket: UdpSocket,
-    local: SocketAddr,
+    /// The address browsers are given: their one candidate, and where every
+    /// datagram they send is addressed.
+    advertised: SocketAddr,
     crypto: Arc<CryptoProvider>,
     clients: HashMap<PeerId, Client>,
     by_addr: HashMap<SocketAddr, PeerId>,
@@ -66,10 +68,10 @@ pub(super) struct Engine {
 }
 
 impl Engine {
-    pub(super) fn new(socket: UdpSocket, local: SocketAddr) -> Self {
+    pub(super) fn new(socket: UdpSocket, advertised: SocketAddr) -> Self {
         Self {
             socket,
-            local,
+            advertised,
             crypto: Arc::new(str0m::crypto::from_feature_flags()),
             clients: HashMap::new(),
             by_addr: HashMap::new(),
@@ -189,8 +191,8 @@ impl Engine {
             .enable_vp8(true)
             .set_crypto_provider(self.crypto.clone())
             .build(Instant::now());
-        let candidate =
-            Candidate::host(self.local, "udp").map_err(|e| SfuError::Refused(e.to_string()))?;
+        let candidate = Candidate::host(self.advertised, "udp")
+            .map_err(|e| SfuError::Refused(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
         let answer = rtc
@@ -246,7 +248,7 @@ impl Engine {
             Receive {
                 proto: Protocol::Udp,
                 source,
-                destination: self.local,
+                destination: self.advertised,
                 contents,
             },
         );

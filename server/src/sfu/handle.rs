@@ -6,7 +6,7 @@ use super::engine::Engine;
 use crate::signaling::hub::Room;
 use app::protocol::{PeerId, ShownTile};
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use str0m::change::{SdpAnswer, SdpOffer};
 use tokio::net::UdpSocket;
@@ -49,23 +49,34 @@ pub(super) enum Command {
 #[derive(Clone, Debug)]
 pub struct Sfu {
     commands: mpsc::UnboundedSender<Command>,
-    local: SocketAddr,
+    advertised: SocketAddr,
 }
 
 impl Sfu {
-    /// Binds the media port at `addr` (an address the browsers can reach: it is the
-    /// candidate they are given) and starts its task.
-    pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+    /// Binds the media port at `addr` and starts its task. Browsers are given
+    /// [`advertised_address`] as its one candidate.
+    pub async fn bind(addr: SocketAddr, public_ip: Option<IpAddr>) -> std::io::Result<Self> {
         let socket = UdpSocket::bind(addr).await?;
-        let local = socket.local_addr()?;
+        let bound = socket.local_addr()?;
+        let advertised = advertised_address(bound, public_ip, outward_ip);
         let (commands, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(Engine::new(socket, local).run(receiver));
-        tracing::info!(%local, "media port open");
-        Ok(Self { commands, local })
+        tokio::spawn(Engine::new(socket, advertised).run(receiver));
+        tracing::info!(%bound, %advertised, "media port open");
+        if advertised.ip().is_loopback() && !bound.ip().is_loopback() {
+            tracing::warn!(
+                "the media port is given to browsers as a loopback address (this machine has \
+                 no default route): only browsers on this machine reach it; set --sfu-public-ip"
+            );
+        }
+        Ok(Self {
+            commands,
+            advertised,
+        })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
+    /// The media port's address as browsers are given it.
+    pub fn advertised_addr(&self) -> SocketAddr {
+        self.advertised
     }
 
     /// Takes `peer`'s offer (their one connection to the server). The answer goes to
@@ -103,5 +114,76 @@ impl Sfu {
     /// `peer` left (or was removed): their media stops, in and out.
     pub fn close(&self, peer: PeerId) {
         let _ = self.commands.send(Command::Close { peer });
+    }
+}
+
+/// The address browsers are given for a media port bound at `bound`: the public
+/// address when one is set, else the bound address, else (bound to every interface)
+/// the address the machine reaches out from, else loopback.
+pub(super) fn advertised_address(
+    bound: SocketAddr,
+    public_ip: Option<IpAddr>,
+    outward: impl FnOnce(IpAddr) -> Option<IpAddr>,
+) -> SocketAddr {
+    let ip = match public_ip {
+        Some(ip) => ip,
+        None if !bound.ip().is_unspecified() => bound.ip(),
+        None => outward(bound.ip()).unwrap_or(match bound.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        }),
+    };
+    SocketAddr::new(ip, bound.port())
+}
+
+/// The address of the interface the default route leaves by: a UDP socket
+/// "connected" to a documentation address (nothing is sent) is given it as its own.
+fn outward_ip(unspecified: IpAddr) -> Option<IpAddr> {
+    let probe = match unspecified {
+        IpAddr::V4(_) => SocketAddr::from(([192, 0, 2, 1], 9)),
+        IpAddr::V6(_) => SocketAddr::new(IpAddr::V6("2001:db8::1".parse().ok()?), 9),
+    };
+    let socket = std::net::UdpSocket::bind(SocketAddr::new(unspecified, 0)).ok()?;
+    socket.connect(probe).ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then_some(ip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn never(_: IpAddr) -> Option<IpAddr> {
+        panic!("not asked when the address is known")
+    }
+
+    #[test]
+    fn a_public_ip_is_given_with_the_bound_port() {
+        let bound = "0.0.0.0:3480".parse().unwrap();
+        let public = "203.0.113.7".parse().ok();
+        assert_eq!(
+            advertised_address(bound, public, never),
+            "203.0.113.7:3480".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_named_address_is_given_as_it_is() {
+        let bound = "127.0.0.1:41000".parse().unwrap();
+        assert_eq!(advertised_address(bound, None, never), bound);
+    }
+
+    #[test]
+    fn every_interface_gives_the_outward_one_or_loopback() {
+        let bound = "0.0.0.0:3480".parse().unwrap();
+        let outward = |_| "192.168.1.20".parse().ok();
+        assert_eq!(
+            advertised_address(bound, None, outward),
+            "192.168.1.20:3480".parse().unwrap()
+        );
+        assert_eq!(
+            advertised_address(bound, None, |_| None),
+            "127.0.0.1:3480".parse().unwrap()
+        );
     }
 }
