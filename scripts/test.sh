@@ -19,12 +19,15 @@ step "lints (browser code, wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --locked -- -D warnings
 
 step "Rust unit and integration tests"
-cargo test -p app -p server --locked 2>&1 | tee "$logs/cargo.txt"
+cargo test -p app -p server -p loadgen --locked 2>&1 | tee "$logs/cargo.txt"
 
 # The end-to-end tests run the release build: what scripts/run.sh serves to people,
 # optimized wasm client included.
 step "build the site (server and wasm client, release)"
 cargo leptos build --release --precompress
+# The meeting of 25 is 3 browsers and 22 synthetic participants from the load generator.
+step "build the load generator (release)"
+cargo build --release -p loadgen --locked
 
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && npx playwright test) 2>&1 | tee "$logs/e2e.txt"

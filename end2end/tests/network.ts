@@ -119,6 +119,11 @@ export class Parley {
     throw new Error(`Parley did not start on ${this.url}`);
   }
 
+  /** The running server's process id. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   /** Removes the database files (after the last stop). */
   removeDatabase() {
     for (const suffix of ['', '-wal', '-shm']) fs.rmSync(this.database + suffix, { force: true });

@@ -56,8 +56,8 @@ struct Args {
     server_pid: Option<u32>,
     /// Participants send media through the server's media port instead of signaling
     /// messages (the server needs its media port, on an address this machine reaches,
-    /// and `--mesh-limit 0`); `--clients`
-    /// is then the number of participants, `--room-size` the size of each meeting.
+    /// and a `--mesh-limit` under the meeting's size); `--clients` is then the number
+    /// of participants, `--room-size` the size of each meeting.
     #[arg(long)]
     media: bool,
     /// With `--media`: seconds to let every connection settle before measuring.
@@ -69,6 +69,10 @@ struct Args {
     /// With `--media`: the server's metrics (its `--metrics-listen`), for what it sent.
     #[arg(long)]
     metrics_url: Option<String>,
+    /// With `--media`: every participant joins this meeting (by its code, which may
+    /// have people in it already) instead of meetings of their own.
+    #[arg(long)]
+    meeting: Option<RoomCode>,
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -79,6 +83,8 @@ enum LoadError {
     CreateRoom(String),
     #[error("could not connect client {client}: {reason}")]
     Connect { client: usize, reason: String },
+    #[error("the media fixture: {0}")]
+    Fixture(#[from] media::FixtureError),
 }
 
 /// Counters shared by every client.
@@ -103,6 +109,7 @@ async fn main() -> ExitCode {
             tile_height: args.tile_height,
             server_pid: args.server_pid,
             metrics_url: args.metrics_url,
+            meeting: args.meeting,
         })
         .await
     } else {

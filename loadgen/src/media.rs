@@ -1,26 +1,27 @@
 //! `parley-load --media`: synthetic participants whose media goes through Parley's
 //! media port, as browsers' does once a meeting moves there. Each is a str0m `Rtc` on
-//! a UDP socket of its own: it sends Opus-sized audio frames and a VP8 camera in the
-//! three simulcast layers a browser sends (a real VP8 keyframe header, so the server
-//! measures each layer's size; made-up contents), says which tiles it shows
-//! (`tiles_shown`), answers the server's offers, and counts what reaches it.
+//! a UDP socket of its own: it sends a short real clip, looped (`fixture`): Opus audio
+//! and a VP8 camera in the three simulcast layers a browser sends, says which tiles it
+//! shows (`tiles_shown`), answers the server's offers, and counts what reaches it.
+//! Browsers in the same meeting play what it sends.
 //!
 //! Every frame carries its sender and its send time, so the forwarding delay (from the
 //! sender's `write` to the receiver's frame, through the server, on loopback) is
 //! measured per frame. The server's CPU time and memory come from /proc (`--server-pid`),
 //! what it sent from its metrics (`--metrics-url`).
 
+mod fixture;
 mod participant;
 
 use crate::client::connect_and_join;
 use crate::server_process::{cpu_time, resident_kib};
 use crate::{create_rooms, LoadError, Ws};
 use app::protocol::{PeerId, ShownTile};
+use app::room_code::RoomCode;
+pub use fixture::FixtureError;
+use fixture::{Fixture, VIDEO_FPS};
 use futures_util::{stream, StreamExt};
-use participant::{
-    Participant, AUDIO_FRAME_BYTES, LAYER_FRAME_BYTES, LAYER_HEIGHT, SPEAKERS_PER_MEETING,
-    VIDEO_FPS,
-};
+use participant::{Participant, SPEAKERS_PER_MEETING};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,6 +36,8 @@ pub struct MediaLoad {
     pub tile_height: u32,
     pub server_pid: Option<u32>,
     pub metrics_url: Option<String>,
+    /// A meeting to join (everyone in one), instead of creating meetings.
+    pub meeting: Option<RoomCode>,
 }
 
 /// Counters every participant adds to.
@@ -68,6 +71,7 @@ impl Totals {
 /// Shared by every participant: when to record, when to stop, what was measured.
 struct Shared {
     epoch: Instant,
+    fixture: Fixture,
     totals: Totals,
     measuring: AtomicBool,
     stop: AtomicBool,
@@ -76,20 +80,32 @@ struct Shared {
 }
 
 pub async fn run(load: MediaLoad) -> Result<bool, LoadError> {
-    let room_size = load.room_size.max(2);
+    let fixture = Fixture::built_in()?;
+    let room_size = match load.meeting {
+        Some(_) => load.participants.max(1),
+        None => load.room_size.max(2),
+    };
     let rooms = load.participants.div_ceil(room_size);
     println!(
         "parley-load --media: {} participants in {rooms} meetings of {room_size}, {} s measured after {} s to settle",
         load.participants, load.seconds, load.warmup_seconds
     );
+    let [q, h, f] = fixture
+        .layers
+        .each_ref()
+        .map(|layer| format!("{}x{}", layer.width, layer.height));
+    let (video_rates, audio_rate) = fixture.rates();
+    let [q_rate, h_rate, f_rate] = video_rates.map(|rate| rate * 8 / 1000);
     println!(
-        "  each sends VP8 in 3 layers ({}/{}/{} high, {VIDEO_FPS} fps, {}/{}/{} B a frame) and audio ({} B every 20 ms), and shows every other camera {} px high",
-        LAYER_HEIGHT[0], LAYER_HEIGHT[1], LAYER_HEIGHT[2],
-        LAYER_FRAME_BYTES[0], LAYER_FRAME_BYTES[1], LAYER_FRAME_BYTES[2],
-        AUDIO_FRAME_BYTES, load.tile_height
+        "  each sends a VP8 clip in 3 layers ({q}, {h}, {f} at {VIDEO_FPS} fps: {q_rate}, {h_rate}, {f_rate} kbit/s) and Opus ({} kbit/s), and shows every other camera {} px high",
+        audio_rate * 8 / 1000,
+        load.tile_height
     );
     let rss_start = load.server_pid.and_then(resident_kib);
-    let codes = create_rooms(&load.url, rooms).await?;
+    let codes = match &load.meeting {
+        Some(code) => vec![code.clone()],
+        None => create_rooms(&load.url, rooms).await?,
+    };
     let ws_url = format!("{}/ws", load.url.replacen("http", "ws", 1));
     let joined: Vec<Result<(usize, Ws, PeerId), LoadError>> = stream::iter(0..load.participants)
         .map(|client| {
@@ -109,6 +125,7 @@ pub async fn run(load: MediaLoad) -> Result<bool, LoadError> {
 
     let shared = Arc::new(Shared {
         epoch: Instant::now(),
+        fixture,
         totals: Totals::default(),
         measuring: AtomicBool::new(false),
         stop: AtomicBool::new(false),
@@ -177,7 +194,12 @@ pub async fn run(load: MediaLoad) -> Result<bool, LoadError> {
         audio_received,
         speech_sent * receivers,
     );
-    report("video frames:", video_received, video_sent * receivers);
+    let shows_cameras = load.tile_height > 0;
+    if shows_cameras {
+        report("video frames:", video_received, video_sent * receivers);
+    } else {
+        println!("video frames:          none expected (each shows no camera: --tile-height 0)");
+    }
     println!(
         "received:              {:.1} Mbit/s of frames by all participants together",
         bytes_received as f64 * 8.0 / window / 1e6
@@ -249,7 +271,7 @@ pub async fn run(load: MediaLoad) -> Result<bool, LoadError> {
     }
     let errors = shared.totals.errors.load(Ordering::Relaxed);
     println!("errors:                {errors}");
-    Ok(errors == 0 && video_received > 0)
+    Ok(errors == 0 && (video_received > 0 || !shows_cameras))
 }
 
 /// Datagrams and bytes the server's media port has sent, and datagrams it could not

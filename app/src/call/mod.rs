@@ -273,13 +273,16 @@ pub fn initial(name: &str) -> String {
 }
 
 /// The grid's column count for this many tiles on a landscape screen: a square-ish
-/// layout like Meet's.
+/// layout like Meet's tiled one, up to seven columns (49 tiles on a screen).
 pub fn grid_columns(tiles: usize) -> usize {
     match tiles {
         0 | 1 => 1,
         2..=4 => 2,
         5..=9 => 3,
-        _ => 4,
+        10..=16 => 4,
+        17..=25 => 5,
+        26..=36 => 6,
+        _ => 7,
     }
 }
 
@@ -306,6 +309,11 @@ mod tests {
         assert_eq!(grid_columns(2), 2);
         assert_eq!(grid_columns(4), 2);
         assert_eq!(grid_columns(8), 3);
+        assert_eq!(grid_columns(16), 4);
+        assert_eq!(grid_columns(25), 5);
+        assert_eq!(grid_columns(36), 6);
+        assert_eq!(grid_columns(49), 7);
+        assert_eq!(grid_columns(100), 7);
         assert_eq!(grid_columns_portrait(2), 1);
         assert_eq!(grid_columns_portrait(3), 2);
         assert_eq!(grid_columns_portrait(8), 2);

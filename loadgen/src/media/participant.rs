@@ -1,7 +1,9 @@
 //! One synthetic participant of `parley-load --media`: its str0m `Rtc` and UDP socket,
-//! its offer and answers over signaling, the audio and simulcast video frames it sends
-//! (each stamped with its sender and send time), and what it counts of those it gets.
+//! its offer and answers over signaling, the clip's audio and simulcast video frames it
+//! sends (each stamped with its sender and send time), and what it counts of those it
+//! gets.
 
+use super::fixture::{self, VIDEO_FPS};
 use super::Shared;
 use crate::Ws;
 use app::protocol::{
@@ -20,17 +22,8 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Video frames a second, every layer.
-pub(super) const VIDEO_FPS: u64 = 15;
-/// Each layer's picture (lowest first, as `SIMULCAST_LAYERS`) and bytes a frame.
-pub(super) const LAYER_WIDTH: [u16; 3] = [320, 640, 1280];
-pub(super) const LAYER_HEIGHT: [u16; 3] = [180, 360, 720];
-pub(super) const LAYER_FRAME_BYTES: [usize; 3] = [250, 700, 2_000];
-/// Audio: a 20 ms Opus frame of about 32 kbit/s.
+/// Audio: one 20 ms Opus frame of the clip at a time.
 pub(super) const AUDIO_EVERY: Duration = Duration::from_millis(20);
-pub(super) const AUDIO_FRAME_BYTES: usize = 80;
-/// Marks a frame from parley-load, before its sender and send time.
-pub(super) const MAGIC: &[u8; 4] = b"PLd1";
 /// In each meeting this many speak (their audio level that of speech); the others are
 /// silent (the level of silence): a large meeting forwards only the loudest few.
 pub(super) const SPEAKERS_PER_MEETING: usize = 3;
@@ -52,8 +45,9 @@ pub(super) struct Participant {
     pending: Option<SdpPendingOffer>,
     /// Its offer, sent once signaling runs.
     offer: String,
-    /// Layers whose next frame is a keyframe (the first, and each asked for).
-    keyframe_due: [bool; 3],
+    /// Each layer's next frame of the clip (back to its keyframe, the first, when
+    /// one is asked for).
+    next_frame: [usize; 3],
     next_audio: Instant,
     next_video: Instant,
     audio_frames: u64,
@@ -63,9 +57,7 @@ pub(super) struct Participant {
 
 impl Participant {
     pub(super) async fn new(index: u32, speaking: bool) -> Result<Self, String> {
-        let socket = UdpSocket::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?;
+        let socket = bind_with_buffers().map_err(|e| e.to_string())?;
         let local = socket.local_addr().map_err(|e| e.to_string())?;
         let mut rtc = Rtc::builder()
             .clear_codecs()
@@ -106,7 +98,7 @@ impl Participant {
             video,
             pending: Some(pending),
             offer: offer.to_sdp_string(),
-            keyframe_due: [true; 3],
+            next_frame: [0; 3],
             next_audio: now,
             next_video: now,
             audio_frames: 0,
@@ -245,21 +237,31 @@ impl Participant {
                 }
             };
             match output {
-                Output::Timeout(at) => {
+                Output::Timeout(at) if self.connected => {
                     return at.min(self.next_audio).min(self.next_video);
                 }
+                // Not sending yet: the frames' times (long past) are no reason to wake.
+                Output::Timeout(at) => return at,
                 Output::Transmit(transmit) => {
                     let _ = self
                         .socket
                         .try_send_to(&transmit.contents, transmit.destination);
                 }
-                Output::Event(Event::Connected) => self.connected = true,
+                Output::Event(Event::Connected) => {
+                    // Sending starts now, not at the times passed while connecting.
+                    self.connected = true;
+                    self.next_audio = now;
+                    self.next_video = now;
+                }
                 Output::Event(Event::KeyframeRequest(request)) => {
                     if let Some(layer) = request.rid.and_then(|rid| simulcast_layer(&rid)) {
-                        self.keyframe_due[layer] = true;
+                        self.next_frame[layer] = 0;
                     }
                 }
-                Output::Event(Event::MediaData(data)) => received(&data.data, shared),
+                Output::Event(Event::MediaData(data)) => {
+                    let video = data.params.spec().codec == Codec::Vp8;
+                    received(&data.data, video, shared);
+                }
                 Output::Event(_) => {}
             }
         }
@@ -267,12 +269,7 @@ impl Participant {
 
     /// Writes the audio and video frames whose time has come.
     fn send_due(&mut self, now: Instant, shared: &Shared) {
-        let stamp = |index: u32| {
-            let mut stamp = MAGIC.to_vec();
-            stamp.extend_from_slice(&index.to_be_bytes());
-            stamp.extend_from_slice(&(shared.epoch.elapsed().as_micros() as u64).to_be_bytes());
-            stamp
-        };
+        let stamp = fixture::stamp(self.index, shared.epoch.elapsed().as_micros() as u64);
         if now >= self.next_audio {
             self.next_audio += AUDIO_EVERY;
             if let Some(writer) = self.rtc.writer(self.audio) {
@@ -281,8 +278,9 @@ impl Participant {
                     .find(|p| p.spec().codec == Codec::Opus)
                     .map(|p| p.pt());
                 if let Some(pt) = pt {
-                    let mut frame = stamp(self.index);
-                    frame.resize(AUDIO_FRAME_BYTES, 0);
+                    let clip = &shared.fixture.audio;
+                    let packet = &clip[self.audio_frames as usize % clip.len()];
+                    let frame = fixture::stamped_opus(packet, stamp);
                     let time = MediaTime::from_millis(self.audio_frames * 20)
                         .rebase(str0m::media::Frequency::FORTY_EIGHT_KHZ);
                     let level = if self.speaking {
@@ -314,18 +312,18 @@ impl Participant {
                     .find(|p| p.spec().codec == Codec::Vp8)
                     .map(|p| p.pt());
                 let Some(pt) = pt else { break };
-                let keyframe = std::mem::take(&mut self.keyframe_due[layer]);
-                let mut frame = vp8_header(keyframe, layer);
-                frame.extend(stamp(self.index));
-                frame.resize(LAYER_FRAME_BYTES[layer], 0);
+                let clip = &shared.fixture.layers[layer].frames;
+                let index = self.next_frame[layer] % clip.len();
+                let frame = fixture::stamped_vp8(&clip[index], stamp);
                 if writer
                     .rid(Rid::from(*rid))
                     .write(pt, now, time, frame)
                     .is_ok()
                 {
+                    // Frame by frame; a frame not written is written next time (a
+                    // keyframe too), so the decoder never misses one.
+                    self.next_frame[layer] = index + 1;
                     sent = true;
-                } else {
-                    self.keyframe_due[layer] |= keyframe;
                 }
             }
             if sent {
@@ -336,33 +334,11 @@ impl Participant {
     }
 }
 
-/// The start of a VP8 frame: a keyframe's 10 bytes (RFC 6386 9.1: frame tag, start
-/// code, size) or an interframe's 3-byte tag.
-fn vp8_header(keyframe: bool, layer: usize) -> Vec<u8> {
-    if !keyframe {
-        // Bit 0 set: an interframe; shown.
-        return vec![0x11, 0x00, 0x00];
-    }
-    let mut header = vec![0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a];
-    header.extend_from_slice(&LAYER_WIDTH[layer].to_le_bytes());
-    header.extend_from_slice(&LAYER_HEIGHT[layer].to_le_bytes());
-    header
-}
-
 /// A frame reached a participant: counted, and its delay kept while measuring.
-fn received(frame: &[u8], shared: &Shared) {
-    let Some(start) = frame
-        .windows(MAGIC.len())
-        .take(16)
-        .position(|window| window == MAGIC)
-    else {
+fn received(frame: &[u8], video: bool, shared: &Shared) {
+    let Some(sent_at) = fixture::sent_at(frame) else {
         return;
     };
-    let video = start > 0;
-    let sent_at = frame
-        .get(start + 8..start + 16)
-        .and_then(|bytes| bytes.try_into().ok())
-        .map(u64::from_be_bytes);
     if !shared.measuring.load(Ordering::Relaxed) {
         return;
     }
@@ -375,16 +351,26 @@ fn received(frame: &[u8], shared: &Shared) {
     } else {
         totals.audio_received.fetch_add(1, Ordering::Relaxed);
     }
-    if let Some(sent_at) = sent_at {
-        let delay = (shared.epoch.elapsed().as_micros() as u64).saturating_sub(sent_at);
-        let delay = delay.min(u64::from(u32::MAX)) as u32;
-        let mut delays = shared.delays.lock().unwrap_or_else(|e| e.into_inner());
-        if video {
-            delays.1.push(delay);
-        } else {
-            delays.0.push(delay);
-        }
+    let delay = (shared.epoch.elapsed().as_micros() as u64).saturating_sub(sent_at);
+    let delay = delay.min(u64::from(u32::MAX)) as u32;
+    let mut delays = shared.delays.lock().unwrap_or_else(|e| e.into_inner());
+    if video {
+        delays.1.push(delay);
+    } else {
+        delays.0.push(delay);
     }
+}
+
+/// A loopback UDP socket with 1 MiB buffers: the media of a meeting of 25 overflows
+/// the kernel's default when the machine is busy, and a participant that loses its
+/// STUN answers loses its connection.
+fn bind_with_buffers() -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = socket.set_recv_buffer_size(1024 * 1024);
+    socket.set_nonblocking(true)?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 async fn send(ws: &mut Ws, message: &ClientMessage) -> Result<(), ()> {

@@ -132,6 +132,15 @@ impl Engine {
             })
             .collect();
         let mut wanted = Vec::new();
+        // A layer whose first keyframe was lost counts only once a keyframe says its
+        // size: ask for one.
+        for client in self.clients.values() {
+            for track in client.tracks_in.iter().filter(|track| track.simulcast) {
+                for layer in track.layers.size_unknown(now) {
+                    wanted.push((client.peer, track.mid, Some(layer)));
+                }
+            }
+        }
         for client in self.clients.values_mut() {
             client.choose_layers(&arriving, &mut wanted);
         }

@@ -56,7 +56,7 @@ impl Sfu {
     /// Binds the media port at `addr` and starts its task. Browsers are given
     /// [`advertised_address`] as its one candidate.
     pub async fn bind(addr: SocketAddr, public_ip: Option<IpAddr>) -> std::io::Result<Self> {
-        let socket = UdpSocket::bind(addr).await?;
+        let socket = bind_with_buffers(addr)?;
         let bound = socket.local_addr()?;
         let advertised = advertised_address(bound, public_ip, outward_ip);
         let (commands, receiver) = mpsc::unbounded_channel();
@@ -115,6 +115,37 @@ impl Sfu {
     pub fn close(&self, peer: PeerId) {
         let _ = self.commands.send(Command::Close { peer });
     }
+}
+
+/// The socket buffers the media port asks for. Everyone's media arrives on one
+/// socket: the kernel's default (about 200 KiB) holds some 60 ms of a meeting of 25,
+/// and a busy machine can leave the engine unscheduled longer than that, when what
+/// arrives meanwhile is lost (handshakes included). Not more: what waits in the buffer
+/// is late, and media later than about half a second is worth less than none. The
+/// kernel grants at most net.core.rmem_max / wmem_max (Linux then doubles it).
+const SOCKET_BUFFER: usize = 1024 * 1024;
+/// Below this the media port warns that it may drop datagrams under load.
+const SOCKET_BUFFER_ENOUGH: usize = 1024 * 1024;
+
+fn bind_with_buffers(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Asked for, not required: the kernel caps them, and a smaller one still works.
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    // Linux reports twice what it grants (its own bookkeeping included).
+    let granted = socket.recv_buffer_size().unwrap_or(0) / 2;
+    if granted < SOCKET_BUFFER_ENOUGH {
+        tracing::warn!(
+            granted,
+            "the media port's receive buffer is small: datagrams may be lost when the \
+             machine is busy; raise it with sysctl net.core.rmem_max=2097152 (and \
+             net.core.wmem_max)"
+        );
+    }
+    UdpSocket::from_std(socket.into())
 }
 
 /// The address browsers are given for a media port bound at `bound`: the public

@@ -33,6 +33,9 @@ pub fn keyframe_height(frame: &[u8]) -> Option<u32> {
 pub struct ArrivingLayers {
     /// Per layer: its height (from its last keyframe) and when a frame last came.
     seen: [Option<(u32, Instant)>; LAYER_COUNT],
+    /// Per layer whose size is not known yet (its first keyframe was lost): when a
+    /// frame of it last came.
+    size_unknown: [Option<Instant>; LAYER_COUNT],
     /// Bytes in the current second and the last whole second, per layer.
     bytes: [(u64, u64); LAYER_COUNT],
     second_started: Option<Instant>,
@@ -46,8 +49,12 @@ impl ArrivingLayers {
         }
         let height = keyframe_height(frame).or(self.seen[layer].map(|(height, _)| height));
         // A layer counts once its size is known (its first frame is a keyframe).
-        if let Some(height) = height {
-            self.seen[layer] = Some((height, now));
+        match height {
+            Some(height) => {
+                self.seen[layer] = Some((height, now));
+                self.size_unknown[layer] = None;
+            }
+            None => self.size_unknown[layer] = Some(now),
         }
         let started = *self.second_started.get_or_insert(now);
         if now.saturating_duration_since(started) >= Duration::from_secs(1) {
@@ -57,6 +64,15 @@ impl ArrivingLayers {
             self.second_started = Some(now);
         }
         self.bytes[layer].0 += frame.len() as u64;
+    }
+
+    /// The layers arriving now whose size is not known: each needs a keyframe before
+    /// it can be chosen.
+    pub fn size_unknown(&self, now: Instant) -> impl Iterator<Item = usize> + '_ {
+        (0..LAYER_COUNT).filter(move |&layer| {
+            self.size_unknown[layer]
+                .is_some_and(|at| now.saturating_duration_since(at) < LAYER_SILENT_AFTER)
+        })
     }
 
     /// The layers arriving now, lowest first, with their index.
@@ -162,7 +178,13 @@ mod tests {
             layers.arriving(start).is_empty(),
             "no keyframe yet: size unknown"
         );
+        assert_eq!(
+            layers.size_unknown(start).collect::<Vec<_>>(),
+            vec![0],
+            "a keyframe is wanted"
+        );
         layers.on_frame(0, &keyframe(160, 120), start);
+        assert_eq!(layers.size_unknown(start).count(), 0, "its size is known");
         layers.on_frame(2, &keyframe(640, 480), start);
         layers.on_frame(7, &keyframe(640, 480), start);
         let heights: Vec<_> = layers
