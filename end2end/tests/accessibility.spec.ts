@@ -5,7 +5,7 @@ import { expectPlayingSelfView } from './devices';
 import { hydrated } from './pages';
 
 // axe-core on every screen a person meets: the home page, the lobby, a call, and the
-// call's settings, people and chat panels, and a presentation. Any WCAG 2.1 A or AA violation fails, with what and where.
+// call's settings, people and chat panels, someone pinned, and a presentation. Any WCAG 2.1 A or AA violation fails, with what and where.
 
 async function expectNoViolations(page: Page, screen: string) {
   const results = await new AxeBuilder({ page })
@@ -39,6 +39,12 @@ test('the home page, the lobby, a call, its settings, the people panel, the chat
   await expectPlayingVideos(ada.page, 1);
   await ada.page.getByRole('button', { name: 'Turn off microphone' }).click();
   await expectNoViolations(ada.page, 'a call');
+  // Bob pinned large on the stage (the button shows when focused).
+  await ada.page.getByRole('button', { name: 'Pin Bob' }).focus();
+  await ada.page.keyboard.press('Enter');
+  await expect(ada.page.locator('.stage')).toHaveClass(/pinning/);
+  await expectNoViolations(ada.page, 'a call with someone pinned');
+  await ada.page.getByRole('button', { name: 'Pin Bob' }).click();
   await ada.page.getByRole('button', { name: 'Settings' }).click();
   await expect(ada.page.getByRole('dialog', { name: 'Settings' })).toBeVisible();
   await expectNoViolations(ada.page, "the call's settings");

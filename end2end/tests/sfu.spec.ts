@@ -177,3 +177,40 @@ test('through the server: the server restarts (SIGKILL, then SIGTERM) and the ti
     parley.removeDatabase();
   }
 });
+
+test('through the server: a pinned person takes the stage and their camera arrives in its full layer; unpinned, a smaller one again', async ({
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const room = await newRoom(browser, sfuURL);
+  // Ada's camera is the fake device's 640x480: sent as 320x240 and 640x480.
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob');
+  const cy = await join(browser, room, 'Cy');
+  await cy.page.setViewportSize({ width: 900, height: 560 });
+  await expectPlayingVideos(cy.page, 2);
+  const adaCell = cy.page.locator('.cell', { has: cy.page.locator('.tile.remote', { hasText: 'Ada' }) });
+  const tileHeight = () => adaCell.locator('.tile').evaluate((t) => t.getBoundingClientRect().height);
+  await expect.poll(() => cy.page.evaluate(arrivingHeight), { timeout: 15_000 }).toBe(240);
+  console.log(`in the grid, Ada's tile ${Math.round(await tileHeight())} px tall: 240 lines arrive`);
+
+  // Cy pins Ada from the keyboard: her tile takes the stage, the others a strip.
+  const pin = cy.page.getByRole('button', { name: 'Pin Ada' });
+  await pin.focus();
+  await cy.page.keyboard.press('Enter');
+  await expect(pin).toHaveAttribute('aria-pressed', 'true');
+  await expect(adaCell).toHaveClass(/pinned/);
+  await expect(cy.page.locator('.stage')).toHaveClass(/pinning/);
+  const pinnedAt = Date.now();
+  await expect.poll(() => cy.page.evaluate(arrivingHeight), { timeout: 3_000, intervals: [50] }).toBe(480);
+  console.log(`pinned, Ada's tile ${Math.round(await tileHeight())} px tall: 480 lines after ${Date.now() - pinnedAt} ms`);
+  await expectPlayingVideos(cy.page, 2);
+
+  // Unpinned: back in the grid, the smaller layer again.
+  await pin.click();
+  await expect(pin).toHaveAttribute('aria-pressed', 'false');
+  await expect(cy.page.locator('.stage')).not.toHaveClass(/pinning/);
+  await expect.poll(() => cy.page.evaluate(arrivingHeight), { timeout: 3_000, intervals: [50] }).toBe(240);
+  await expectPlayingVideos(cy.page, 2);
+  for (const person of [ada, bob, cy]) await person.context.close();
+});

@@ -152,6 +152,8 @@ pub struct CallState {
     pub settings: RwSignal<MeetingSettings>,
     /// People asking to join, in the order they asked.
     pub waiting: RwSignal<Vec<Knock>>,
+    /// The person this participant pinned large on the stage, if any.
+    pub pinned: RwSignal<Option<PeerId>>,
 }
 
 impl CallState {
@@ -180,6 +182,7 @@ impl CallState {
             my_role: RwSignal::new(Role::Participant),
             settings: RwSignal::new(MeetingSettings::default()),
             waiting: RwSignal::new(Vec::new()),
+            pinned: RwSignal::new(None),
         }
     }
 

@@ -18,11 +18,23 @@ use leptos::prelude::*;
 pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
     let tiles = move || state.remotes.with(Vec::len) + 1;
     let alone = move || state.remotes.with(Vec::is_empty);
+    // Someone pinned (and still here) takes the stage, unless someone presents.
+    let pinning = move || {
+        state.pinned.get().is_some_and(|id| {
+            state
+                .remotes
+                .with(|remotes| remotes.iter().any(|remote| remote.id == id))
+        }) && !anyone_presenting(state)
+    };
     let people_open = RwSignal::new(false);
     view! {
         <div class="call-body">
         <KnockNotice state people_open/>
-        <section class="stage" class:presenting=move || anyone_presenting(state)>
+        <section
+            class="stage"
+            class:presenting=move || anyone_presenting(state)
+            class:pinning=pinning
+        >
             <Show when=move || anyone_presenting(state)>
                 <Presentations state/>
             </Show>
@@ -40,7 +52,7 @@ pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
                 <For
                     each=move || state.remotes.get()
                     key=|remote| remote.id
-                    children=move |remote| view! { <RemoteTile remote/> }
+                    children=move |remote| view! { <RemoteTile remote state/> }
                 />
             </div>
             <Show when=alone>
@@ -105,9 +117,15 @@ pub fn SelfVideo(state: CallState) -> impl IntoView {
 /// part follows its own signal, and the `<video>` takes a stream only when a
 /// different one arrives, so nothing here reloads when someone else changes.
 #[component]
-fn RemoteTile(remote: Remote) -> impl IntoView {
+fn RemoteTile(remote: Remote, state: CallState) -> impl IntoView {
     let video = NodeRef::<leptos::html::Video>::new();
     let id = remote.id;
+    let pinned = move || state.pinned.get() == Some(id);
+    let toggle_pin = move |_| {
+        state
+            .pinned
+            .update(|pinned| *pinned = if *pinned == Some(id) { None } else { Some(id) })
+    };
     Effect::new(move |_| {
         let version = remote.stream.get();
         if let (true, Some(element)) = (version > 0, video.get()) {
@@ -132,7 +150,7 @@ fn RemoteTile(remote: Remote) -> impl IntoView {
         LinkStatus::Reconnecting => Some("Reconnecting…"),
     };
     view! {
-        <div class="cell">
+        <div class="cell" class:pinned=pinned>
             <div
                 class="tile remote"
                 data-peer=id.to_string()
@@ -142,6 +160,14 @@ fn RemoteTile(remote: Remote) -> impl IntoView {
                 <video node_ref=video autoplay=true></video>
                 <div class="avatar">{move || initial(&name())}</div>
                 {move || status().map(|text| view! { <span class="tile-status">{text}</span> })}
+                <button
+                    class="pin"
+                    aria-pressed=move || pinned().to_string()
+                    aria-label=move || format!("Pin {}", name())
+                    on:click=toggle_pin
+                >
+                    {move || if pinned() { "Unpin" } else { "Pin" }}
+                </button>
                 <div class="tile-label">
                     <Show when=move || remote.hand.get().is_some()>
                         <HandBadge/>
