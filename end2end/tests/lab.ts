@@ -27,19 +27,21 @@ export function removeWrappers() {
 /** The browsers started in the lab now, closed before it is taken down. */
 const labBrowsers: { close(): Promise<unknown> }[] = [];
 
-/** Builds the lab's `network`, starts coturn and Parley in it (giving out `turnUrls`),
- * runs `call`, and takes it all down again; when the call fails, shows coturn's log. */
+/** Builds the lab's `network`, starts coturn and Parley in it (giving out `turnUrls`,
+ * with `parleyArgs` besides), runs `call`, and takes it all down again; when the call
+ * fails, shows coturn's log. */
 export async function inLab(
   label: string,
   network: string,
   turnUrls: string,
   call: (servers: LabServers) => Promise<void>,
+  parleyArgs: string[] = [],
 ) {
   expect(process.getuid?.(), 'the network lab needs root (namespaces, iptables)').toBe(0);
   execFileSync(LAB, ['up', network], { stdio: 'inherit' });
   const servers = new LabServers();
   try {
-    await servers.start(turnUrls);
+    await servers.start(turnUrls, parleyArgs);
     await call(servers);
   } catch (error) {
     console.log(`[lab ${label}] coturn's log:\n${servers.coturnLog.split('\n').slice(-60).join('\n')}`);
@@ -56,7 +58,7 @@ class LabServers {
   private processes: ChildProcess[] = [];
   private work = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-lab-'));
 
-  async start(turnUrls: string) {
+  async start(turnUrls: string, parleyArgs: string[]) {
     const certificate = path.join(this.work, 'turn.pem');
     const key = path.join(this.work, 'turn.key');
     execFileSync('openssl', [
@@ -104,6 +106,7 @@ class LabServers {
       '--stun-url', 'stun:11.77.0.1:3478',
       '--turn-url', turnUrls,
       '--turn-secret', TURN_SECRET,
+      ...parleyArgs,
     ]);
     await expect
       .poll(() => this.answers(), { timeout: 20_000, message: 'Parley and coturn start in the lab' })

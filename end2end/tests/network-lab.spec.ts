@@ -183,6 +183,49 @@ test('network lab, Firefox behind the 443-only firewall: relayed over TCP 443, a
   });
 });
 
+// Through the server's forwarding unit (every meeting there: --mesh-limit 0, its media
+// port on the lab's internet): Ada behind the 443-only firewall gets to the media port
+// through coturn over TCP, Bob behind a home router straight over UDP.
+test('network lab, through the server: behind the 443-only firewall over TURN/TCP, behind a home router over UDP, and it holds', async ({}, testInfo) => {
+  const holdFor = holdMs();
+  test.setTimeout(holdFor + 150_000);
+  const parleyArgs = ['--sfu-listen', '11.77.0.2:3480', '--mesh-limit', '0'];
+  await inLab('through the server', 'udp-blocked', ALL_TURN_URLS, async (servers) => {
+    const args = (testInfo.project.use.launchOptions?.args ?? []) as string[];
+    const trustTurn = `--ignore-certificate-errors-spki-list=${servers.certificateKey}`;
+    const ada = await browserIn('a', [...args, trustTurn]);
+    const bob = await browserIn('b', [...args, trustTurn]);
+    const room = await newRoom(ada, PARLEY);
+
+    const a = await joinIn(ada, room, 'Ada');
+    const b = await joinIn(bob, room, 'Bob');
+    const framesAt = await expectPlayingVideos(a.page, 1, 45_000);
+    await expectPlayingVideos(b.page, 1, 45_000);
+    const pairs = { a: await selectedPair(a.page), b: await selectedPair(b.page) };
+    console.log(`[lab through the server] first frame at Ada ${framesAt - b.joinedAt} ms after Bob joined; pairs ${JSON.stringify(pairs)}`);
+    relayedOver('tcp')(pairs.a!);
+    expect(pairs.a!.remote, "Ada's relay reaches the media port itself").toBe('host');
+    expect(pairs.b!.local, 'Bob goes straight, over UDP').not.toBe('relay');
+    expect(pairs.b!.remote).toBe('host');
+
+    for (const [who, other] of [[a, 'Bob'], [b, 'Ada']] as const) {
+      expect(await who.page.evaluate(() => (window as any).__pcs.length), 'one connection, to the server').toBe(1);
+      await who.page.getByRole('button', { name: 'People (2)' }).click();
+      const line = who.page.getByRole('list', { name: 'In the meeting' }).getByRole('listitem').filter({ hasText: other });
+      // Ada's own way to the server is through the relay, and she is told so.
+      await expect(line).toContainText(
+        who === a ? 'Through the Parley server, relayed by the TURN server · ' : 'Through the Parley server · ',
+      );
+    }
+
+    await hold('through the server', holdFor, [
+      { name: 'Ada', evaluate: (fn) => a.page.evaluate(fn) },
+      { name: 'Bob', evaluate: (fn) => b.page.evaluate(fn) },
+    ]);
+    expect({ a: await selectedPair(a.page), b: await selectedPair(b.page) }).toEqual(pairs);
+  }, parleyArgs);
+});
+
 /** One side of a held call: a name for the report, and a way to run a function in its
  * page (a Chromium page of Playwright's or a Firefox page of puppeteer's). */
 type Side = { name: string; evaluate<T>(fn: () => T | Promise<T>): Promise<T> };

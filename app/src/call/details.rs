@@ -15,6 +15,9 @@ pub enum Route {
     Relayed,
     /// Through Parley's forwarding unit (the meeting's transport is the server).
     ThroughServer,
+    /// Through Parley's forwarding unit, reached through the TURN server (UDP to the
+    /// server blocked).
+    ThroughServerRelayed,
 }
 
 impl Route {
@@ -44,6 +47,7 @@ impl Route {
             Self::ThroughRouter => "Direct, through your router",
             Self::Relayed => "Relayed through the TURN server",
             Self::ThroughServer => "Through the Parley server",
+            Self::ThroughServerRelayed => "Through the Parley server, relayed by the TURN server",
         }
     }
 }
@@ -142,6 +146,17 @@ fn bitrate(kbps: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_reached_by_turn_is_still_the_server() {
+        assert_eq!(
+            Route::ThroughServerRelayed.describe(),
+            "Through the Parley server, relayed by the TURN server"
+        );
+        assert!(Route::ThroughServer
+            .describe()
+            .starts_with("Through the Parley server"));
+    }
 
     #[test]
     fn the_route_follows_the_candidate_types() {

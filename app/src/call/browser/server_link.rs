@@ -245,10 +245,11 @@ impl ServerLink {
         let link = self.clone();
         leptos::task::spawn_local(async move {
             if let Some(mut sample) = stats::sample(&link.pc, shims::now()).await {
-                // Reaching the server by TURN is said so; otherwise it is the server.
-                if sample.route.is_some_and(|route| route != Route::Relayed) {
-                    sample.route = Some(Route::ThroughServer);
-                }
+                // All of it goes through the server; reaching it by TURN is said too.
+                sample.route = sample.route.map(|route| match route {
+                    Route::Relayed => Route::ThroughServerRelayed,
+                    _ => Route::ThroughServer,
+                });
                 let previous = link.last_sample.replace(Some(sample.clone()));
                 let details = ConnectionDetails::from_samples(previous.as_ref(), &sample);
                 if let Some(call) = link.call.upgrade() {
