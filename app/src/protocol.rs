@@ -136,6 +136,11 @@ pub enum ClientMessage {
         name: String,
         #[serde(default)]
         media: MediaState,
+        /// How the meeting's media travelled, for a server that restarted: a meeting
+        /// that was going through the server comes back there, not through a mesh
+        /// that no longer exists.
+        #[serde(default)]
+        transport: Transport,
     },
     /// Pass negotiation data to one peer in the same room.
     Signal {

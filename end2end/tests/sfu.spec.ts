@@ -178,6 +178,57 @@ test('through the server: the server restarts (SIGKILL, then SIGTERM) and the ti
   }
 });
 
+test('through the server after growing past the mesh limit: the server restarts (SIGKILL) and every picture is back through it within 5 s, same people, no video reloaded', async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  // As Parley runs by default: peer-to-peer while small; four people here go through
+  // the server (the limit is 3).
+  const parley = new Parley(3956, ['--sfu-listen', '127.0.0.1:3967', '--mesh-limit', '3']);
+  await parley.start();
+  try {
+    const room = await newRoom(browser, parley.url);
+    const people = [];
+    for (const name of ['Ada', 'Bob', 'Cy', 'Dee']) people.push(await join(browser, room, name, { scripts: [{ script: smallCamera }] }));
+    for (const person of people) {
+      await expectPlayingVideos(person.page, 3);
+      await expect
+        .poll(() => person.page.evaluate(() => (window as any).__pcs.filter((pc: RTCPeerConnection) => pc.connectionState !== 'closed').length), {
+          message: 'moved to the server: one connection',
+          timeout: 30_000,
+        })
+        .toBe(1);
+    }
+    const before = await Promise.all(people.map((person) => callIdentity(person.page)));
+    await parley.stop('SIGKILL');
+    for (const person of people) {
+      await expect(person.page.locator('.tile.remote').first()).toContainText('Reconnecting…', { timeout: 15_000 });
+    }
+    await parley.start();
+    const upAt = Date.now();
+    const frames = await Promise.all(people.map((person) => person.page.evaluate(tileFrames)));
+    for (const [i, person] of people.entries()) {
+      await expect
+        .poll(
+          async () => (await person.page.evaluate(tileFrames)).every((count, tile) => count >= frames[i][tile] + 5),
+          { message: 'every picture moves again', timeout: 5_000, intervals: [100] },
+        )
+        .toBe(true);
+    }
+    console.log(`server restart (SIGKILL), four people past a mesh limit of 3: every picture back ${Date.now() - upAt} ms after it was up`);
+    for (const [i, person] of people.entries()) {
+      await expect(person.page.locator('.tile.remote')).not.toContainText(['Reconnecting…']);
+      const after = await callIdentity(person.page);
+      expect(after.peers, 'the same people').toEqual(before[i].peers);
+      expect(after.loadstarts, 'no video reloaded').toBe(before[i].loadstarts);
+    }
+    for (const person of people) await person.context.close();
+  } finally {
+    await parley.stop('SIGKILL');
+    parley.removeDatabase();
+  }
+});
+
 test('through the server: a pinned person takes the stage and their camera arrives in its full layer; unpinned, a smaller one again', async ({
   browser,
 }) => {

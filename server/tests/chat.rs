@@ -80,6 +80,7 @@ async fn a_latecomer_and_a_restarted_server_give_the_history() {
         last_seen: 3,
         name: "Ada".into(),
         media: Default::default(),
+        transport: Default::default(),
     })
     .await;
     assert!(matches!(

@@ -68,6 +68,9 @@ pub struct Comeback {
     /// Whether the session may be taken up afresh when this server does not know it
     /// (it was begun before the server restarted). Otherwise it must be in memory.
     pub may_restore: bool,
+    /// How the meeting's media travelled before: the first to come back to a restarted
+    /// server sets it again.
+    pub transport: Transport,
 }
 
 /// Every room with someone in it.
@@ -213,6 +216,15 @@ impl Hub {
                 drop(members);
                 forget_if_empty(&mut rooms, &room);
                 return Err(JoinError::Ended);
+            }
+            // The first back after a restart brings the meeting's transport back (the
+            // others follow it; a meeting that is small now moves back by itself).
+            if members.is_empty() {
+                room.transport().restore(
+                    comeback.transport,
+                    self.mesh_limit,
+                    std::time::Instant::now(),
+                );
             }
             drop(members);
             drop(rooms);

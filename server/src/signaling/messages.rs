@@ -7,7 +7,8 @@ use super::hub::{Comeback, JoinError};
 use crate::monitoring;
 use app::protocol::{
     clean_display_name, Access, ClientMessage, Epoch, ErrorCode, MediaState, MeetingSettings,
-    PeerId, PeerInfo, Role, ServerMessage, Signal, MAX_DISPLAY_NAME_CHARS, PROTOCOL_VERSION,
+    PeerId, PeerInfo, Role, ServerMessage, Signal, Transport, MAX_DISPLAY_NAME_CHARS,
+    PROTOCOL_VERSION,
 };
 use app::room_code::RoomCode;
 use std::ops::ControlFlow;
@@ -39,9 +40,16 @@ impl Session {
                 last_seen,
                 name,
                 media,
+                transport,
             } => {
-                self.join(version, room, &name, media, Some((token, last_seen)))
-                    .await
+                self.join(
+                    version,
+                    room,
+                    &name,
+                    media,
+                    Some((token, last_seen, transport)),
+                )
+                .await
             }
             ClientMessage::Signal { to, epoch, signal } => self.signal(to, epoch, signal),
             ClientMessage::Media { media } => self.media(media),
@@ -82,7 +90,7 @@ impl Session {
         code: RoomCode,
         name: &str,
         media: MediaState,
-        resume: Option<(String, u64)>,
+        resume: Option<(String, u64, Transport)>,
     ) {
         if self.joined.is_some() || self.knocking.is_some() {
             return self.refuse(
@@ -112,19 +120,23 @@ impl Session {
                     return self.refuse(ErrorCode::Internal, "could not join, try again");
                 }
             },
-            Some((token, last_seen)) => match self.signaling.tokens.verify(&token, &code, now) {
-                Ok(claims) => (
-                    claims.peer,
-                    Some(Comeback {
-                        last_seen,
-                        may_restore: claims.issued_at < self.signaling.started_at,
-                    }),
-                ),
-                Err(error) => {
-                    tracing::info!(connection = self.connection, room = %code, %error, "resume refused");
-                    return self.refuse(ErrorCode::ResumeRefused, format!("{error}: join again"));
+            Some((token, last_seen, transport)) => {
+                match self.signaling.tokens.verify(&token, &code, now) {
+                    Ok(claims) => (
+                        claims.peer,
+                        Some(Comeback {
+                            last_seen,
+                            may_restore: claims.issued_at < self.signaling.started_at,
+                            transport,
+                        }),
+                    ),
+                    Err(error) => {
+                        tracing::info!(connection = self.connection, room = %code, %error, "resume refused");
+                        return self
+                            .refuse(ErrorCode::ResumeRefused, format!("{error}: join again"));
+                    }
                 }
-            },
+            }
         };
         // Checks the room exists, records the activity and reads who may come in, in
         // one query.

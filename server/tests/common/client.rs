@@ -263,6 +263,7 @@ impl Client {
             last_seen,
             name: name.into(),
             media: MediaState::default(),
+            transport: Default::default(),
         })
         .await;
         let answer = self.recv().await;

@@ -88,6 +88,7 @@ impl Call {
                     last_seen: session.seen.last(),
                     name: self.name.clone(),
                     media: self.sent_media.borrow().clone(),
+                    transport: self.route.borrow().target(),
                 },
                 None => self.join_message(),
             }

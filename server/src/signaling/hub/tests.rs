@@ -119,6 +119,7 @@ fn a_resume_replays_what_was_missed_in_order_and_exactly_once() {
     let comeback = Comeback {
         last_seen: 1,
         may_restore: false,
+        transport: app::protocol::Transport::Mesh,
     };
     hub.resume(&code(), info(2, "Bob"), 3, new_box, comeback, resumed)
         .unwrap();
@@ -161,6 +162,7 @@ fn acknowledged_messages_are_forgotten() {
     let comeback = Comeback {
         last_seen: 3,
         may_restore: false,
+        transport: app::protocol::Transport::Mesh,
     };
     hub.resume(&code(), info(2, "Bob"), 3, new_box, comeback, resumed)
         .unwrap();
@@ -206,6 +208,7 @@ fn an_absence_longer_than_the_bound_or_the_grace_is_a_leave() {
         let comeback = Comeback {
             last_seen: 0,
             may_restore: false,
+            transport: app::protocol::Transport::Mesh,
         };
         assert_eq!(
             hub.resume(
@@ -233,6 +236,7 @@ fn after_a_restart_a_session_is_restored_with_its_id() {
     let comeback = Comeback {
         last_seen: 57,
         may_restore: true,
+        transport: app::protocol::Transport::Mesh,
     };
     hub.resume(&code(), info(7, "Bob"), 2, bob_box, comeback, resumed)
         .unwrap();
@@ -296,3 +300,59 @@ fn a_message_numbered_while_encoding_is_the_same_as_numbered_after() {
 }
 
 mod budgets;
+
+#[test]
+fn a_meeting_through_the_server_comes_back_through_it_after_a_restart() {
+    use app::protocol::Transport;
+    // A restarted server: nobody in memory; the first back says how media went.
+    for (before, limit, after) in [
+        (Transport::Sfu, MeshLimit::AtMost(3), Transport::Sfu),
+        (Transport::Mesh, MeshLimit::AtMost(3), Transport::Mesh),
+        // No media port now: peer-to-peer whatever it was.
+        (Transport::Sfu, MeshLimit::NoMediaPort, Transport::Mesh),
+    ] {
+        let hub = Hub::new(8, 64).with_mesh_limit(limit);
+        let (outbox, _rx) = Outbox::new(64);
+        let comeback = Comeback {
+            last_seen: 7,
+            may_restore: true,
+            transport: before,
+        };
+        let seen = std::cell::Cell::new(None);
+        let room = hub
+            .resume(
+                &code(),
+                info(1, "Ada"),
+                1,
+                outbox,
+                comeback,
+                |present, _| {
+                    seen.set(Some(present.transport));
+                    ServerMessage::Pong
+                },
+            )
+            .unwrap();
+        assert_eq!(seen.get(), Some(after), "{before:?} with {limit:?}");
+        assert_eq!(room.transport().current(), after);
+        // The next one back finds it so, whatever they say.
+        let (outbox, _rx) = Outbox::new(64);
+        let comeback = Comeback {
+            last_seen: 7,
+            may_restore: true,
+            transport: Transport::Mesh,
+        };
+        hub.resume(
+            &code(),
+            info(2, "Bob"),
+            2,
+            outbox,
+            comeback,
+            |present, _| {
+                seen.set(Some(present.transport));
+                ServerMessage::Pong
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.get(), Some(after));
+    }
+}

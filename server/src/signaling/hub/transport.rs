@@ -104,6 +104,18 @@ impl MeetingTransport {
     }
 
     /// Someone joined, making `people`: a meeting past the limit moves at once.
+    /// A meeting taken up again after a restart goes the way it went (settled: its
+    /// people had moved), when there is a media port for it.
+    pub fn restore(&mut self, transport: Transport, limit: MeshLimit, now: Instant) {
+        if transport == Transport::Sfu && limit != MeshLimit::NoMediaPort {
+            self.current = Transport::Sfu;
+            self.settled = true;
+            self.changed_at = now;
+            self.ready.clear();
+            self.small_since = None;
+        }
+    }
+
     pub fn joined(&mut self, limit: MeshLimit, people: usize, now: Instant) -> Option<Transport> {
         if self.current == Transport::Mesh && limit.wants(people) == Transport::Sfu {
             return Some(self.change(Transport::Sfu, now));
