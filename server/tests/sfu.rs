@@ -28,17 +28,18 @@ async fn run_both(
 }
 
 /// After `sender` stopped counting (left, removed): lets what was on its way arrive
-/// (1 s), then for 1 s more has `sender` keep sending. Returns how many of `tag`'s
+/// (2 s), then for 1 s more has `sender` keep sending. Returns how many of `tag`'s
 /// frames `listener` had before and after that second.
 async fn frames_in_a_second_more(
     sender: (&mut MediaClient, &mut common::client::Client),
     listener: (&mut MediaClient, &mut common::client::Client),
     tag: &str,
 ) -> (usize, usize) {
-    // A second for what was under way to arrive (a busy machine can take that long).
+    // Two seconds for the removal to take effect and what was under way to arrive (a
+    // machine busy with the rest of the suite has taken over one).
     tokio::join!(
-        sender.0.run(sender.1, Duration::from_secs(1), true),
-        listener.0.run(listener.1, Duration::from_secs(1), false),
+        sender.0.run(sender.1, Duration::from_secs(2), true),
+        listener.0.run(listener.1, Duration::from_secs(2), false),
     );
     let before = listener.0.received_from(tag);
     tokio::join!(

@@ -27,6 +27,8 @@ impl ParleyProcess {
             .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
             .args(["--database-url", &super::database_url(database.clone())])
             .args(["--log", "info"])
+            // No media port: tests run side by side, and the default one is fixed.
+            .args(["--sfu-listen", "off"])
             .args(args)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
