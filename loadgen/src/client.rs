@@ -23,6 +23,16 @@ pub async fn connect_and_join(
     url: &str,
     room: &RoomCode,
 ) -> Result<(usize, Ws, PeerId), LoadError> {
+    let (client, ws, you, _) = connect_and_join_with_peers(client, url, room).await?;
+    Ok((client, ws, you))
+}
+
+/// Joins as [`connect_and_join`] does; also returns who was in the meeting already.
+pub async fn connect_and_join_with_peers(
+    client: usize,
+    url: &str,
+    room: &RoomCode,
+) -> Result<(usize, Ws, PeerId, Vec<PeerId>), LoadError> {
     let fail = |reason: String| LoadError::Connect { client, reason };
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
@@ -39,7 +49,10 @@ pub async fn connect_and_join(
     while let Some(frame) = ws.next().await {
         if let Message::Text(text) = frame.map_err(|e| fail(e.to_string()))? {
             match serde_json::from_str::<ServerMessage>(text.as_str()) {
-                Ok(ServerMessage::Welcome { you, .. }) => return Ok((client, ws, you)),
+                Ok(ServerMessage::Welcome { you, peers, .. }) => {
+                    let peers = peers.iter().map(|peer| peer.id).collect();
+                    return Ok((client, ws, you, peers));
+                }
                 Ok(ServerMessage::Error { message, .. }) => return Err(fail(message)),
                 _ => continue,
             }

@@ -13,7 +13,7 @@
 mod fixture;
 mod participant;
 
-use crate::client::connect_and_join;
+use crate::client::connect_and_join_with_peers;
 use crate::server_process::{cpu_time, resident_kib};
 use crate::{create_rooms, LoadError, Ws};
 use app::protocol::{PeerId, ShownTile};
@@ -39,6 +39,9 @@ pub struct MediaLoad {
     /// A meeting to join (everyone in one), instead of creating meetings.
     pub meeting: Option<RoomCode>,
 }
+
+/// A participant joined: its index, its signaling, its id, and who was there before.
+type Joined = (usize, Ws, PeerId, Vec<PeerId>);
 
 /// Counters every participant adds to.
 #[derive(Default)]
@@ -107,11 +110,11 @@ pub async fn run(load: MediaLoad) -> Result<bool, LoadError> {
         None => create_rooms(&load.url, rooms).await?,
     };
     let ws_url = format!("{}/ws", load.url.replacen("http", "ws", 1));
-    let joined: Vec<Result<(usize, Ws, PeerId), LoadError>> = stream::iter(0..load.participants)
+    let joined: Vec<Result<Joined, LoadError>> = stream::iter(0..load.participants)
         .map(|client| {
             let ws_url = ws_url.clone();
             let code = codes[client / room_size].clone();
-            async move { connect_and_join(client, &ws_url, &code).await }
+            async move { connect_and_join_with_peers(client, &ws_url, &code).await }
         })
         .buffer_unordered(20)
         .collect()
@@ -120,8 +123,8 @@ pub async fn run(load: MediaLoad) -> Result<bool, LoadError> {
     for result in joined {
         clients.push(result?);
     }
-    clients.sort_by_key(|(client, _, _)| *client);
-    let ids: Vec<PeerId> = clients.iter().map(|(_, _, id)| *id).collect();
+    clients.sort_by_key(|(client, ..)| *client);
+    let ids: Vec<PeerId> = clients.iter().map(|(_, _, id, _)| *id).collect();
 
     let shared = Arc::new(Shared {
         epoch: Instant::now(),
@@ -132,11 +135,23 @@ pub async fn run(load: MediaLoad) -> Result<bool, LoadError> {
         delays: Mutex::new((Vec::new(), Vec::new())),
     });
     let mut tasks = Vec::new();
-    for (client, ws, _) in clients {
+    for (client, ws, _, present) in clients {
         let room = client / room_size;
-        let mates: Vec<ShownTile> = ids[room * room_size..((room + 1) * room_size).min(ids.len())]
+        // Everyone else in its meeting: the other synthetic ones, and whoever was there
+        // before it (people in browsers, with --meeting), each at the same height.
+        let mut others: Vec<PeerId> = ids
+            [room * room_size..((room + 1) * room_size).min(ids.len())]
             .iter()
-            .filter(|id| **id != ids[client])
+            .copied()
+            .filter(|id| *id != ids[client])
+            .collect();
+        for id in present {
+            if !others.contains(&id) {
+                others.push(id);
+            }
+        }
+        let mates: Vec<ShownTile> = others
+            .iter()
             .map(|id| ShownTile {
                 id: *id,
                 height: load.tile_height,
