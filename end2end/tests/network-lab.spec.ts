@@ -190,7 +190,9 @@ test('network lab, through the server: behind the 443-only firewall over TURN/TC
   const holdFor = holdMs();
   test.setTimeout(holdFor + 150_000);
   const parleyArgs = ['--sfu-listen', '11.77.0.2:3480', '--mesh-limit', '0'];
-  await inLab('through the server', 'udp-blocked', ALL_TURN_URLS, async (servers) => {
+  // TURN over TCP only on 443 (with TLS offered too, ICE picks either).
+  const turnUrls = 'turn:11.77.0.1:3478?transport=udp,turn:11.77.0.1:443?transport=tcp';
+  await inLab('through the server', 'udp-blocked', turnUrls, async (servers) => {
     const args = (testInfo.project.use.launchOptions?.args ?? []) as string[];
     const trustTurn = `--ignore-certificate-errors-spki-list=${servers.certificateKey}`;
     const ada = await browserIn('a', [...args, trustTurn]);

@@ -65,6 +65,9 @@ pub(super) struct Engine {
     sent: SentCounters,
     /// Datagrams per source.
     limit: DatagramLimit,
+    /// What each participant last said it shows (`tiles_shown`), kept apart from their
+    /// session: the browser may say it before its session opens here.
+    shown: HashMap<PeerId, HashMap<PeerId, u32>>,
 }
 
 impl Engine {
@@ -81,6 +84,7 @@ impl Engine {
             speakers: HashMap::new(),
             sent: SentCounters::new(),
             limit: DatagramLimit::new(DATAGRAMS_PER_SECOND, Instant::now()),
+            shown: HashMap::new(),
         }
     }
 
@@ -177,8 +181,12 @@ impl Engine {
                 // The cameras just opened start in their layer at once.
                 self.choose_layers(now);
             }
-            Command::Close { peer } => self.remove(peer),
+            Command::Close { peer } => {
+                self.shown.remove(&peer);
+                self.remove(peer);
+            }
             Command::Show { peer, tiles } => {
+                self.shown.insert(peer, tiles.clone());
                 if let Some(client) = self.clients.get_mut(&peer) {
                     client.shown = Some(tiles);
                     self.choose_layers(Instant::now());
@@ -217,6 +225,7 @@ impl Engine {
             return Err(SfuError::Refused("not in the meeting".into()));
         }
         let mut client = Client::new(peer, room, rtc);
+        client.shown = self.shown.get(&peer).cloned();
         // Everything the others in the meeting already send comes to the newcomer.
         for other in self.clients.values() {
             if other.room.code() != client.room.code() {
