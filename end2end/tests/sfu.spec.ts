@@ -133,6 +133,44 @@ const tileFrames = () =>
     (v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames,
   );
 
+/**
+ * Stops the server with `signal` and starts it again: the tiles say "Reconnecting…",
+ * then every picture on every page moves again within 5 s of the server being up,
+ * with the same people and no video reloaded.
+ */
+async function restartAndExpectPicturesBack(
+  parley: Parley,
+  people: { page: Page }[],
+  signal: NodeJS.Signals,
+  label: string,
+) {
+  const before = await Promise.all(people.map((person) => callIdentity(person.page)));
+  await parley.stop(signal);
+  await expect(people[0].page.getByRole('alert')).toContainText('Reconnecting');
+  // The pictures stop: the tiles say so once the browser notices.
+  for (const person of people) {
+    await expect(person.page.locator('.tile.remote').first()).toContainText('Reconnecting…', { timeout: 15_000 });
+  }
+  await parley.start();
+  const upAt = Date.now();
+  const frames = await Promise.all(people.map((person) => person.page.evaluate(tileFrames)));
+  for (const [i, person] of people.entries()) {
+    await expect
+      .poll(
+        async () => (await person.page.evaluate(tileFrames)).every((count, tile) => count >= frames[i][tile] + 5),
+        { message: 'every picture moves again', timeout: 5_000, intervals: [100] },
+      )
+      .toBe(true);
+  }
+  console.log(`server restart (${signal}), ${label}: every picture back ${Date.now() - upAt} ms after it was up`);
+  for (const person of people) await expect(person.page.locator('.tile.remote')).not.toContainText(['Reconnecting…']);
+  for (const [i, person] of people.entries()) {
+    const after = await callIdentity(person.page);
+    expect(after.peers, 'the same people').toEqual(before[i].peers);
+    expect(after.loadstarts, 'no video reloaded').toBe(before[i].loadstarts);
+  }
+}
+
 test('through the server: the server restarts (SIGKILL, then SIGTERM) and the tiles say so and every picture is back within 5 s, same people, no video reloaded', async ({
   browser,
 }) => {
@@ -145,31 +183,7 @@ test('through the server: the server restarts (SIGKILL, then SIGTERM) and the ti
     for (const name of ['Ada', 'Bob', 'Cy']) people.push(await join(browser, room, name, { scripts: [{ script: smallCamera }] }));
     for (const person of people) await expectPlayingVideos(person.page, 2);
     for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-      const before = await Promise.all(people.map((person) => callIdentity(person.page)));
-      await parley.stop(signal);
-      await expect(people[0].page.getByRole('alert')).toContainText('Reconnecting');
-      // The pictures stop: the tiles say so once the browser notices.
-      for (const person of people) {
-        await expect(person.page.locator('.tile.remote').first()).toContainText('Reconnecting…', { timeout: 15_000 });
-      }
-      await parley.start();
-      const upAt = Date.now();
-      const frames = await Promise.all(people.map((person) => person.page.evaluate(tileFrames)));
-      for (const [i, person] of people.entries()) {
-        await expect
-          .poll(
-            async () => (await person.page.evaluate(tileFrames)).every((count, tile) => count >= frames[i][tile] + 5),
-            { message: 'every picture moves again', timeout: 5_000, intervals: [100] },
-          )
-          .toBe(true);
-      }
-      console.log(`server restart (${signal}) through the server: every picture back ${Date.now() - upAt} ms after it was up`);
-      for (const person of people) await expect(person.page.locator('.tile.remote')).not.toContainText(['Reconnecting…']);
-      for (const [i, person] of people.entries()) {
-        const after = await callIdentity(person.page);
-        expect(after.peers, 'the same people').toEqual(before[i].peers);
-        expect(after.loadstarts, 'no video reloaded').toBe(before[i].loadstarts);
-      }
+      await restartAndExpectPicturesBack(parley, people, signal, 'through the server');
     }
     for (const person of people) await person.context.close();
   } finally {
@@ -199,29 +213,7 @@ test('through the server after growing past the mesh limit: the server restarts 
         })
         .toBe(1);
     }
-    const before = await Promise.all(people.map((person) => callIdentity(person.page)));
-    await parley.stop('SIGKILL');
-    for (const person of people) {
-      await expect(person.page.locator('.tile.remote').first()).toContainText('Reconnecting…', { timeout: 15_000 });
-    }
-    await parley.start();
-    const upAt = Date.now();
-    const frames = await Promise.all(people.map((person) => person.page.evaluate(tileFrames)));
-    for (const [i, person] of people.entries()) {
-      await expect
-        .poll(
-          async () => (await person.page.evaluate(tileFrames)).every((count, tile) => count >= frames[i][tile] + 5),
-          { message: 'every picture moves again', timeout: 5_000, intervals: [100] },
-        )
-        .toBe(true);
-    }
-    console.log(`server restart (SIGKILL), four people past a mesh limit of 3: every picture back ${Date.now() - upAt} ms after it was up`);
-    for (const [i, person] of people.entries()) {
-      await expect(person.page.locator('.tile.remote')).not.toContainText(['Reconnecting…']);
-      const after = await callIdentity(person.page);
-      expect(after.peers, 'the same people').toEqual(before[i].peers);
-      expect(after.loadstarts, 'no video reloaded').toBe(before[i].loadstarts);
-    }
+    await restartAndExpectPicturesBack(parley, people, 'SIGKILL', 'four people past a mesh limit of 3');
     for (const person of people) await person.context.close();
   } finally {
     await parley.stop('SIGKILL');
