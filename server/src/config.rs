@@ -17,8 +17,9 @@ pub struct Config {
     #[arg(long, env = "PARLEY_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
-    /// Where rooms are stored: a SQLite database URL. The file is created on first start.
-    /// Example: sqlite:/var/lib/parley/parley.db
+    /// Where meetings are kept: a SQLite database URL (the file is created on first
+    /// start), or a PostgreSQL one, for a database several nodes share.
+    /// Examples: sqlite:/var/lib/parley/parley.db, postgres://parley:PASSWORD@db.example.org/parley
     #[arg(long, env = "PARLEY_DATABASE_URL", default_value = "sqlite:parley.db")]
     pub database_url: String,
 

@@ -1,10 +1,12 @@
-//! The Parley server: renders the pages, serves the browser app and keeps rooms in SQLite.
+//! The Parley server: renders the pages, serves the browser app and keeps meetings in
+//! SQLite or PostgreSQL.
 // Leptos view types nest deeply; without erased components the room page needs more
 // than the default depth to compile.
 #![recursion_limit = "256"]
 
 pub mod accept;
 pub mod config;
+pub mod health;
 pub mod hosts;
 pub mod ice;
 pub mod monitoring;
@@ -18,6 +20,7 @@ pub mod store;
 
 use accept::Acceptor;
 use config::Config;
+use health::Health;
 use ice::IceServers;
 use signaling::forwarded::TrustedProxies;
 use signaling::Signaling;
@@ -59,6 +62,7 @@ pub struct Server {
     acceptor: Acceptor,
     store: RoomStore,
     signaling: Arc<Signaling>,
+    health: Arc<Health>,
     retention: Retention,
 }
 
@@ -106,7 +110,14 @@ impl Server {
         );
         signaling.keep_within_budget();
         signaling.review_transports();
-        let router = routes::router(config, addr, store.clone(), signaling.clone());
+        let health = Health::new(store.clone());
+        let router = routes::router(
+            config,
+            addr,
+            store.clone(),
+            signaling.clone(),
+            health.clone(),
+        );
         let acceptor = Acceptor::new(
             &config.http,
             TrustedProxies::new(&config.signaling.trusted_proxies),
@@ -119,6 +130,7 @@ impl Server {
             acceptor,
             store,
             signaling,
+            health,
             retention: Retention {
                 chat: config.chat_retention,
                 idle_meetings: config.meeting_expiry,
@@ -156,9 +168,11 @@ impl Server {
             signaling,
             retention,
             metrics,
+            health,
             ..
         } = self;
         let sweeper = tokio::spawn(housekeeping(store.clone(), retention));
+        let watcher = tokio::spawn(health.watch());
         let metrics = metrics.map(|(listener, _)| {
             let router = monitoring::router(signaling.clone());
             tokio::spawn(async move {
@@ -175,6 +189,7 @@ impl Server {
             .await
             .map_err(ServerError::Serve);
         sweeper.abort();
+        watcher.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }

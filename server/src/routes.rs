@@ -2,6 +2,7 @@
 //! few plain endpoints.
 
 use crate::config::{Config, DEVELOPMENT_SITE_ROOT};
+use crate::health::{self, Health};
 use crate::hosts::{self, Meetings, Visitor};
 use crate::monitoring;
 use crate::new_meetings::{self, NewMeetingLimit};
@@ -42,6 +43,7 @@ pub fn router(
     addr: SocketAddr,
     store: RoomStore,
     signaling: Arc<Signaling>,
+    health: Arc<Health>,
 ) -> Router {
     let embedded = config.site_folder().is_none();
     let leptos_options = LeptosOptions::builder()
@@ -75,7 +77,7 @@ pub fn router(
     Router::new()
         .merge(embedded_site)
         .route("/join", get(join))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::endpoint).with_state(health))
         .route("/ws", get(signaling::upgrade))
         .route(&format!("{MEETING_PATH_PREFIX}{{code}}"), get(meeting_page))
         // The home page (the meeting page has its handler above; anything else is the

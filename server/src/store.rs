@@ -1,19 +1,35 @@
-//! Rooms in SQLite.
+//! Meetings kept in a database: SQLite (one file, the default) or PostgreSQL (which
+//! several Parley nodes can share). One set of queries serves both, through sqlx's
+//! `Any` driver: `$1` placeholders (both read them), integers for flags (0 or 1),
+//! nothing else engine-specific. Each engine has its own migrations, kept in step
+//! (migrations/sqlite and migrations/postgres, file for file).
 
 use app::protocol::{Access, MeetingSettings};
 use app::room_code::RoomCode;
 use app::rooms::RoomInfo;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::SqlitePool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::AnyPool;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod chat;
 mod meetings;
+#[cfg(test)]
+mod test_databases;
 pub use chat::unix_millis;
 
 /// How often creating a room retries after drawing a code that is already taken.
 const CODE_ATTEMPTS: usize = 5;
+/// Connections a node keeps open at most.
+const MAX_CONNECTIONS: u32 = 8;
+/// How long a query waits for a connection (so that a lost database server fails a
+/// join with an error instead of holding it).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -29,40 +45,92 @@ pub enum StoreError {
     NoFreeCode,
 }
 
-/// The room table, behind a connection pool.
+/// The database engines Parley keeps meetings in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a database URL names, by its scheme.
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The meetings' tables, behind a connection pool.
 #[derive(Clone, Debug)]
 pub struct RoomStore {
-    pool: SqlitePool,
+    pool: AnyPool,
+    engine: Engine,
 }
 
 impl RoomStore {
-    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    /// Opens the database at `url` (a SQLite file is created if missing) and brings
+    /// its schema up to date.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        // sqlx would read "postgres://x" as a SQLite file name: say what is supported instead.
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::InvalidUrl {
-                url: url.to_owned(),
-                reason: "Parley stores rooms in SQLite; use sqlite:PATH".to_owned(),
-            });
-        }
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|source| StoreError::InvalidUrl {
-                url: url.to_owned(),
-                reason: source.to_string(),
-            })?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        let shown = redacted(url);
+        let invalid = |reason: String| StoreError::InvalidUrl {
+            url: shown.clone(),
+            reason,
+        };
+        // sqlx would read "mysql://x" as something else: say what is supported instead.
+        let engine = Engine::of(url).ok_or_else(|| {
+            invalid(
+                "Parley keeps meetings in SQLite (sqlite:PATH) or PostgreSQL \
+                 (postgres://USER:PASSWORD@HOST/DATABASE)"
+                    .to_owned(),
+            )
+        })?;
+        let url = match engine {
+            Engine::Sqlite => {
+                // Checked by the SQLite driver itself, for its clearer message.
+                SqliteConnectOptions::from_str(url).map_err(|e| invalid(e.to_string()))?;
+                create_if_missing(url)
+            }
+            Engine::Postgres => url.to_owned(),
+        };
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(&url)
             .await
             .map_err(|source| StoreError::Open {
-                url: url.to_owned(),
+                url: shown.clone(),
                 source,
             })?;
-        sqlx::migrate!("../migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let migrations = match engine {
+            Engine::Sqlite => {
+                // Readers do not wait for the writer (kept by the file once set).
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .fetch_all(&pool)
+                    .await?;
+                &SQLITE_MIGRATIONS
+            }
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        // (On PostgreSQL under a lock: nodes starting together migrate once.)
+        migrations.run(&pool).await?;
+        Ok(Self { pool, engine })
+    }
+
+    /// The engine behind this store.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Whether the database answers a trivial query within `within`.
+    pub async fn reachable(&self, within: Duration) -> bool {
+        let ping = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.pool);
+        matches!(tokio::time::timeout(within, ping).await, Ok(Ok(1)))
     }
 
     /// Creates a room with a fresh random code.
@@ -77,7 +145,7 @@ impl RoomStore {
             let inserted = sqlx::query(
                 "INSERT INTO rooms (code, name, created_at, last_active_at, access,
                                     everyone_may_present, everyone_may_chat)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (code) DO NOTHING",
             )
             .bind(code.as_str())
@@ -85,8 +153,8 @@ impl RoomStore {
             .bind(now)
             .bind(now)
             .bind(settings.access.as_str())
-            .bind(settings.everyone_may_present)
-            .bind(settings.everyone_may_chat)
+            .bind(i64::from(settings.everyone_may_present))
+            .bind(i64::from(settings.everyone_may_chat))
             .execute(&self.pool)
             .await?
             .rows_affected();
@@ -106,7 +174,7 @@ impl RoomStore {
     /// Finds a room by code.
     pub async fn find(&self, code: &RoomCode) -> Result<Option<RoomInfo>, StoreError> {
         let found: Option<(String, String)> =
-            sqlx::query_as("SELECT name, access FROM rooms WHERE code = ?")
+            sqlx::query_as("SELECT name, access FROM rooms WHERE code = $1")
                 .bind(code.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
@@ -121,7 +189,7 @@ impl RoomStore {
     /// Records that someone joined or left the room now. `false` when there is no
     /// such room, so a join needs only this one query to both check and record.
     pub async fn touch(&self, code: &RoomCode) -> Result<bool, StoreError> {
-        let updated = sqlx::query("UPDATE rooms SET last_active_at = ? WHERE code = ?")
+        let updated = sqlx::query("UPDATE rooms SET last_active_at = $1 WHERE code = $2")
             .bind(unix_now())
             .bind(code.as_str())
             .execute(&self.pool)
@@ -137,7 +205,7 @@ impl RoomStore {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "DELETE FROM chat_messages WHERE room_code IN
-               (SELECT code FROM rooms WHERE last_active_at < ?)",
+               (SELECT code FROM rooms WHERE last_active_at < $1)",
         )
         .bind(before)
         .execute(&mut *transaction)
@@ -145,13 +213,13 @@ impl RoomStore {
         for table in ["meeting_removals", "meeting_co_hosts"] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE room_code IN
-                   (SELECT code FROM rooms WHERE last_active_at < ?)"
+                   (SELECT code FROM rooms WHERE last_active_at < $1)"
             ))
             .bind(before)
             .execute(&mut *transaction)
             .await?;
         }
-        let rooms = sqlx::query("DELETE FROM rooms WHERE last_active_at < ?")
+        let rooms = sqlx::query("DELETE FROM rooms WHERE last_active_at < $1")
             .bind(before)
             .execute(&mut *transaction)
             .await?
@@ -166,7 +234,7 @@ impl RoomStore {
         // fetch_all steps the statement to its end, so its write is committed at once
         // (a statement left half-stepped would keep the database locked).
         let ends: Vec<i64> = sqlx::query_scalar(
-            "UPDATE peer_ids SET next = next + ? WHERE only_row = 1 RETURNING next",
+            "UPDATE peer_ids SET next = next + $1 WHERE only_row = 1 RETURNING next",
         )
         .bind(count)
         .fetch_all(&self.pool)
@@ -182,21 +250,21 @@ impl RoomStore {
         make: impl FnOnce() -> Vec<u8>,
     ) -> Result<Vec<u8>, StoreError> {
         sqlx::query(
-            "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(make())
         .execute(&self.pool)
         .await?;
         Ok(
-            sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+            sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
                 .bind(name)
                 .fetch_one(&self.pool)
                 .await?,
         )
     }
 
-    /// Closes the pool, flushing SQLite's write-ahead log.
+    /// Closes the pool (flushing SQLite's write-ahead log).
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -213,23 +281,47 @@ fn unix_seconds(at: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
+/// `url` with its password, if it has one, hidden (for logs and errors).
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A SQLite URL that creates its file if missing (`mode=rwc`), unless it names a mode.
+fn create_if_missing(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_databases::{on_both_engines, TestDatabase};
     use super::*;
 
-    fn db_url(dir: &tempfile::TempDir) -> String {
-        format!("sqlite:{}", dir.path().join("parley.db").display())
-    }
+    on_both_engines!(
+        creates_and_finds_rooms,
+        unknown_rooms_are_not_found,
+        rooms_survive_reopening,
+        peer_ids_and_secrets_outlive_the_process,
+        the_database_answers,
+    );
 
-    #[tokio::test]
-    async fn creates_and_finds_rooms_in_a_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = RoomStore::open(&db_url(&dir)).await.unwrap();
-        assert!(
-            dir.path().join("parley.db").exists(),
-            "the database file is created"
-        );
-
+    async fn creates_and_finds_rooms(db: TestDatabase) {
+        let store = db.open().await;
         let room = store
             .create("Standup", MeetingSettings::default())
             .await
@@ -248,24 +340,20 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn unknown_rooms_are_not_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = RoomStore::open(&db_url(&dir)).await.unwrap();
+    async fn unknown_rooms_are_not_found(db: TestDatabase) {
+        let store = db.open().await;
         store
             .create("Standup", MeetingSettings::default())
             .await
             .unwrap();
         let unknown = RoomCode::parse("zzz-zzzz-zzz").unwrap();
         assert_eq!(store.find(&unknown).await.unwrap(), None);
+        assert!(!store.touch(&unknown).await.unwrap());
     }
 
-    #[tokio::test]
-    async fn rooms_survive_reopening_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = db_url(&dir);
+    async fn rooms_survive_reopening(db: TestDatabase) {
         let room = {
-            let store = RoomStore::open(&url).await.unwrap();
+            let store = db.open().await;
             let room = store
                 .create("Weekly sync", MeetingSettings::default())
                 .await
@@ -274,15 +362,12 @@ mod tests {
             room
         };
         // Opening again runs the migrations again: they must be a no-op now.
-        let reopened = RoomStore::open(&url).await.unwrap();
+        let reopened = db.open().await;
         assert_eq!(reopened.find(&room.code).await.unwrap(), Some(room));
     }
 
-    #[tokio::test]
-    async fn peer_ids_and_secrets_outlive_the_process() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = db_url(&dir);
-        let store = RoomStore::open(&url).await.unwrap();
+    async fn peer_ids_and_secrets_outlive_the_process(db: TestDatabase) {
+        let store = db.open().await;
         assert_eq!(store.reserve_peer_ids(100).await.unwrap(), 1);
         assert_eq!(store.reserve_peer_ids(100).await.unwrap(), 101);
         let key = store.secret("k", || vec![1, 2, 3]).await.unwrap();
@@ -293,18 +378,85 @@ mod tests {
             "made once"
         );
         store.close().await;
-        let reopened = RoomStore::open(&url).await.unwrap();
+        let reopened = db.open().await;
         assert_eq!(reopened.reserve_peer_ids(100).await.unwrap(), 201);
         assert_eq!(reopened.secret("k", || vec![9]).await.unwrap(), key);
     }
 
+    async fn the_database_answers(db: TestDatabase) {
+        let store = db.open().await;
+        assert!(store.reachable(Duration::from_secs(5)).await);
+        store.close().await;
+        assert!(
+            !store.reachable(Duration::from_secs(5)).await,
+            "a closed pool does not"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_file_is_created() {
+        let db = TestDatabase::sqlite().await;
+        let path = db.url.strip_prefix("sqlite:").unwrap().to_owned();
+        db.open().await;
+        assert!(std::path::Path::new(&path).exists());
+        assert_eq!(db.open().await.engine(), Engine::Sqlite);
+    }
+
+    #[tokio::test]
+    async fn nodes_sharing_postgres_never_hand_out_the_same_peer_ids() {
+        let db = TestDatabase::postgres().await;
+        let (one, two) = (db.open().await, db.open().await);
+        assert_eq!(one.engine(), Engine::Postgres);
+        let mut firsts = Vec::new();
+        for _ in 0..20 {
+            let (a, b) = tokio::join!(one.reserve_peer_ids(100), two.reserve_peer_ids(100));
+            firsts.extend([a.unwrap(), b.unwrap()]);
+        }
+        firsts.sort();
+        let expected: Vec<u64> = (0..40).map(|n| 1 + 100 * n).collect();
+        assert_eq!(firsts, expected, "blocks of 100, none given twice");
+    }
+
     #[tokio::test]
     async fn a_bad_database_url_is_a_clear_error() {
-        let err = RoomStore::open("postgres://nope").await.unwrap_err();
+        let err = RoomStore::open("mysql://nope").await.unwrap_err();
         assert!(matches!(err, StoreError::InvalidUrl { .. }), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let missing_dir = format!("sqlite:{}", dir.path().join("no/such/dir/x.db").display());
         let err = RoomStore::open(&missing_dir).await.unwrap_err();
         assert!(matches!(err, StoreError::Open { .. }), "{err}");
+        // Nobody listens on port 1: the error names the server, not the password.
+        let err = RoomStore::open("postgres://ada:s3cret@127.0.0.1:1/parley")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Open { .. }), "{err}");
+        assert!(err.to_string().contains("ada:***@127.0.0.1:1"), "{err}");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn both_engines_have_the_same_migrations() {
+        let list = |migrator: &Migrator| -> Vec<(i64, String)> {
+            migrator
+                .iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect()
+        };
+        assert_eq!(list(&SQLITE_MIGRATIONS), list(&POSTGRES_MIGRATIONS));
+    }
+
+    #[test]
+    fn urls_name_their_engine() {
+        assert_eq!(Engine::of("sqlite:parley.db"), Some(Engine::Sqlite));
+        assert_eq!(Engine::of("postgres://h/db"), Some(Engine::Postgres));
+        assert_eq!(Engine::of("postgresql://h/db"), Some(Engine::Postgres));
+        assert_eq!(Engine::of("mysql://h/db"), None);
+        assert_eq!(Engine::of("parley.db"), None);
+        assert_eq!(create_if_missing("sqlite:p.db"), "sqlite:p.db?mode=rwc");
+        assert_eq!(
+            create_if_missing("sqlite:p.db?mode=ro"),
+            "sqlite:p.db?mode=ro"
+        );
+        assert_eq!(redacted("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

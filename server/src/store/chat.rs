@@ -1,4 +1,4 @@
-//! Chat messages in SQLite: kept per meeting, read back newest last, swept after the
+//! Chat messages: kept per meeting, read back newest last, swept after the
 //! retention period.
 
 use super::{RoomStore, StoreError};
@@ -43,7 +43,7 @@ impl RoomStore {
         let mut transaction = self.pool.begin().await?;
         let row: Row = sqlx::query_as(
             "INSERT INTO chat_messages (room_code, sender_id, sender_name, body, sent_at)
-             VALUES (?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5)
              RETURNING id, sender_id, sender_name, body, sent_at",
         )
         .bind(code.as_str())
@@ -54,9 +54,9 @@ impl RoomStore {
         .fetch_one(&mut *transaction)
         .await?;
         sqlx::query(
-            "DELETE FROM chat_messages WHERE room_code = ?1 AND id <= (
-                 SELECT id FROM chat_messages WHERE room_code = ?1
-                 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+            "DELETE FROM chat_messages WHERE room_code = $1 AND id <= (
+                 SELECT id FROM chat_messages WHERE room_code = $1
+                 ORDER BY id DESC LIMIT 1 OFFSET $2)",
         )
         .bind(code.as_str())
         .bind(i64::try_from(keep).unwrap_or(i64::MAX))
@@ -75,7 +75,7 @@ impl RoomStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut rows: Vec<Row> = sqlx::query_as(
             "SELECT id, sender_id, sender_name, body, sent_at FROM chat_messages
-             WHERE room_code = ? ORDER BY id DESC LIMIT ?",
+             WHERE room_code = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(code.as_str())
         .bind(limit)
@@ -88,7 +88,7 @@ impl RoomStore {
     /// Deletes every message sent before `before`; returns how many there were.
     pub async fn forget_chat_before(&self, before: SystemTime) -> Result<u64, StoreError> {
         let before = i64::try_from(unix_millis(before)).unwrap_or(i64::MAX);
-        Ok(sqlx::query("DELETE FROM chat_messages WHERE sent_at < ?")
+        Ok(sqlx::query("DELETE FROM chat_messages WHERE sent_at < $1")
             .bind(before)
             .execute(&self.pool)
             .await?
@@ -99,21 +99,19 @@ impl RoomStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::test_databases::{on_both_engines, TestDatabase};
     use std::time::Duration;
 
-    async fn store(dir: &tempfile::TempDir) -> RoomStore {
-        RoomStore::open(&format!(
-            "sqlite:{}",
-            dir.path().join("parley.db").display()
-        ))
-        .await
-        .unwrap()
-    }
+    on_both_engines!(
+        chat_is_kept_per_meeting_and_survives_reopening,
+        idle_meetings_go_with_their_chat_and_used_ones_stay,
+        history_is_the_latest_messages_oldest_first,
+        a_meeting_keeps_only_its_latest_messages_on_disk,
+        old_chat_is_swept_and_goes_with_its_meeting,
+    );
 
-    #[tokio::test]
-    async fn chat_is_kept_per_meeting_and_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
+    async fn chat_is_kept_per_meeting_and_survives_reopening(db: TestDatabase) {
+        let store = db.open().await;
         let one = store.create("One", Default::default()).await.unwrap().code;
         let two = store.create("Two", Default::default()).await.unwrap().code;
         let now = SystemTime::now();
@@ -137,16 +135,14 @@ mod tests {
         assert_eq!(first.sent_at, unix_millis(now));
         store.close().await;
 
-        let store = self::store(&dir).await;
+        let store = db.open().await;
         let history = store.chat_history(&one, 200).await.unwrap();
         assert_eq!(history, vec![first, second]);
         assert_eq!(store.chat_history(&two, 200).await.unwrap().len(), 1);
     }
 
-    #[tokio::test]
-    async fn idle_meetings_go_with_their_chat_and_used_ones_stay() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
+    async fn idle_meetings_go_with_their_chat_and_used_ones_stay(db: TestDatabase) {
+        let store = db.open().await;
         let idle = store.create("Idle", Default::default()).await.unwrap().code;
         let used = store.create("Used", Default::default()).await.unwrap().code;
         for room in [&idle, &used] {
@@ -155,7 +151,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        sqlx::query("UPDATE rooms SET last_active_at = last_active_at - 7200 WHERE code = ?")
+        sqlx::query("UPDATE rooms SET last_active_at = last_active_at - 7200 WHERE code = $1")
             .bind(idle.as_str())
             .execute(&store.pool)
             .await
@@ -183,10 +179,8 @@ mod tests {
             .unwrap()
     }
 
-    #[tokio::test]
-    async fn history_is_the_latest_messages_oldest_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
+    async fn history_is_the_latest_messages_oldest_first(db: TestDatabase) {
+        let store = db.open().await;
         let room = store.create("Busy", Default::default()).await.unwrap().code;
         for n in 0..10 {
             store
@@ -204,10 +198,8 @@ mod tests {
         assert_eq!(history_texts(&store, &room, 3).await, ["7", "8", "9"]);
     }
 
-    #[tokio::test]
-    async fn a_meeting_keeps_only_its_latest_messages_on_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
+    async fn a_meeting_keeps_only_its_latest_messages_on_disk(db: TestDatabase) {
+        let store = db.open().await;
         let busy = store.create("Busy", Default::default()).await.unwrap().code;
         let quiet = store
             .create("Quiet", Default::default())
@@ -242,10 +234,8 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn old_chat_is_swept_and_goes_with_its_meeting() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
+    async fn old_chat_is_swept_and_goes_with_its_meeting(db: TestDatabase) {
+        let store = db.open().await;
         let room = store.create("Old", Default::default()).await.unwrap().code;
         let now = SystemTime::now();
         let day = Duration::from_secs(24 * 3600);
@@ -261,7 +251,7 @@ mod tests {
         assert_eq!(history_texts(&store, &room, 10).await, ["new"]);
 
         // Deleting the meeting deletes its chat (foreign keys are on).
-        sqlx::query("DELETE FROM rooms WHERE code = ?")
+        sqlx::query("DELETE FROM rooms WHERE code = $1")
             .bind(room.as_str())
             .execute(&store.pool)
             .await

@@ -4,6 +4,7 @@
 use super::{unix_now, RoomStore, StoreError};
 use app::protocol::{Access, MeetingSettings, PeerId};
 use app::room_code::RoomCode;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 impl RoomStore {
@@ -15,7 +16,7 @@ impl RoomStore {
         code: &RoomCode,
     ) -> Result<Option<MeetingSettings>, StoreError> {
         let row = sqlx::query(
-            "UPDATE rooms SET last_active_at = ? WHERE code = ?
+            "UPDATE rooms SET last_active_at = $1 WHERE code = $2
              RETURNING access, everyone_may_present, everyone_may_chat",
         )
         .bind(unix_now())
@@ -30,7 +31,7 @@ impl RoomStore {
     /// A meeting's settings, `None` when there is no such meeting.
     pub async fn settings(&self, code: &RoomCode) -> Result<Option<MeetingSettings>, StoreError> {
         sqlx::query(
-            "SELECT access, everyone_may_present, everyone_may_chat FROM rooms WHERE code = ?",
+            "SELECT access, everyone_may_present, everyone_may_chat FROM rooms WHERE code = $1",
         )
         .bind(code.as_str())
         .fetch_optional(&self.pool)
@@ -46,12 +47,12 @@ impl RoomStore {
         settings: MeetingSettings,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE rooms SET access = ?, everyone_may_present = ?, everyone_may_chat = ?
-             WHERE code = ?",
+            "UPDATE rooms SET access = $1, everyone_may_present = $2, everyone_may_chat = $3
+             WHERE code = $4",
         )
         .bind(settings.access.as_str())
-        .bind(settings.everyone_may_present)
-        .bind(settings.everyone_may_chat)
+        .bind(i64::from(settings.everyone_may_present))
+        .bind(i64::from(settings.everyone_may_chat))
         .bind(code.as_str())
         .execute(&self.pool)
         .await?;
@@ -67,7 +68,7 @@ impl RoomStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO meeting_removals (room_code, peer_id, browser, removed_at)
-             VALUES (?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(code.as_str())
         .bind(peer.0 as i64)
@@ -91,7 +92,7 @@ impl RoomStore {
         }
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM meeting_removals
-             WHERE room_code = ? AND (peer_id = ? OR browser = ?) LIMIT 1",
+             WHERE room_code = $1 AND (peer_id = $2 OR browser = $3) LIMIT 1",
         )
         .bind(code.as_str())
         .bind(peer.map(|p| p.0 as i64))
@@ -111,10 +112,10 @@ impl RoomStore {
         co_host: bool,
     ) -> Result<(), StoreError> {
         let query = if co_host {
-            "INSERT INTO meeting_co_hosts (room_code, peer_id) VALUES (?, ?)
+            "INSERT INTO meeting_co_hosts (room_code, peer_id) VALUES ($1, $2)
              ON CONFLICT DO NOTHING"
         } else {
-            "DELETE FROM meeting_co_hosts WHERE room_code = ? AND peer_id = ?"
+            "DELETE FROM meeting_co_hosts WHERE room_code = $1 AND peer_id = $2"
         };
         sqlx::query(query)
             .bind(code.as_str())
@@ -127,7 +128,7 @@ impl RoomStore {
     /// Whether `peer` was made a co-host of the meeting.
     pub async fn is_co_host(&self, code: &RoomCode, peer: PeerId) -> Result<bool, StoreError> {
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM meeting_co_hosts WHERE room_code = ? AND peer_id = ?",
+            "SELECT 1 FROM meeting_co_hosts WHERE room_code = $1 AND peer_id = $2",
         )
         .bind(code.as_str())
         .bind(peer.0 as i64)
@@ -137,24 +138,26 @@ impl RoomStore {
     }
 }
 
-fn settings_from(row: &sqlx::sqlite::SqliteRow) -> Result<MeetingSettings, StoreError> {
+fn settings_from(row: &AnyRow) -> Result<MeetingSettings, StoreError> {
     let access: String = row.try_get(0)?;
+    let everyone_may_present: i64 = row.try_get(1)?;
+    let everyone_may_chat: i64 = row.try_get(2)?;
     Ok(MeetingSettings {
         access: Access::parse(&access).unwrap_or_default(),
-        everyone_may_present: row.try_get(1)?,
-        everyone_may_chat: row.try_get(2)?,
+        everyone_may_present: everyone_may_present != 0,
+        everyone_may_chat: everyone_may_chat != 0,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::test_databases::{on_both_engines, TestDatabase};
 
-    #[tokio::test]
-    async fn settings_and_removals_are_kept_with_the_meeting() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("parley.db").display());
-        let store = RoomStore::open(&url).await.unwrap();
+    on_both_engines!(settings_and_removals_are_kept_with_the_meeting);
+
+    async fn settings_and_removals_are_kept_with_the_meeting(db: TestDatabase) {
+        let store = db.open().await;
         let asking = MeetingSettings {
             access: Access::AskToJoin,
             ..MeetingSettings::default()
@@ -180,7 +183,7 @@ mod tests {
             .unwrap();
         store.close().await;
 
-        let store = RoomStore::open(&url).await.unwrap();
+        let store = db.open().await;
         assert_eq!(store.settings(&room.code).await.unwrap(), Some(locked));
         assert!(store
             .was_removed(&room.code, Some(PeerId(7)), None)

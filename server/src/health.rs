@@ -1,0 +1,79 @@
+//! Whether this node can do its work. `/healthz` answers 200 when the database answers
+//! and 503 when it does not (a load balancer then sends new people to another node),
+//! with a line per dependency; the log says when the database goes away and when it
+//! is back. Calls in progress are not touched either way: the database is needed to
+//! join, not to talk.
+
+use crate::store::{Engine, RoomStore};
+use axum::extract::State;
+use axum::http::StatusCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a check waits for the database's answer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(2);
+/// How often the database is checked when nobody asks.
+const CHECK_EVERY: Duration = Duration::from_secs(5);
+
+pub struct Health {
+    store: RoomStore,
+    /// What the last check found (to log changes only).
+    database_up: AtomicBool,
+}
+
+impl Health {
+    pub fn new(store: RoomStore) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            database_up: AtomicBool::new(true),
+        })
+    }
+
+    /// Asks the database now; logs when the answer changed. Whether it answered.
+    pub async fn check_database(&self) -> bool {
+        let up = self.store.reachable(ANSWER_WITHIN).await;
+        let engine = engine_name(self.store.engine());
+        if self.database_up.swap(up, Ordering::Relaxed) != up {
+            if up {
+                tracing::info!(engine, "the database answers again");
+            } else {
+                tracing::warn!(
+                    engine,
+                    "the database does not answer: nobody can join or chat until it does"
+                );
+            }
+        }
+        up
+    }
+
+    /// Checks now and then, so that the log tells of an outage nobody asked about.
+    pub async fn watch(self: Arc<Self>) {
+        let mut every = tokio::time::interval(CHECK_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            self.check_database().await;
+        }
+    }
+}
+
+/// `GET /healthz`.
+pub async fn endpoint(State(health): State<Arc<Health>>) -> (StatusCode, String) {
+    let engine = engine_name(health.store.engine());
+    if health.check_database().await {
+        (StatusCode::OK, format!("ok\ndatabase: ok ({engine})\n"))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unavailable\ndatabase: unreachable ({engine})\n"),
+        )
+    }
+}
+
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "SQLite",
+        Engine::Postgres => "PostgreSQL",
+    }
+}
