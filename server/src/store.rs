@@ -26,7 +26,7 @@ const CODE_ATTEMPTS: usize = 5;
 const MAX_CONNECTIONS: u32 = 8;
 /// How long a query waits for a connection (so that a lost database server fails a
 /// join with an error instead of holding it).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
