@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
         }
     };
     tracing::info!(
-        database = %config.database_url,
+        database = %server::store::redacted(&config.database_url),
         site = %config
             .site_folder()
             .map_or("built in".to_owned(), |folder| folder.display().to_string()),

@@ -282,7 +282,7 @@ fn unix_seconds(at: SystemTime) -> i64 {
 }
 
 /// `url` with its password, if it has one, hidden (for logs and errors).
-fn redacted(url: &str) -> String {
+pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
