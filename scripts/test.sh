@@ -14,7 +14,7 @@ step "format"
 cargo fmt --all --check
 
 step "lints (server, shared code, load generator)"
-cargo clippy -p app -p server -p loadgen -p test-postgres --all-targets --locked -- -D warnings
+cargo clippy -p app -p server -p loadgen -p test-services --all-targets --locked -- -D warnings
 step "lints (browser code, wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort --locked -- -D warnings
 

@@ -23,6 +23,11 @@ pub struct Config {
     #[arg(long, env = "PARLEY_DATABASE_URL", default_value = "sqlite:parley.db")]
     pub database_url: String,
 
+    /// Run as one of several nodes sharing this Redis (and one PostgreSQL database, in
+    /// --database-url): every node serves every meeting. Example: redis://10.0.0.5:6379
+    #[arg(long, env = "PARLEY_CLUSTER")]
+    pub cluster: Option<String>,
+
     /// Serve the browser app (the pkg/ folder with the JavaScript, wasm and CSS) from
     /// this folder, as produced by `cargo leptos build`, instead of the copy built into a
     /// release binary. Without it, a binary that carries no copy (a debug build) reads

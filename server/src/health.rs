@@ -1,9 +1,10 @@
-//! Whether this node can do its work. `/healthz` answers 200 when the database answers
-//! and 503 when it does not (a load balancer then sends new people to another node),
+//! Whether this node can do its work. `/healthz` answers 200 when the database (and,
+//! for one of several nodes, Redis) answers and 503 when not (a load balancer then sends new people to another node),
 //! with a line per dependency; the log says when the database goes away and when it
 //! is back. Calls in progress are not touched either way: the database is needed to
 //! join, not to talk.
 
+use crate::cluster::Cluster;
 use crate::store::{Engine, RoomStore};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,14 +19,17 @@ const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Health {
     store: RoomStore,
+    /// The bus between nodes, when this is one of several.
+    cluster: Option<Arc<Cluster>>,
     /// What the last check found (to log changes only).
     database_up: AtomicBool,
 }
 
 impl Health {
-    pub fn new(store: RoomStore) -> Arc<Self> {
+    pub fn new(store: RoomStore, cluster: Option<Arc<Cluster>>) -> Arc<Self> {
         Arc::new(Self {
             store,
+            cluster,
             database_up: AtomicBool::new(true),
         })
     }
@@ -58,17 +62,28 @@ impl Health {
     }
 }
 
-/// `GET /healthz`.
+/// `GET /healthz`: `ok` or `unavailable`, then a line per dependency.
 pub async fn endpoint(State(health): State<Arc<Health>>) -> (StatusCode, String) {
     let engine = engine_name(health.store.engine());
-    if health.check_database().await {
-        (StatusCode::OK, format!("ok\ndatabase: ok ({engine})\n"))
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("unavailable\ndatabase: unreachable ({engine})\n"),
-        )
+    let database = health.check_database().await;
+    let mut lines = vec![match database {
+        true => format!("database: ok ({engine})"),
+        false => format!("database: unreachable ({engine})"),
+    }];
+    let mut healthy = database;
+    if let Some(cluster) = &health.cluster {
+        let redis = cluster.check().await;
+        healthy &= redis;
+        lines.push(match redis {
+            true => format!("redis: ok (node {})", cluster.node()),
+            false => "redis: unreachable".to_owned(),
+        });
     }
+    let (status, word) = match healthy {
+        true => (StatusCode::OK, "ok"),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    };
+    (status, format!("{word}\n{}\n", lines.join("\n")))
 }
 
 fn engine_name(engine: Engine) -> &'static str {

@@ -71,8 +71,9 @@ impl HostKeys {
     }
 }
 
-/// What a browser's cookies say about it, read when its signaling connection opens.
-#[derive(Clone, Debug, Default)]
+/// What a browser's cookies say about it, read when its signaling connection opens
+/// (and passed to the node that hosts the meeting, when that is another).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Visitor {
     /// `(meeting code, secret)` of each host cookie sent (unchecked).
     host_cookies: Vec<(String, String)>,

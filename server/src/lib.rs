@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod accept;
+pub mod cluster;
 pub mod config;
 pub mod health;
 pub mod hosts;
@@ -34,6 +35,8 @@ use tokio::net::TcpListener;
 pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
     #[error("could not listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -99,18 +102,26 @@ impl Server {
             ),
             None => None,
         };
+        let cluster = match &config.cluster {
+            Some(url) => Some(cluster::Cluster::open(url).await?),
+            None => None,
+        };
         let signaling = Arc::new(
             Signaling::open(
                 config.signaling.clone(),
                 IceServers::new(&config.ice),
                 store.clone(),
                 sfu,
+                cluster.clone(),
             )
             .await?,
         );
+        if let Some(cluster) = &cluster {
+            cluster.start(&signaling);
+        }
         signaling.keep_within_budget();
         signaling.review_transports();
-        let health = Health::new(store.clone());
+        let health = Health::new(store.clone(), cluster);
         let router = routes::router(
             config,
             addr,

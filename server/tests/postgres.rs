@@ -1,4 +1,4 @@
-//! Parley on PostgreSQL (a server of the test's own, from `test-postgres`): what the
+//! Parley on PostgreSQL (a server of the test's own, from `test-services`): what the
 //! store's tests check per query, here through a running server, and what happens
 //! while the database is down.
 
@@ -7,7 +7,7 @@ mod common;
 use app::protocol::{ClientMessage, Epoch, ErrorCode, ServerMessage, Signal};
 use common::{http, TestServer};
 use std::time::{Duration, Instant};
-use test_postgres::TestPostgres;
+use test_services::TestPostgres;
 use tokio::task::block_in_place;
 
 async fn health(server: &TestServer) -> (u16, String) {

@@ -15,8 +15,7 @@ use crate::hosts::Visitor;
 use crate::monitoring;
 use app::protocol::{ErrorCode, LeaveReason, PeerId, ServerMessage, CLOSE_RESTARTING};
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::stream::SplitStream;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use std::net::IpAddr;
 use std::ops::ControlFlow;
 use std::pin::pin;
@@ -62,18 +61,36 @@ impl End {
     }
 }
 
-/// Serves one WebSocket from `client` until it closes. `_slot` holds its place in the
-/// per-address count.
+/// Serves one WebSocket from `client` until it closes; `first` is a frame already
+/// read from it. `_slot` holds its place in the per-address count.
 pub async fn serve(
     socket: WebSocket,
+    first: Option<Message>,
     signaling: Arc<Signaling>,
     client: IpAddr,
     visitor: Visitor,
     _slot: ConnectionSlot,
 ) {
+    let (sink, stream) = socket.split();
+    let stream = futures_util::stream::iter(first.map(Ok)).chain(stream);
+    serve_frames(sink, stream, signaling, client, visitor).await;
+}
+
+/// Serves one participant's connection, whose frames come from `stream` and go to
+/// `sink`: a WebSocket here, or one on another node relayed over the cluster bus.
+pub async fn serve_frames<K, S>(
+    sink: K,
+    stream: S,
+    signaling: Arc<Signaling>,
+    client: IpAddr,
+    visitor: Visitor,
+) where
+    K: Sink<Message, Error = axum::Error> + Unpin + Send + 'static,
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin + Send,
+{
+    let mut stream = stream;
     let connection = signaling.next_connection.fetch_add(1, Ordering::Relaxed);
     let (outbox, receiver) = signaling.hub.outbox(signaling.limits.outgoing_queue);
-    let (sink, mut stream) = socket.split();
     let mut writer = tokio::spawn(super::writer::write_loop(
         sink,
         receiver,
@@ -163,7 +180,10 @@ pub(super) struct Session {
 }
 
 impl Session {
-    async fn read_loop(&mut self, stream: &mut SplitStream<WebSocket>) -> End {
+    async fn read_loop<S>(&mut self, stream: &mut S) -> End
+    where
+        S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
         let mut stopping = self.signaling.stopping.subscribe();
         if *stopping.borrow() {
             return End::Stopping;

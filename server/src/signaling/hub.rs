@@ -357,6 +357,11 @@ impl Hub {
         let people = rooms.values().map(|r| r.members().len()).sum();
         (rooms.len(), people)
     }
+
+    /// The codes of the meetings with someone in them here.
+    pub fn room_codes(&self) -> Vec<RoomCode> {
+        self.rooms().keys().cloned().collect()
+    }
 }
 
 /// Queues a reply (not numbered: it is not replayed). A brand-new queue cannot be

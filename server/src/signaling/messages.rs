@@ -126,7 +126,7 @@ impl Session {
                         claims.peer,
                         Some(Comeback {
                             last_seen,
-                            may_restore: claims.issued_at < self.signaling.started_at,
+                            may_restore: claims.issued_at < self.signaling.restorable_before(&code),
                             transport,
                         }),
                     ),

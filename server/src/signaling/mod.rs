@@ -3,7 +3,7 @@
 //! is in `app::protocol` (see app/src/PROTOCOL.md).
 
 mod chat;
-mod connection;
+pub(crate) mod connection;
 pub mod forwarded;
 pub mod hub;
 pub mod ids;
@@ -16,6 +16,7 @@ pub mod resume;
 mod waiting;
 mod writer;
 
+use crate::cluster::Cluster;
 use crate::config::SignalingConfig;
 use crate::hosts::{HostKeys, Visitor};
 use crate::ice::IceServers;
@@ -57,7 +58,7 @@ pub struct Signaling {
     /// Numbers the connections, so that news from one that was replaced is ignored.
     next_connection: AtomicU64,
     /// Set when the server stops: every connection closes, asking clients to come back.
-    stopping: watch::Sender<bool>,
+    pub(crate) stopping: watch::Sender<bool>,
     origins: OriginPolicy,
     proxies: TrustedProxies,
     connections: ConnectionsPerIp,
@@ -69,6 +70,8 @@ pub struct Signaling {
     /// The media port, when the server forwards media.
     pub sfu: Option<crate::sfu::Sfu>,
     pub relayed: RelayedCounters,
+    /// The other nodes, when this is one of several (`--cluster`).
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 /// Meetings of more people than this go through the media port, unless configured
@@ -86,6 +89,7 @@ impl Signaling {
         ice: IceServers,
         store: RoomStore,
         sfu: Option<crate::sfu::Sfu>,
+        cluster: Option<Arc<Cluster>>,
     ) -> Result<Self, StoreError> {
         let key = store.secret(RESUME_KEY, resume::new_key).await?;
         let host_key = store
@@ -118,6 +122,7 @@ impl Signaling {
             knock_quota: AddressQuota::new(limits.max_knocks_per_minute, Duration::from_secs(60)),
             hosts: Arc::new(HostKeys::new(host_key)),
             sfu,
+            cluster,
             relayed: RelayedCounters::new(),
             store,
             ice,
@@ -194,11 +199,23 @@ impl Signaling {
     /// Closes every signaling connection with "restarting, come back", and waits (a
     /// little) for the close frames to go out.
     pub async fn stop(&self) {
+        // Other nodes take this one's meetings before anyone is asked to come back.
+        if let Some(cluster) = &self.cluster {
+            cluster.leave(self).await;
+        }
         self.stopping.send_replace(true);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         while self.connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// A session of meeting `code` this server does not know may be taken up afresh
+    /// when its token was issued before this: before the server started, or before
+    /// this node became the meeting's home (its former home stopped or died).
+    fn restorable_before(&self, code: &RoomCode) -> SystemTime {
+        let homed_at = self.cluster.as_ref().and_then(|c| c.homed_at(code));
+        homed_at.map_or(self.started_at, |at| at.max(self.started_at))
     }
 
     /// Records activity in a room; a failure is logged, not fatal to the call.
@@ -247,5 +264,12 @@ pub async fn upgrade(
         .max_frame_size(hard_cap)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection::serve(socket, signaling, client, visitor, slot))
+        .on_upgrade(move |socket| async move {
+            match signaling.cluster.clone() {
+                None => connection::serve(socket, None, signaling, client, visitor, slot).await,
+                Some(cluster) => {
+                    crate::cluster::route(cluster, socket, signaling, client, visitor, slot).await
+                }
+            }
+        })
 }

@@ -2,20 +2,22 @@
 //! closes or the server kicks the connection.
 
 use super::hub::{Kick, OutboxReceiver};
-use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::stream::SplitSink;
-use futures_util::SinkExt;
+use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes};
+use futures_util::{Sink, SinkExt};
 use std::pin::pin;
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// Sends queued messages and pings until the queue closes. Returns the socket for a
 /// final close frame, or `None` when it was kicked or broke.
-pub(super) async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
+pub(super) async fn write_loop<K>(
+    mut sink: K,
     receiver: OutboxReceiver,
     ping_every: Duration,
-) -> Option<SplitSink<WebSocket, Message>> {
+) -> Option<K>
+where
+    K: Sink<Message, Error = axum::Error> + Unpin,
+{
     let mut receiver = receiver;
     let mut kick_watch = receiver.kick.clone();
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
@@ -63,11 +65,14 @@ pub(super) async fn write_loop(
 }
 
 /// Writes `first` and whatever else is queued already, with one flush for them all.
-async fn send_queued(
-    sink: &mut SplitSink<WebSocket, Message>,
+async fn send_queued<K>(
+    sink: &mut K,
     first: Utf8Bytes,
     receiver: &mut OutboxReceiver,
-) -> Result<(), axum::Error> {
+) -> Result<(), axum::Error>
+where
+    K: Sink<Message, Error = axum::Error> + Unpin,
+{
     sink.feed(Message::Text(first)).await?;
     while let Some(frame) = receiver.try_recv() {
         sink.feed(Message::Text(frame)).await?;

@@ -1,6 +1,6 @@
 //! Where the store's tests keep their data, so that each runs on both engines: a
 //! SQLite file in a temporary directory, or a fresh database on the test PostgreSQL
-//! server (the `test-postgres` crate).
+//! server (the `test-services` crate).
 
 use super::RoomStore;
 
@@ -21,7 +21,7 @@ impl TestDatabase {
 
     pub(crate) async fn postgres() -> Self {
         Self {
-            url: test_postgres::fresh_database().await,
+            url: test_services::fresh_database().await,
             _dir: None,
         }
     }

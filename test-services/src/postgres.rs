@@ -1,16 +1,12 @@
-//! A throwaway PostgreSQL server for Parley's tests, made from the system's PostgreSQL
-//! (Debian's `postgresql` package) in a temporary directory, run as an unprivileged
-//! account (PostgreSQL refuses to run as root) on a free loopback port.
+//! A throwaway PostgreSQL server, made from the system's PostgreSQL (Debian's
+//! `postgresql` package), run as an unprivileged account (PostgreSQL refuses to run
+//! as root).
 //!
 //! [`fresh_database`] gives a new database on one server shared by a test process;
 //! [`TestPostgres::start`] a server of one's own, for tests that stop and start it.
-//! Every server goes when the test process ends, however it ends: a small shell,
-//! spawned with a parent-death signal, stops it and deletes its directory. A
-//! directory left behind all the same is deleted by the next run.
 
 use sqlx::{Connection, Executor, PgConnection};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -22,29 +18,9 @@ pub const USER: &str = "parley";
 const SYSTEM_ACCOUNT: &str = "postgres";
 /// How long a server may take to accept connections.
 const READY_WITHIN: Duration = Duration::from_secs(30);
-/// The prefix of a server's directory in the system's temporary directory (then the
-/// test process's id).
-const DIR_PREFIX: &str = "parley-postgres-";
-
-/// Waits, as long as the test process lives, to stop the server and delete its
-/// directory (on SIGTERM, which the kernel sends when the process ends).
-const SUPERVISOR: &str = r#"dir=$1
-stop() {
-  pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null)
-  if [ -n "$pid" ]; then
-    kill -QUIT "$pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -rf "$dir"
-  kill "$sleeper" 2>/dev/null
-  exit 0
-}
-trap stop TERM INT HUP
-while :; do sleep 3600 & sleeper=$!; wait "$sleeper"; done"#;
 
 static SHARED: OnceLock<TestPostgres> = OnceLock::new();
 static DATABASES: AtomicU32 = AtomicU32::new(0);
-static SERVERS: AtomicU32 = AtomicU32::new(0);
 
 /// The URL of a new, empty database on the test process's shared server (started on
 /// first use).
@@ -68,17 +44,10 @@ impl TestPostgres {
     /// Makes a server and starts it.
     pub fn start() -> Self {
         let bin = binaries();
-        sweep_stale_directories();
-        let dir = std::env::temp_dir().join(format!(
-            "{DIR_PREFIX}{}-{}",
-            std::process::id(),
-            SERVERS.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("make the test PostgreSQL's directory");
+        let dir = crate::process::new_directory("postgres");
         let server = Self {
-            port: free_port(),
-            as_account: unprivileged(&dir),
+            port: crate::process::free_port(),
+            as_account: crate::process::unprivileged(&dir, SYSTEM_ACCOUNT),
             dir,
             bin,
         };
@@ -94,7 +63,7 @@ impl TestPostgres {
                 &server.data().display().to_string(),
             ],
         );
-        server.supervise();
+        crate::process::supervise(&server.dir, &server.data().join("postmaster.pid"));
         server.start_again();
         server
     }
@@ -169,28 +138,6 @@ impl TestPostgres {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-
-    /// Spawns the supervisor from a thread that lives as long as the process: the
-    /// parent-death signal follows the thread that spawned, not the process.
-    fn supervise(&self) {
-        let dir = self.dir.clone();
-        let (spawned, outcome) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let child = Command::new("setpriv")
-                .args(["--pdeathsig", "TERM", "--", "sh", "-c", SUPERVISOR, "sh"])
-                .arg(&dir)
-                .stdin(Stdio::null())
-                .spawn();
-            let _ = spawned.send(child.map(|_| ()));
-            loop {
-                std::thread::park();
-            }
-        });
-        outcome
-            .recv()
-            .expect("the thread that supervises PostgreSQL")
-            .expect("start the supervisor (setpriv, from util-linux)");
-    }
 }
 
 impl Drop for TestPostgres {
@@ -240,61 +187,4 @@ fn binaries() -> PathBuf {
         "PostgreSQL is not installed (Parley's tests run against it): \
          scripts/setup.sh --test installs Debian's postgresql",
     )
-}
-
-/// The command prefix that runs a program as an unprivileged account, which is given
-/// `dir`: none (`env`) when the tests do not run as root.
-fn unprivileged(dir: &Path) -> Vec<String> {
-    let running_as_root = std::fs::metadata(dir)
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false);
-    if !running_as_root {
-        return vec!["env".into()];
-    }
-    let id = |flag: &str| -> u32 {
-        let out = Command::new("id")
-            .args([flag, SYSTEM_ACCOUNT])
-            .output()
-            .expect("run id");
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("no {SYSTEM_ACCOUNT} account to run PostgreSQL as"))
-    };
-    std::os::unix::fs::chown(dir, Some(id("-u")), Some(id("-g")))
-        .expect("give the test PostgreSQL's directory to its account");
-    vec![
-        "setpriv".into(),
-        format!("--reuid={SYSTEM_ACCOUNT}"),
-        format!("--regid={SYSTEM_ACCOUNT}"),
-        "--clear-groups".into(),
-        "--".into(),
-    ]
-}
-
-/// Deletes the directories of test servers whose process is gone.
-fn sweep_stale_directories() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(DIR_PREFIX))
-            .and_then(|rest| rest.split('-').next())
-        else {
-            continue;
-        };
-        if !Path::new("/proc").join(pid).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
 }
