@@ -150,3 +150,92 @@ async fn participants_on_two_nodes_meet_chat_and_resume_across_them() {
     one.stop().await;
     two.stop().await;
 }
+
+/// Resumes `room` on the node at `ws_url` with `token`, trying again while the
+/// meeting is on its way to a node that is alive (the browser does the same); returns
+/// the id resumed with.
+async fn resume_somewhere(
+    ws_url: &str,
+    room: &app::room_code::RoomCode,
+    token: &str,
+    name: &str,
+) -> (common::client::Client, app::protocol::PeerId) {
+    let started = std::time::Instant::now();
+    loop {
+        let mut client = common::client::Client::connect(ws_url).await;
+        client.send(&ClientMessage::Resume {
+            version: app::protocol::PROTOCOL_VERSION,
+            room: room.clone(),
+            token: token.into(),
+            last_seen: 0,
+            name: name.into(),
+            media: Default::default(),
+            transport: Default::default(),
+        })
+        .await;
+        if let Some(ServerMessage::Resumed { you, .. }) =
+            client.try_recv(Duration::from_secs(8)).await
+        {
+            return (client, you);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{name} could not resume"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_outlives_the_node_that_hosted_it() {
+    let redis = tokio::task::block_in_place(TestRedis::start);
+    let database = test_services::fresh_database().await;
+    let cluster = ["--cluster", &redis.url()];
+    let mut one = common::process::ParleyProcess::start_on(Some(&database), &cluster);
+    let mut two = common::process::ParleyProcess::start_on(Some(&database), &cluster);
+    let room = common::create_room_at(one.addr, "Resilient").await;
+    let mut ada = common::client::Client::connect(&one.ws_url()).await;
+    let ada_welcome = ada.join(&room, "Ada").await;
+    let mut bob = common::client::Client::connect(&two.ws_url()).await;
+    let bob_welcome = bob.join(&room, "Bob").await;
+    assert_eq!(bob_welcome.peers.len(), 1, "through node 2, at home on node 1");
+
+    // Node 1 dies. Bob's link to it ends once node 2 sees it gone, asking him back.
+    one.kill();
+    let killed = std::time::Instant::now();
+    assert_eq!(
+        bob.expect_close().await,
+        Some(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Restart)
+    );
+    println!("Bob was asked back {:?} after node 1 died", killed.elapsed());
+    // Both come back through node 2, which takes the meeting over: the same ids.
+    let (mut bob, bob_id) = resume_somewhere(&two.ws_url(), &room, &bob_welcome.token, "Bob").await;
+    assert_eq!(bob_id, bob_welcome.you);
+    let (mut ada, ada_id) = resume_somewhere(&two.ws_url(), &room, &ada_welcome.token, "Ada").await;
+    assert_eq!(ada_id, ada_welcome.you);
+    println!("Ada resumed {:?} after node 1 died", killed.elapsed());
+    ada.send(&offer(bob_id, "after")).await;
+    let mut heard = false;
+    while let Some(message) = bob.try_recv(Duration::from_secs(2)).await {
+        if matches!(message, ServerMessage::Signal { from, .. } if from == ada_id) {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "the call's signaling goes on on node 2");
+
+    // A node that stops on SIGTERM hands its meetings over at once: node 3 takes this
+    // one as soon as the participants come back to it.
+    let three = common::process::ParleyProcess::start_on(Some(&database), &cluster);
+    two.terminate();
+    let stopped = std::time::Instant::now();
+    assert_eq!(
+        ada.expect_close().await,
+        Some(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Restart)
+    );
+    let (_ada, ada_again) =
+        resume_somewhere(&three.ws_url(), &room, &ada_welcome.token, "Ada").await;
+    assert_eq!(ada_again, ada_welcome.you);
+    println!("Ada resumed on node 3 {:?} after node 2 stopped", stopped.elapsed());
+    drop(ada);
+}

@@ -19,13 +19,22 @@ pub struct ParleyProcess {
 impl ParleyProcess {
     /// Starts Parley on loopback ports with a fresh database, metrics on, and `args`.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_on(None, args)
+    }
+
+    /// Starts Parley as [`ParleyProcess::start`] does, on the database `database_url`
+    /// when given.
+    pub fn start_on(database_url: Option<&str>, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let database = dir.path().join("parley.db");
+        let database_url = database_url
+            .map(str::to_owned)
+            .unwrap_or_else(|| super::database_url(database.clone()));
         let binary = std::env::var("PARLEY_TEST_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_parley").into());
         let mut child = Command::new(&binary)
             .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
-            .args(["--database-url", &super::database_url(database.clone())])
+            .args(["--database-url", &database_url])
             .args(["--log", "info"])
             // No media port: tests run side by side, and the default one is fixed.
             .args(["--sfu-listen", "off"])
@@ -67,6 +76,20 @@ impl ParleyProcess {
 
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash or a power cut would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the process to stop (SIGTERM), as systemd does, and waits until it has.
+    pub fn terminate(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
     }
 
     /// The process's resident memory, in bytes.
