@@ -1,7 +1,9 @@
 //! How many meetings one address may start: a token bucket per client address (the
 //! person behind a trusted proxy), so one script cannot fill the database. Over the
-//! limit, the "New meeting" form gets HTTP 429 and says when to try again.
+//! limit, the "New meeting" form gets HTTP 429 and says when to try again. With
+//! several nodes the bucket is in Redis, so the limit holds over all of them.
 
+use crate::cluster::Cluster;
 use crate::signaling::forwarded::TrustedProxies;
 use app::rooms::CreateRoom;
 use axum::extract::{ConnectInfo, Request, State};
@@ -27,6 +29,8 @@ pub struct NewMeetingLimit {
     per_hour: u32,
     proxies: TrustedProxies,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    /// The other nodes, whose meetings count too.
+    cluster: Option<Arc<Cluster>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +45,31 @@ impl NewMeetingLimit {
             per_hour: per_hour.max(1),
             proxies,
             buckets: Mutex::default(),
+            cluster: None,
         }
+    }
+
+    /// Counts over every node of `cluster`, when there is one.
+    pub fn across(mut self, cluster: Option<Arc<Cluster>>) -> Self {
+        self.cluster = cluster;
+        self
+    }
+
+    /// Takes one meeting from `client`'s allowance over all nodes (on this node alone
+    /// when Redis does not answer), or says how long until one is free.
+    pub async fn take_anywhere(&self, client: IpAddr) -> Result<(), Duration> {
+        if let Some(cluster) = &self.cluster {
+            match cluster
+                .take_allowance("new-meetings", client, self.per_hour as usize, HOUR, 1)
+                .await
+            {
+                Ok(taken) => return taken,
+                Err(error) => {
+                    tracing::warn!(%error, "could not count a new meeting in Redis; counting here")
+                }
+            }
+        }
+        self.take(client)
     }
 
     fn capacity(&self) -> f64 {
@@ -94,7 +122,7 @@ pub async fn limit(
         return next.run(request).await;
     }
     let client = limit.proxies.client_ip(peer.ip(), request.headers());
-    match limit.take(client) {
+    match limit.take_anywhere(client).await {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::warn!(%client, "refused a new meeting: too many from this address");

@@ -46,6 +46,7 @@ pub fn router(
     health: Arc<Health>,
 ) -> Router {
     let embedded = config.site_folder().is_none();
+    let cluster = signaling.cluster.clone();
     let leptos_options = LeptosOptions::builder()
         .output_name(site::output_name(embedded))
         .site_root(
@@ -101,10 +102,13 @@ pub fn router(
             _,
         >(provide_directory, shell))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(NewMeetingLimit::new(
-                config.max_new_meetings_per_hour,
-                TrustedProxies::new(&config.signaling.trusted_proxies),
-            )),
+            Arc::new(
+                NewMeetingLimit::new(
+                    config.max_new_meetings_per_hour,
+                    TrustedProxies::new(&config.signaling.trusted_proxies),
+                )
+                .across(cluster),
+            ),
             new_meetings::limit,
         ))
         .layer(axum::middleware::from_fn(hosts::browser_cookie))

@@ -163,16 +163,17 @@ async fn resume_somewhere(
     let started = std::time::Instant::now();
     loop {
         let mut client = common::client::Client::connect(ws_url).await;
-        client.send(&ClientMessage::Resume {
-            version: app::protocol::PROTOCOL_VERSION,
-            room: room.clone(),
-            token: token.into(),
-            last_seen: 0,
-            name: name.into(),
-            media: Default::default(),
-            transport: Default::default(),
-        })
-        .await;
+        client
+            .send(&ClientMessage::Resume {
+                version: app::protocol::PROTOCOL_VERSION,
+                room: room.clone(),
+                token: token.into(),
+                last_seen: 0,
+                name: name.into(),
+                media: Default::default(),
+                transport: Default::default(),
+            })
+            .await;
         if let Some(ServerMessage::Resumed { you, .. }) =
             client.try_recv(Duration::from_secs(8)).await
         {
@@ -198,7 +199,11 @@ async fn a_meeting_outlives_the_node_that_hosted_it() {
     let ada_welcome = ada.join(&room, "Ada").await;
     let mut bob = common::client::Client::connect(&two.ws_url()).await;
     let bob_welcome = bob.join(&room, "Bob").await;
-    assert_eq!(bob_welcome.peers.len(), 1, "through node 2, at home on node 1");
+    assert_eq!(
+        bob_welcome.peers.len(),
+        1,
+        "through node 2, at home on node 1"
+    );
 
     // Node 1 dies. Bob's link to it ends once node 2 sees it gone, asking him back.
     one.kill();
@@ -207,7 +212,10 @@ async fn a_meeting_outlives_the_node_that_hosted_it() {
         bob.expect_close().await,
         Some(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Restart)
     );
-    println!("Bob was asked back {:?} after node 1 died", killed.elapsed());
+    println!(
+        "Bob was asked back {:?} after node 1 died",
+        killed.elapsed()
+    );
     // Both come back through node 2, which takes the meeting over: the same ids.
     let (mut bob, bob_id) = resume_somewhere(&two.ws_url(), &room, &bob_welcome.token, "Bob").await;
     assert_eq!(bob_id, bob_welcome.you);
@@ -236,6 +244,39 @@ async fn a_meeting_outlives_the_node_that_hosted_it() {
     let (_ada, ada_again) =
         resume_somewhere(&three.ws_url(), &room, &ada_welcome.token, "Ada").await;
     assert_eq!(ada_again, ada_welcome.you);
-    println!("Ada resumed on node 3 {:?} after node 2 stopped", stopped.elapsed());
+    println!(
+        "Ada resumed on node 3 {:?} after node 2 stopped",
+        stopped.elapsed()
+    );
     drop(ada);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limit_on_new_meetings_holds_across_nodes() {
+    let redis = tokio::task::block_in_place(TestRedis::start);
+    let database = test_services::fresh_database().await;
+    let one = node(&database, &redis, 8).await;
+    let two = node(&database, &redis, 8).await;
+    let client = http();
+    let (mut made, mut refused) = (0, 0);
+    for n in 0..500 {
+        let node = if n % 2 == 0 { &one } else { &two };
+        let response = client
+            .post(node.url("/api/rooms/create"))
+            .header("accept", "text/html")
+            .form(&[("name", format!("Meeting {n}"))])
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            302 | 303 => made += 1,
+            429 => refused += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    println!("{made} made, {refused} refused");
+    assert_eq!(made, 20, "the default 20 an hour, over both nodes");
+    assert_eq!(refused, 480);
+    one.stop().await;
+    two.stop().await;
 }

@@ -12,6 +12,7 @@
 
 mod envelope;
 pub mod homes;
+mod quotas;
 mod relay;
 mod remote;
 
@@ -382,6 +383,12 @@ impl Cluster {
         });
         self.check().await;
         Ok(())
+    }
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("node", &self.node).finish()
     }
 }
 

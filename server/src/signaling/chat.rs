@@ -36,7 +36,11 @@ impl Session {
         }
         // Counted as it is stored: the text and the name beside it.
         let bytes = text.len() + name.len();
-        if !self.signaling.chat_quota.take(self.client, bytes) {
+        let signaling = self.signaling.clone();
+        if !signaling
+            .take_allowance(&signaling.chat_quota, "chat", self.client, bytes)
+            .await
+        {
             return self.refuse(
                 ErrorCode::ChatRefused,
                 format!(

@@ -115,6 +115,11 @@ impl AddressQuota {
     pub fn amount(&self) -> usize {
         self.amount
     }
+
+    /// The period the amount is for.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
 }
 
 /// Counts open signaling connections per client address.

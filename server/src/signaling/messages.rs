@@ -190,7 +190,7 @@ impl Session {
             );
         }
         if comeback.is_none() && !host && (settings.access == Access::AskToJoin || removed) {
-            return self.knock(code, id, name, media);
+            return self.knock(code, id, name, media).await;
         }
         // A co-host coming back (to a server that may have restarted) is one still.
         let co_host = match &comeback {

@@ -218,6 +218,29 @@ impl Signaling {
         homed_at.map_or(self.started_at, |at| at.max(self.started_at))
     }
 
+    /// Takes `amount` from `client`'s allowance `quota` (named `kind`): over all nodes
+    /// when this is one of several and Redis answers, else on this node.
+    async fn take_allowance(
+        &self,
+        quota: &AddressQuota,
+        kind: &str,
+        client: std::net::IpAddr,
+        amount: usize,
+    ) -> bool {
+        if let Some(cluster) = &self.cluster {
+            match cluster
+                .take_allowance(kind, client, quota.amount(), quota.period(), amount)
+                .await
+            {
+                Ok(taken) => return taken.is_ok(),
+                Err(error) => {
+                    tracing::warn!(%error, kind, "could not count an allowance in Redis; counting here")
+                }
+            }
+        }
+        quota.take(client, amount)
+    }
+
     /// Records activity in a room; a failure is logged, not fatal to the call.
     async fn touch(&self, code: &RoomCode) {
         if let Err(error) = self.store.touch(code).await {

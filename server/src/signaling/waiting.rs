@@ -34,8 +34,18 @@ pub(super) async fn decision(knocking: &mut Option<Knocking>) -> Decision {
 
 impl Session {
     /// Asks to join `code` as `id`: the meeting hears of it and this connection waits.
-    pub(super) fn knock(&mut self, code: RoomCode, id: PeerId, name: String, media: MediaState) {
-        if !self.signaling.knock_quota.take(self.client, 1) {
+    pub(super) async fn knock(
+        &mut self,
+        code: RoomCode,
+        id: PeerId,
+        name: String,
+        media: MediaState,
+    ) {
+        let signaling = self.signaling.clone();
+        if !signaling
+            .take_allowance(&signaling.knock_quota, "knock", self.client, 1)
+            .await
+        {
             tracing::info!(client = %self.client, room = %code, "knock refused: too many from this address");
             return self.refuse(
                 ErrorCode::RateLimited,
