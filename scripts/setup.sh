@@ -3,7 +3,7 @@
 # there. Safe to run again. Used by scripts/run.sh and scripts/test.sh.
 #
 #   scripts/setup.sh          the build toolchain (enough to run Parley)
-#   scripts/setup.sh --test   also Chromium, Firefox ESR, coturn, iptables, PostgreSQL and the end-to-end test packages
+#   scripts/setup.sh --test   also Chromium, Firefox ESR, coturn, iptables, PostgreSQL, Redis, HAProxy and the end-to-end test packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -32,9 +32,11 @@ for pkg in rustc-web cargo-web rust-web-src rust-web-clippy rustfmt-web lld-22 p
 done
 if $want_test_tools; then
   # iptables and iproute2: the network lab (NATs and firewalls between participants).
-  # postgresql: the store's tests run against it as well as SQLite (they start their
-  # own server; the package's own cluster is not used).
-  for pkg in chromium firefox-esr coturn iptables iproute2 postgresql; do
+  # postgresql and redis-server: the store's tests run against PostgreSQL as well as
+  # SQLite, the cluster's against both (the tests start servers of their own; the
+  # packages' own services are not used). haproxy: the load balancer in front of
+  # several nodes, in the end-to-end tests.
+  for pkg in chromium firefox-esr coturn iptables iproute2 postgresql redis-server haproxy; do
     have_pkg "$pkg" || packages+=("$pkg")
   done
 fi

@@ -7,6 +7,7 @@ mod common;
 
 use app::protocol::{ClientMessage, Epoch, ErrorCode, ServerMessage, Signal};
 use common::{http, TestServer};
+use std::sync::Arc;
 use std::time::Duration;
 use test_services::TestRedis;
 
@@ -279,4 +280,106 @@ async fn the_limit_on_new_meetings_holds_across_nodes() {
     assert_eq!(refused, 480);
     one.stop().await;
     two.stop().await;
+}
+
+/// Whether `client`'s connection stays open for `within` (reading what comes).
+async fn stays_open(client: &mut common::client::Client, within: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, client.next_frame()).await {
+            Err(_) => return true,
+            Ok(Some(Ok(()))) => continue,
+            Ok(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_go_on_while_redis_is_down_and_signaling_comes_back_by_itself() {
+    let redis = Arc::new(tokio::task::block_in_place(TestRedis::start));
+    let database = test_services::fresh_database().await;
+    let one = node(&database, &redis, 8).await;
+    let two = node(&database, &redis, 8).await;
+    let room = one.create_room("Outage").await;
+    let mut ada = one.connect().await;
+    let ada_welcome = ada.join(&room, "Ada").await;
+    let mut cy = one.connect().await;
+    let cy_welcome = cy.join(&room, "Cy").await;
+    let mut bob = two.connect().await;
+    let bob_welcome = bob.join(&room, "Bob").await;
+    assert_eq!(bob_welcome.peers.len(), 2);
+
+    tokio::task::block_in_place(|| redis.stop());
+    let stopped = std::time::Instant::now();
+    for node in [&one, &two] {
+        let health = http().get(node.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 503);
+        assert!(health.text().await.unwrap().contains("redis: unreachable"));
+    }
+    // Those on the meeting's own node go on talking.
+    ada.send(&offer(cy_welcome.you, "during")).await;
+    assert!(
+        hears_from(&mut cy, ada_welcome.you).await,
+        "signaling within the meeting's node goes on"
+    );
+    // Bob's link went with the bus: he is asked to come back.
+    assert_eq!(
+        bob.expect_close().await,
+        Some(tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Restart)
+    );
+
+    // Redis is back after 10 s; Bob, trying all along, gets back in by himself.
+    let restart = {
+        let redis = redis.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10).saturating_sub(stopped.elapsed())).await;
+            tokio::task::spawn_blocking(move || redis.start_again())
+                .await
+                .unwrap();
+        })
+    };
+    let (bob, bob_id) = resume_somewhere(&two.ws_url(), &room, &bob_welcome.token, "Bob").await;
+    assert_eq!(bob_id, bob_welcome.you);
+    restart.await.unwrap();
+    println!("Bob resumed {:?} after Redis stopped", stopped.elapsed());
+
+    // Whichever node took the meeting back, everyone ends in it with their ids: those
+    // on a node that gave way are asked to come back, and do.
+    let mut people = [
+        (ada, one.ws_url(), &ada_welcome, "Ada"),
+        (bob, two.ws_url(), &bob_welcome, "Bob"),
+        (cy, one.ws_url(), &cy_welcome, "Cy"),
+    ];
+    for (client, url, welcome, name) in &mut people {
+        if !stays_open(client, Duration::from_secs(2)).await {
+            let (back, id) = resume_somewhere(url, &room, &welcome.token, name).await;
+            assert_eq!(id, welcome.you);
+            *client = back;
+        }
+    }
+    let [(ada, ..), (bob, ..), (cy, ..)] = &mut people;
+    ada.send(&offer(bob_id, "after")).await;
+    ada.send(&offer(cy_welcome.you, "after")).await;
+    for client in [bob, cy] {
+        assert!(
+            hears_from(client, ada_welcome.you).await,
+            "signaling reaches everyone again"
+        );
+    }
+    for node in [&one, &two] {
+        let health = http().get(node.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+    }
+    one.stop().await;
+    two.stop().await;
+}
+
+/// Whether a signal from `from` reaches `client` within a few seconds.
+async fn hears_from(client: &mut common::client::Client, from: app::protocol::PeerId) -> bool {
+    while let Some(message) = client.try_recv(Duration::from_secs(3)).await {
+        if matches!(message, ServerMessage::Signal { from: sender, .. } if sender == from) {
+            return true;
+        }
+    }
+    false
 }

@@ -29,8 +29,11 @@ pub fn alive_key(node: &NodeId) -> String {
 pub const ALIVE_PREFIX: &str = "parley:alive:";
 
 /// The meeting's home: the node named, while it is alive; else this node, which
-/// claims it. Returns `{home, 1 if just claimed}`.
-/// KEYS[1] the meeting's key; ARGV: this node, the lease in ms, the alive prefix.
+/// claims it (and says it is alive with the same stroke: after Redis lost its keys,
+/// a claim must not look like a dead node's to the next node that asks).
+/// Returns `{home, 1 if just claimed}`.
+/// KEYS[1] the meeting's key; ARGV: this node, the lease in ms, the alive prefix, how
+/// long a node counts as alive in ms.
 pub const HOME_OF: &str = r"
 local home = redis.call('GET', KEYS[1])
 if home == ARGV[1] then
@@ -40,14 +43,21 @@ if home and redis.call('EXISTS', ARGV[3] .. home) == 1 then
   return {home, 0}
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', ARGV[3] .. ARGV[1], 1, 'PX', ARGV[4])
 return {ARGV[1], 1}
 ";
 
-/// Renews the meeting's lease if this node is still its home; 1 if so.
-/// KEYS[1] the meeting's key; ARGV: this node, the lease in ms.
+/// Renews the meeting's lease if this node is still its home, or takes it back if
+/// nobody has it (Redis lost its keys, in a restart); 1 if so, 0 if another node
+/// hosts it now. KEYS[1] the meeting's key; ARGV: this node, the lease in ms.
 pub const RENEW: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local home = redis.call('GET', KEYS[1])
+if home == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not home then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 ";

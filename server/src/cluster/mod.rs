@@ -10,6 +10,7 @@
 //! a dropped WebSocket does, and its participants resume (what they missed is
 //! replayed by the home, as after any drop).
 
+mod commands;
 mod envelope;
 pub mod homes;
 mod quotas;
@@ -22,7 +23,7 @@ use envelope::{Body, Envelope, LinkId};
 use crate::signaling::Signaling;
 use app::room_code::RoomCode;
 use axum::extract::ws::Message;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use commands::{Commands, REDIS_TIMEOUT};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -35,8 +36,6 @@ const PUBLISH_QUEUE: usize = 8192;
 const PUBLISH_BATCH: usize = 256;
 /// Frames waiting for one link, at most: past it the link is too slow and ends.
 const LINK_QUEUE: usize = 512;
-/// How long a command to Redis may take.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -45,10 +44,12 @@ pub enum ClusterError {
     #[error("could not reach Redis at {url}: {source}")]
     Connect {
         url: String,
-        source: redis::RedisError,
+        source: Box<ClusterError>,
     },
     #[error("Redis failed: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("Redis did not answer within {} s", REDIS_TIMEOUT.as_secs())]
+    Timeout,
 }
 
 /// Where a meeting lives.
@@ -61,7 +62,7 @@ pub enum Home {
 pub struct Cluster {
     node: NodeId,
     client: redis::Client,
-    commands: ConnectionManager,
+    commands: Arc<Commands>,
     publisher: mpsc::Sender<(String, String)>,
     /// Links whose WebSocket is here and whose meeting is elsewhere, by number, with
     /// the home they go to.
@@ -84,16 +85,13 @@ impl Cluster {
     pub async fn open(url: &str) -> Result<Arc<Self>, ClusterError> {
         let client =
             redis::Client::open(url).map_err(|_| ClusterError::InvalidUrl(url.to_owned()))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(REDIS_TIMEOUT)
-            .set_response_timeout(REDIS_TIMEOUT)
-            .set_number_of_retries(2);
-        let commands = client
-            .get_connection_manager_with_config(config)
+        let commands = Arc::new(Commands::new(client.clone()));
+        commands
+            .run(|mut redis| async move { redis::cmd("PING").query_async::<String>(&mut redis).await })
             .await
-            .map_err(|source| ClusterError::Connect {
+            .map_err(|error| ClusterError::Connect {
                 url: url.to_owned(),
-                source,
+                source: Box::new(error),
             })?;
         let (publisher, queue) = mpsc::channel(PUBLISH_QUEUE);
         let cluster = Arc::new(Self {
@@ -108,7 +106,7 @@ impl Cluster {
             broken: watch::channel(0).0,
             reachable: AtomicBool::new(true),
         });
-        tokio::spawn(publish_loop(Arc::downgrade(&cluster), commands, queue));
+        tokio::spawn(publish_loop(Arc::downgrade(&cluster), queue));
         tracing::info!(node = %cluster.node, "joined the cluster");
         Ok(cluster)
     }
@@ -125,13 +123,20 @@ impl Cluster {
 
     /// Where meeting `code` lives, claiming it for this node when nobody alive has it.
     pub async fn home_of(&self, code: &RoomCode) -> Result<Home, ClusterError> {
-        let mut redis = self.commands.clone();
-        let (home, claimed): (String, i64) = redis::Script::new(homes::HOME_OF)
-            .key(homes::room_key(code))
-            .arg(&self.node.0)
-            .arg(homes::HOME_LEASE.as_millis() as u64)
-            .arg(homes::ALIVE_PREFIX)
-            .invoke_async(&mut redis)
+        let key = homes::room_key(code);
+        let node = self.node.0.clone();
+        let (home, claimed): (String, i64) = self
+            .commands
+            .run(|mut redis| async move {
+                redis::Script::new(homes::HOME_OF)
+                    .key(key)
+                    .arg(node)
+                    .arg(homes::HOME_LEASE.as_millis() as u64)
+                    .arg(homes::ALIVE_PREFIX)
+                    .arg(homes::ALIVE_FOR.as_millis() as u64)
+                    .invoke_async(&mut redis)
+                    .await
+            })
             .await?;
         if home != self.node.0 {
             return Ok(Home::There(NodeId(home)));
@@ -151,10 +156,13 @@ impl Cluster {
 
     /// Whether Redis answers now; logs when that changed.
     pub async fn check(&self) -> bool {
-        let mut redis = self.commands.clone();
-        let command = redis::cmd("PING");
-        let ping = command.query_async::<String>(&mut redis);
-        let up = matches!(tokio::time::timeout(REDIS_TIMEOUT, ping).await, Ok(Ok(_)));
+        let ping =
+            self.commands
+                .run(|mut redis| async move {
+                    redis::cmd("PING").query_async::<String>(&mut redis).await
+                })
+                .await;
+        let up = ping.is_ok();
         if self.reachable.swap(up, Ordering::Relaxed) != up {
             if up {
                 tracing::info!("Redis answers again");
@@ -170,20 +178,24 @@ impl Cluster {
     /// Gives up this node's meetings and says it is gone, so that other nodes take
     /// its participants at once (before they are asked to come back).
     pub async fn leave(&self, signaling: &Signaling) {
-        let mut redis = self.commands.clone();
         let mut pipe = redis::pipe();
         for code in signaling.hub.room_codes() {
-            pipe.invoke_script(
-                redis::Script::new(homes::RELEASE)
-                    .key(homes::room_key(&code))
-                    .arg(&self.node.0),
-            )
-            .ignore();
+            // EVAL, not the script's hash: a pipeline cannot load a script Redis lacks.
+            pipe.cmd("EVAL")
+                .arg(homes::RELEASE)
+                .arg(1)
+                .arg(homes::room_key(&code))
+                .arg(&self.node.0)
+                .ignore();
         }
         pipe.del(homes::alive_key(&self.node)).ignore();
-        match tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async::<()>(&mut redis)).await {
-            Ok(Ok(())) => tracing::info!(node = %self.node, "left the cluster"),
-            _ => tracing::warn!("could not tell the cluster this node is leaving"),
+        let left = self
+            .commands
+            .run(|mut redis| async move { pipe.query_async::<()>(&mut redis).await })
+            .await;
+        match left {
+            Ok(()) => tracing::info!(node = %self.node, "left the cluster"),
+            Err(error) => tracing::warn!(%error, "could not tell the cluster this node is leaving"),
         }
     }
 
@@ -245,11 +257,7 @@ impl Cluster {
 }
 
 /// Publishes what is queued, in order, a batch per round trip.
-async fn publish_loop(
-    cluster: Weak<Cluster>,
-    mut redis: ConnectionManager,
-    mut queue: mpsc::Receiver<(String, String)>,
-) {
+async fn publish_loop(cluster: Weak<Cluster>, mut queue: mpsc::Receiver<(String, String)>) {
     while let Some((channel, payload)) = queue.recv().await {
         let mut pipe = redis::pipe();
         pipe.publish(channel, payload).ignore();
@@ -261,11 +269,15 @@ async fn publish_loop(
                 Err(_) => break,
             }
         }
-        if let Err(error) = pipe.query_async::<()>(&mut redis).await {
-            tracing::warn!(%error, "could not publish on the cluster bus; links through it end");
-            let Some(cluster) = cluster.upgrade() else {
-                return;
-            };
+        let Some(cluster) = cluster.upgrade() else {
+            return;
+        };
+        let published = cluster
+            .commands
+            .run(|mut redis| async move { pipe.query_async::<()>(&mut redis).await })
+            .await;
+        if let Err(error) = published {
+            tracing::debug!(%error, "could not publish on the cluster bus; links through it end");
             cluster.break_links();
         }
     }
@@ -273,30 +285,40 @@ async fn publish_loop(
 
 /// Listens on this node's channel, subscribing again whenever the subscription breaks.
 async fn listen(cluster: Weak<Cluster>, signaling: Weak<Signaling>) {
+    // Whether the last attempt failed (to log an outage once, not every retry).
+    let mut failing = false;
     loop {
-        let Some(client) = cluster
+        let Some((client, channel)) = cluster
             .upgrade()
             .map(|c| (c.client.clone(), c.node.channel()))
         else {
             return;
         };
-        let (client, channel) = client;
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
-                Ok(()) => {
-                    tracing::debug!(%channel, "listening on the cluster bus");
-                    let mut messages = pubsub.into_on_message();
-                    while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
-                        let Some(cluster) = cluster.upgrade() else {
-                            return;
-                        };
-                        cluster.deliver(message.get_payload_bytes(), &signaling);
-                    }
-                    tracing::warn!("lost the cluster bus; links through it end");
+        let subscribed = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match subscribed.await {
+            Ok(pubsub) => {
+                if failing {
+                    tracing::info!(%channel, "listening on the cluster bus again");
                 }
-                Err(error) => tracing::warn!(%error, "could not listen on the cluster bus"),
-            },
-            Err(error) => tracing::warn!(%error, "could not reach Redis for the cluster bus"),
+                failing = false;
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
+                    let Some(cluster) = cluster.upgrade() else {
+                        return;
+                    };
+                    cluster.deliver(message.get_payload_bytes(), &signaling);
+                }
+                tracing::warn!("lost the cluster bus; participants relayed through it come back");
+            }
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(%error, "cannot listen on the cluster bus; trying again");
+            }
+            Err(_) => {}
         }
         if let Some(cluster) = cluster.upgrade() {
             cluster.break_links();
@@ -320,7 +342,8 @@ async fn keep_alive(cluster: Weak<Cluster>, signaling: Weak<Signaling>) {
             return;
         }
         if let Err(error) = cluster.renew(&signaling).await {
-            tracing::warn!(%error, "could not renew this node's meetings");
+            // (The outage itself is logged once, by the check.)
+            tracing::debug!(%error, "could not renew this node's meetings");
             cluster.check().await;
         }
     }
@@ -328,7 +351,6 @@ async fn keep_alive(cluster: Weak<Cluster>, signaling: Weak<Signaling>) {
 
 impl Cluster {
     async fn renew(&self, signaling: &Signaling) -> Result<(), ClusterError> {
-        let mut redis = self.commands.clone();
         let lease = homes::HOME_LEASE.as_millis() as u64;
         let mut pipe = redis::pipe();
         pipe.set_options(
@@ -340,12 +362,12 @@ impl Cluster {
         .ignore();
         let codes = signaling.hub.room_codes();
         for code in &codes {
-            pipe.invoke_script(
-                redis::Script::new(homes::RENEW)
-                    .key(homes::room_key(code))
-                    .arg(&self.node.0)
-                    .arg(lease),
-            );
+            pipe.cmd("EVAL")
+                .arg(homes::RENEW)
+                .arg(1)
+                .arg(homes::room_key(code))
+                .arg(&self.node.0)
+                .arg(lease);
         }
         let homes: Vec<NodeId> = {
             let links = lock(&self.edge_links);
@@ -357,11 +379,21 @@ impl Cluster {
         for home in &homes {
             pipe.exists(homes::alive_key(home));
         }
-        let replies: Vec<i64> = pipe.query_async(&mut redis).await?;
+        let replies: Vec<i64> = self
+            .commands
+            .run(|mut redis| async move { pipe.query_async(&mut redis).await })
+            .await?;
         let (renewed, alive) = replies.split_at(codes.len().min(replies.len()));
         for (code, renewed) in codes.iter().zip(renewed) {
             if *renewed == 0 {
-                tracing::warn!(room = %code, "another node hosts this meeting now");
+                // Two nodes took the meeting while Redis was away: this one gives way.
+                let people = signaling.hub.hand_over(code);
+                if let Some(sfu) = &signaling.sfu {
+                    for peer in &people {
+                        sfu.close(*peer);
+                    }
+                }
+                tracing::warn!(room = %code, people = people.len(), "another node hosts this meeting now; its participants move there");
             }
         }
         let dead: Vec<&NodeId> = homes

@@ -38,13 +38,18 @@ impl Cluster {
     ) -> Result<Result<(), Duration>, ClusterError> {
         let capacity = capacity.max(1) as f64;
         let rate = capacity / period.as_secs_f64().max(0.001);
-        let mut redis = self.commands.clone();
-        let (taken, wait_ms): (i64, i64) = redis::Script::new(TAKE)
-            .key(format!("parley:allowance:{kind}:{ip}"))
-            .arg(capacity)
-            .arg(rate)
-            .arg(amount)
-            .invoke_async(&mut redis)
+        let key = format!("parley:allowance:{kind}:{ip}");
+        let (taken, wait_ms): (i64, i64) = self
+            .commands
+            .run(|mut redis| async move {
+                redis::Script::new(TAKE)
+                    .key(key)
+                    .arg(capacity)
+                    .arg(rate)
+                    .arg(amount)
+                    .invoke_async(&mut redis)
+                    .await
+            })
             .await?;
         Ok(match taken {
             1 => Ok(()),

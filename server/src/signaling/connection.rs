@@ -210,6 +210,8 @@ impl Session {
                     return match kick {
                         Some(Kick::Replaced) => End::Replaced,
                         Some(Kick::Dismissed) => End::Dismissed,
+                        // Their place is kept where the meeting is now, not here.
+                        Some(Kick::Moved) => End::Stopping,
                         _ => End::Dropped,
                     };
                 }

@@ -358,6 +358,22 @@ impl Hub {
         (rooms.len(), people)
     }
 
+    /// Gives meeting `code` up, as another node hosts it now: it is forgotten here
+    /// without anyone hearing that anyone left, and everyone in it is asked to come
+    /// back, to find it where it is. Returns who was in it.
+    pub fn hand_over(&self, code: &RoomCode) -> Vec<PeerId> {
+        let Some(room) = self.rooms().remove(code) else {
+            return Vec::new();
+        };
+        let members = room.members();
+        for member in members.values() {
+            if let Some(outbox) = &member.outbox {
+                outbox.kick(Kick::Moved);
+            }
+        }
+        members.keys().copied().collect()
+    }
+
     /// The codes of the meetings with someone in them here.
     pub fn room_codes(&self) -> Vec<RoomCode> {
         self.rooms().keys().cloned().collect()

@@ -2,6 +2,7 @@
 //! closes or the server kicks the connection.
 
 use super::hub::{Kick, OutboxReceiver};
+use app::protocol::CLOSE_RESTARTING;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes};
 use futures_util::{Sink, SinkExt};
 use std::pin::pin;
@@ -39,6 +40,7 @@ where
                     Kick::TooSlow => (close_code::POLICY, "too slow: messages were piling up"),
                     Kick::Replaced => (close_code::NORMAL, "resumed on another connection"),
                     Kick::Dismissed => (close_code::NORMAL, "your session in the meeting ended"),
+                    Kick::Moved => (CLOSE_RESTARTING, "the meeting moved to another server: come back"),
                 };
                 if kick == Kick::Dismissed {
                     // What they were told (why their session ended) goes first.

@@ -20,6 +20,8 @@ pub enum Kick {
     /// The participant was removed, denied, or the meeting ended; they were told
     /// (`dismissed`) just before.
     Dismissed,
+    /// The meeting is hosted by another node now: come back, to find it there.
+    Moved,
 }
 
 /// The sending side of one participant's connection.
