@@ -100,7 +100,9 @@ export class Parley {
     this.process = spawn(
       binary,
       [
-        '--listen', `127.0.0.1:${this.port}`, '--database-url', `sqlite:${this.database}`,
+        '--listen', `127.0.0.1:${this.port}`,
+        // Its own SQLite file, unless the test names a database (a shared PostgreSQL).
+        ...(this.extraArgs.includes('--database-url') ? [] : ['--database-url', `sqlite:${this.database}`]),
         // Peer-to-peer only unless the test opens a media port (servers run side by side).
         ...(this.extraArgs.includes('--sfu-listen') ? [] : ['--sfu-listen', 'off']),
         ...this.extraArgs,
@@ -132,7 +134,8 @@ export class Parley {
   /** Stops the server with a signal (SIGTERM: it shuts down; SIGKILL: a crash). */
   async stop(signal: NodeJS.Signals) {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    // (A process ended by a signal has no exit code, only the signal.)
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;

@@ -2,7 +2,7 @@
 //! time: there its participants are numbered, its waiting room kept, its media
 //! forwarded; participants whose WebSocket reached another node are relayed to it.
 //!
-//! `parley:room:CODE` names the home, leased: the home renews it every second while
+//! `parley:room:CODE` names the home, leased: the home renews it twice a second while
 //! the meeting has someone in it. `parley:alive:NODE` says a node is up, leased
 //! shorter: a meeting whose home is no longer alive is taken over by the next node
 //! asked about it (its participants then resume there, as after a restart).
@@ -12,11 +12,11 @@ use app::room_code::RoomCode;
 use std::time::Duration;
 
 /// How long a node counts as alive after it last said so.
-pub const ALIVE_FOR: Duration = Duration::from_secs(3);
+pub const ALIVE_FOR: Duration = Duration::from_secs(2);
 /// How long a meeting stays with its home after the home last renewed it.
 pub const HOME_LEASE: Duration = Duration::from_secs(10);
 /// How often a node says it is alive and renews its meetings.
-pub const RENEW_EVERY: Duration = Duration::from_secs(1);
+pub const RENEW_EVERY: Duration = Duration::from_millis(500);
 
 pub fn room_key(code: &RoomCode) -> String {
     format!("parley:room:{code}")

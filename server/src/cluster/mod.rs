@@ -83,14 +83,16 @@ pub struct Cluster {
 impl Cluster {
     /// Connects to Redis at `url`; nothing is relayed until [`Cluster::start`].
     pub async fn open(url: &str) -> Result<Arc<Self>, ClusterError> {
+        // (Errors and logs name the server, never its password.)
+        let shown = crate::store::redacted(url);
         let client =
-            redis::Client::open(url).map_err(|_| ClusterError::InvalidUrl(url.to_owned()))?;
+            redis::Client::open(url).map_err(|_| ClusterError::InvalidUrl(shown.clone()))?;
         let commands = Arc::new(Commands::new(client.clone()));
         commands
             .run(|mut redis| async move { redis::cmd("PING").query_async::<String>(&mut redis).await })
             .await
             .map_err(|error| ClusterError::Connect {
-                url: url.to_owned(),
+                url: shown.clone(),
                 source: Box::new(error),
             })?;
         let (publisher, queue) = mpsc::channel(PUBLISH_QUEUE);
@@ -107,7 +109,7 @@ impl Cluster {
             reachable: AtomicBool::new(true),
         });
         tokio::spawn(publish_loop(Arc::downgrade(&cluster), queue));
-        tracing::info!(node = %cluster.node, "joined the cluster");
+        tracing::info!(node = %cluster.node, redis = %shown, "joined the cluster");
         Ok(cluster)
     }
 
@@ -327,7 +329,7 @@ async fn listen(cluster: Weak<Cluster>, signaling: Weak<Signaling>) {
     }
 }
 
-/// Every second: says this node is alive, renews its meetings, and ends the links to
+/// Every half second: says this node is alive, renews its meetings, and ends the links to
 /// homes that are not alive any more (their participants resume, and the meeting
 /// moves to the first node they reach).
 async fn keep_alive(cluster: Weak<Cluster>, signaling: Weak<Signaling>) {
