@@ -136,14 +136,24 @@ pub async fn write_loop(
     sink
 }
 
+/// Where a client's connection is, for telling apart the messages that cross
+/// nodes: whether each participant's node is other than their meeting's home (the
+/// node the meeting lives on), and this client's.
+pub struct Placement {
+    pub relayed: Arc<HashMap<PeerId, bool>>,
+    pub me_relayed: bool,
+}
+
 /// Reads until the connection ends; checks sequence numbers per sender and returns
-/// the latencies seen, in microseconds.
+/// the latencies seen, in microseconds, each with how many times the message crossed
+/// between nodes (0 to 2).
 pub async fn read_loop(
     mut stream: SplitStream<Ws>,
     epoch: Instant,
     totals: Arc<Totals>,
     seen: Arc<AtomicU64>,
-) -> Vec<u32> {
+    placement: Placement,
+) -> Vec<(u8, u32)> {
     let mut latencies = Vec::new();
     let mut expected: HashMap<PeerId, u64> = HashMap::new();
     while let Some(Ok(frame)) = stream.next().await {
@@ -169,7 +179,10 @@ pub async fn read_loop(
                     totals.errors.fetch_add(1, Ordering::Relaxed);
                 }
                 *next = seq + 1;
-                latencies.push(now.saturating_sub(sent_at).min(u32::MAX as u64) as u32);
+                let crossings = u8::from(placement.me_relayed)
+                    + u8::from(placement.relayed.get(&from).copied().unwrap_or(false));
+                let latency = now.saturating_sub(sent_at).min(u32::MAX as u64) as u32;
+                latencies.push((crossings, latency));
                 totals.received.fetch_add(1, Ordering::Relaxed);
             }
             Ok(ServerMessage::Error { .. }) | Err(_) => {

@@ -11,7 +11,7 @@ pub fn resident_kib(pid: u32) -> Option<u64> {
 }
 
 /// A process's CPU time so far, in seconds, from /proc/PID/stat.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct CpuTime {
     /// Running the program itself.
     pub user: f64,
