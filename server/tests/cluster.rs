@@ -383,3 +383,40 @@ async fn hears_from(client: &mut common::client::Client, from: app::protocol::Pe
     }
     false
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_through_one_node_runs_a_meeting_hosted_by_the_other() {
+    let redis = tokio::task::block_in_place(TestRedis::start);
+    let database = test_services::fresh_database().await;
+    let one = node(&database, &redis, 8).await;
+    let two = node(&database, &redis, 8).await;
+    let (room, cookie) = one.create_meeting("Hosted", false).await;
+    // The guest comes first, through node 1, which so hosts the meeting.
+    let mut guest = one.connect().await;
+    let guest_welcome = guest.join(&room, "Guest").await;
+    assert_eq!(guest_welcome.role, app::protocol::Role::Participant);
+    let mut host = two.connect_with_cookie(&cookie).await;
+    let host_welcome = host.join(&room, "Host").await;
+    assert_eq!(
+        host_welcome.role,
+        app::protocol::Role::Host,
+        "the host cookie travels with the relayed connection"
+    );
+    assert!(matches!(
+        guest.recv().await,
+        ServerMessage::PeerJoined { .. }
+    ));
+    host.send(&ClientMessage::Remove {
+        id: guest_welcome.you,
+    })
+    .await;
+    assert!(matches!(
+        guest.recv().await,
+        ServerMessage::Dismissed { .. }
+    ));
+    assert!(
+        matches!(host.recv().await, ServerMessage::PeerLeft { id, .. } if id == guest_welcome.you)
+    );
+    one.stop().await;
+    two.stop().await;
+}

@@ -24,7 +24,7 @@ fn offer(to: app::protocol::PeerId, sdp: &str) -> ClientMessage {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calls_go_on_while_postgresql_is_down_and_joining_comes_back_by_itself() {
+async fn calls_go_on_while_postgresql_is_down_for_10_s_and_joining_comes_back_by_itself() {
     let postgres = block_in_place(TestPostgres::start);
     let server = TestServer::start_with(postgres.create_database().await).await;
     assert_eq!(
@@ -48,6 +48,7 @@ async fn calls_go_on_while_postgresql_is_down_and_joining_comes_back_by_itself()
     );
 
     block_in_place(|| postgres.stop());
+    let stopped = Instant::now();
     let (status, body) = health(&server).await;
     assert_eq!(status, 503, "{body}");
     assert!(
@@ -74,6 +75,8 @@ async fn calls_go_on_while_postgresql_is_down_and_joining_comes_back_by_itself()
     assert!(message.contains("try again"), "{message}");
     println!("a join was refused {:?} after asking", asked.elapsed());
 
+    // Down for 10 s in all, then back.
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(stopped.elapsed())).await;
     block_in_place(|| postgres.start_again());
     // Back by itself, without a restart of Parley.
     let back = Instant::now();
