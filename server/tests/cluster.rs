@@ -420,3 +420,30 @@ async fn a_host_through_one_node_runs_a_meeting_hosted_by_the_other() {
     one.stop().await;
     two.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_names_its_meeting_late_cannot_split_it() {
+    let redis = tokio::task::block_in_place(TestRedis::start);
+    let database = test_services::fresh_database().await;
+    let one = node(&database, &redis, 8).await;
+    let two = node(&database, &redis, 8).await;
+    let room = one.create_room("Whole").await;
+    let mut ada = one.connect().await;
+    ada.join(&room, "Ada").await;
+    // A client whose first message names no meeting is served where it landed; its
+    // join, for a meeting hosted by node 1, is refused there rather than starting a
+    // second copy of the meeting on node 2.
+    let mut odd = two.connect().await;
+    odd.send(&ClientMessage::Ping { seen: 0 }).await;
+    odd.send_join(&room, "Odd").await;
+    let message = loop {
+        match odd.recv().await {
+            ServerMessage::Error { message, .. } => break message,
+            _ => continue,
+        }
+    };
+    assert!(message.contains("connect again"), "{message}");
+    ada.expect_silence(Duration::from_millis(300)).await;
+    one.stop().await;
+    two.stop().await;
+}

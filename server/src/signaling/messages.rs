@@ -110,6 +110,17 @@ impl Session {
                 format!("a name needs 1 to {MAX_DISPLAY_NAME_CHARS} characters"),
             );
         };
+        // With several nodes, a meeting is joined only at its home (a connection is
+        // routed there by its first message; one that named no meeting first, or
+        // whose meeting moved meanwhile, is told to connect again).
+        if let Some(cluster) = &self.signaling.cluster {
+            if !matches!(cluster.home_of(&code).await, Ok(crate::cluster::Home::Here)) {
+                return self.refuse(
+                    ErrorCode::Internal,
+                    "this meeting is on another server: connect again",
+                );
+            }
+        }
         // Who this is: a new id, or the one the token proves.
         let now = SystemTime::now();
         let (id, comeback) = match resume {
