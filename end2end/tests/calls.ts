@@ -308,6 +308,12 @@ export const readCallIdentity = () => ({
   loadstarts: (window as any).__loadstarts as number,
 });
 
+/** In the page (any browser): how many frames each remote video has shown. */
+export const tileFrames = () =>
+  [...document.querySelectorAll('.tile.remote video')].map(
+    (v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames,
+  );
+
 /** The remote videos' playback positions. */
 export async function videoTimes(page: Page): Promise<number[]> {
   return page.evaluate(readVideoTimes);

@@ -7,6 +7,7 @@ import {
   join,
   longestFrameGap,
   newRoom,
+  tileFrames,
   videoTimes,
   watchFrames,
 } from './calls';
@@ -120,11 +121,6 @@ test('the node hosting a call dies (SIGKILL): Ada, through HAProxy, and Bob resu
     await stop();
   }
 });
-
-const tileFrames = () =>
-  [...document.querySelectorAll('.tile.remote video')].map(
-    (v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames,
-  );
 
 test('a meeting through the media port of a node that dies: every picture plays again, through the other node, within 5 s', async ({
   browser,

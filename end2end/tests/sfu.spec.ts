@@ -1,7 +1,7 @@
 import { test, expect } from './fixtures';
 import type { Page } from '@playwright/test';
 import { sfuURL } from '../playwright.config';
-import { callIdentity, expectAudioArriving, expectPlayingVideos, join, newRoom } from './calls';
+import { callIdentity, expectAudioArriving, expectPlayingVideos, join, newRoom, tileFrames } from './calls';
 import { smallCamera } from './faults';
 import { Parley } from './network';
 
@@ -128,11 +128,6 @@ test('through the server: each camera arrives in the layer that fits its tile: a
 });
 
 /** In the page: frames shown so far on each remote tile. */
-const tileFrames = () =>
-  [...document.querySelectorAll('.tile.remote video')].map(
-    (v) => (v as HTMLVideoElement).getVideoPlaybackQuality().totalVideoFrames,
-  );
-
 /**
  * Stops the server with `signal` and starts it again: the tiles say "Reconnecting…",
  * then every picture on every page moves again within 5 s of the server being up,

@@ -31,12 +31,18 @@ async fn node(database: &str, redis: &TestRedis, max: usize) -> TestServer {
     TestServer::start_configured(config).await
 }
 
+/// A Redis and a fresh database of the test's own, and two nodes sharing them.
+async fn two_nodes(max: usize) -> (Arc<TestRedis>, TestServer, TestServer) {
+    let redis = Arc::new(tokio::task::block_in_place(TestRedis::start));
+    let database = test_services::fresh_database().await;
+    let one = node(&database, &redis, max).await;
+    let two = node(&database, &redis, max).await;
+    (redis, one, two)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn participants_on_two_nodes_meet_chat_and_resume_across_them() {
-    let redis = tokio::task::block_in_place(TestRedis::start);
-    let database = test_services::fresh_database().await;
-    let one = node(&database, &redis, 3).await;
-    let two = node(&database, &redis, 3).await;
+    let (_redis, one, two) = two_nodes(3).await;
     for node in [&one, &two] {
         let health = http().get(node.url("/healthz")).send().await.unwrap();
         assert_eq!(health.status(), 200);
@@ -254,10 +260,7 @@ async fn a_meeting_outlives_the_node_that_hosted_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limit_on_new_meetings_holds_across_nodes() {
-    let redis = tokio::task::block_in_place(TestRedis::start);
-    let database = test_services::fresh_database().await;
-    let one = node(&database, &redis, 8).await;
-    let two = node(&database, &redis, 8).await;
+    let (_redis, one, two) = two_nodes(8).await;
     let client = http();
     let (mut made, mut refused) = (0, 0);
     for n in 0..500 {
@@ -296,10 +299,7 @@ async fn stays_open(client: &mut common::client::Client, within: Duration) -> bo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_go_on_while_redis_is_down_and_signaling_comes_back_by_itself() {
-    let redis = Arc::new(tokio::task::block_in_place(TestRedis::start));
-    let database = test_services::fresh_database().await;
-    let one = node(&database, &redis, 8).await;
-    let two = node(&database, &redis, 8).await;
+    let (redis, one, two) = two_nodes(8).await;
     let room = one.create_room("Outage").await;
     let mut ada = one.connect().await;
     let ada_welcome = ada.join(&room, "Ada").await;
@@ -386,10 +386,7 @@ async fn hears_from(client: &mut common::client::Client, from: app::protocol::Pe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_through_one_node_runs_a_meeting_hosted_by_the_other() {
-    let redis = tokio::task::block_in_place(TestRedis::start);
-    let database = test_services::fresh_database().await;
-    let one = node(&database, &redis, 8).await;
-    let two = node(&database, &redis, 8).await;
+    let (_redis, one, two) = two_nodes(8).await;
     let (room, cookie) = one.create_meeting("Hosted", false).await;
     // The guest comes first, through node 1, which so hosts the meeting.
     let mut guest = one.connect().await;
@@ -423,10 +420,7 @@ async fn a_host_through_one_node_runs_a_meeting_hosted_by_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_names_its_meeting_late_cannot_split_it() {
-    let redis = tokio::task::block_in_place(TestRedis::start);
-    let database = test_services::fresh_database().await;
-    let one = node(&database, &redis, 8).await;
-    let two = node(&database, &redis, 8).await;
+    let (_redis, one, two) = two_nodes(8).await;
     let room = one.create_room("Whole").await;
     let mut ada = one.connect().await;
     ada.join(&room, "Ada").await;
