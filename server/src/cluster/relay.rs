@@ -12,7 +12,11 @@ use futures_util::{SinkExt, StreamExt};
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+
+/// How long the meeting's node may take to answer a link's first frame.
+const HOME_ANSWERS_WITHIN: Duration = Duration::from_secs(5);
 
 /// Relays `socket`, whose first frame was `first`, to the meeting's home `home` until
 /// either end closes.
@@ -38,6 +42,12 @@ pub(crate) async fn relay(
         .await;
     let (mut sink, mut stream) = socket.split();
     let mut pending = Some(first);
+    // The home answers a join or resume at once; silence means it never got the link
+    // (it was not listening on the bus yet, just after Redis came back): the
+    // participant comes back rather than waiting for their heartbeat to time out.
+    let answer_due = tokio::time::sleep(HOME_ANSWERS_WITHIN);
+    tokio::pin!(answer_due);
+    let mut answered = false;
     let restarting = || {
         Message::Close(Some(CloseFrame {
             code: CLOSE_RESTARTING,
@@ -49,7 +59,14 @@ pub(crate) async fn relay(
             Some(first) => Some(Ok(first)),
             None => tokio::select! {
                 frame = stream.next() => frame,
+                () = &mut answer_due, if !answered => {
+                    tracing::info!(number = link.number, %home, "the meeting's node did not answer; asking the participant back");
+                    let _ = sink.send(restarting()).await;
+                    cluster.publish(&home, &link, Body::Close { code: None, reason: String::new() }).await;
+                    break;
+                }
                 body = from_home.recv() => {
+                    answered = true;
                     let message = match body {
                         Some(Body::Text { text }) => Message::Text(text.into()),
                         Some(Body::Ping) => Message::Ping(Default::default()),
