@@ -136,10 +136,11 @@ pub struct SignalingConfig {
     #[arg(long, env = "PARLEY_MAX_MESSAGES_PER_SECOND", default_value_t = 100)]
     pub max_messages_per_second: u32,
 
-    /// Participants per meeting. Every participant sends to every other one, so
-    /// bandwidth grows quickly with this.
-    #[arg(long, env = "PARLEY_MAX_PARTICIPANTS", default_value_t = 8)]
-    pub max_participants: usize,
+    /// Participants per meeting. Unset: 30 while the media port is open (larger
+    /// meetings go through it), 8 with it off (every participant then sends to every
+    /// other one, so bandwidth grows quickly with this).
+    #[arg(long, env = "PARLEY_MAX_PARTICIPANTS")]
+    pub max_participants: Option<usize>,
 
     /// The most video each participant sends in all, in kbit/s: shared among their
     /// connections to the others (every participant sends to every other one), so a
@@ -404,7 +405,7 @@ mod tests {
             config.signaling.heartbeat_interval,
             Duration::from_millis(250)
         );
-        assert_eq!(config.signaling.max_participants, 8);
+        assert_eq!(config.signaling.max_participants, None);
         assert_eq!(
             config.ice.turn_credential_lifetime,
             Duration::from_secs(600)

@@ -27,7 +27,7 @@ fn chat(text: &str) -> ClientMessage {
 async fn node(database: &str, redis: &TestRedis, max: usize) -> TestServer {
     let mut config = server::config::Config::for_tests(database.to_owned());
     config.cluster = Some(redis.url());
-    config.signaling.max_participants = max;
+    config.signaling.max_participants = Some(max);
     TestServer::start_configured(config).await
 }
 

@@ -98,7 +98,10 @@ fn the_defaults_are_the_ones_promised() {
     assert_eq!(config.meeting_expiry.as_secs(), 30 * 24 * 3600);
     assert_eq!(config.chat_retention.as_secs(), 30 * 24 * 3600);
     assert_eq!(config.signaling.resume_grace.as_secs(), 20);
-    assert_eq!(config.signaling.max_participants, 8);
+    assert_eq!(config.signaling.max_participants, None);
+    assert_eq!(server::signaling::max_participants(None, true), 30);
+    assert_eq!(server::signaling::max_participants(None, false), 8);
+    assert_eq!(server::signaling::max_participants(Some(60), true), 60);
     assert_eq!(app::protocol::CHAT_HISTORY, 200);
     assert!(README.contains("sees the last 200"));
     assert_eq!(

@@ -415,7 +415,7 @@ async fn bystanders_still_talk(
 
 #[tokio::test]
 async fn a_full_room_refuses_the_next_participant() {
-    let server = TestServer::fresh_tuned(|c| c.signaling.max_participants = 3).await;
+    let server = TestServer::fresh_tuned(|c| c.signaling.max_participants = Some(3)).await;
     let room = server.create_room("Small").await;
     let mut inside = Vec::new();
     for name in ["A", "B", "C"] {

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod chat;
 pub mod details;
 pub mod devices;
+pub mod gallery;
 pub mod negotiation;
 pub mod route;
 pub mod session;
@@ -154,6 +155,8 @@ pub struct CallState {
     pub waiting: RwSignal<Vec<Knock>>,
     /// The person this participant pinned large on the stage, if any.
     pub pinned: RwSignal<Option<PeerId>>,
+    /// Which of the others the grid shows (a page of them) and where.
+    pub gallery: RwSignal<gallery::Gallery>,
 }
 
 impl CallState {
@@ -183,7 +186,26 @@ impl CallState {
             settings: RwSignal::new(MeetingSettings::default()),
             waiting: RwSignal::new(Vec::new()),
             pinned: RwSignal::new(None),
+            gallery: RwSignal::new(gallery::Gallery::default()),
         }
+    }
+
+    /// Someone else is in the meeting now: a tile for them, last in the grid.
+    pub fn add_remote(&self, remote: Remote) {
+        self.gallery.try_update(|gallery| gallery.add(remote.id));
+        self.remotes.try_update(|remotes| remotes.push(remote));
+    }
+
+    /// Someone else left: their tile goes (the caller disposes of it).
+    pub fn remove_remote(&self, id: PeerId) -> Option<Remote> {
+        let mut removed = None;
+        self.remotes.try_update(|remotes| {
+            if let Some(at) = remotes.iter().position(|r| r.id == id) {
+                removed = Some(remotes.remove(at));
+            }
+        });
+        self.gallery.try_update(|gallery| gallery.remove(id));
+        removed
     }
 
     /// Whether the local person may let people in: hosts, or anyone while no host is

@@ -79,6 +79,24 @@ pub struct Signaling {
 /// at a fifth of the upload budget or less.
 pub const DEFAULT_MESH_LIMIT: usize = 4;
 
+/// People a meeting holds unless configured otherwise, while the media port is open.
+/// Not more: each person adds two lines to everyone's connection to the server, and
+/// past about 33 a browser's answer (about 2 kB a person in Chromium) outgrows the
+/// largest message the server accepts (`--max-frame-bytes`, 64 KiB).
+pub const DEFAULT_MAX_PARTICIPANTS: usize = 30;
+/// People a meeting holds unless configured otherwise with the media port off: each
+/// browser sends its camera to every other one.
+pub const DEFAULT_MAX_PARTICIPANTS_MESH: usize = 8;
+
+/// How many people a meeting holds: as configured, else as the media port allows.
+pub fn max_participants(configured: Option<usize>, media_port: bool) -> usize {
+    configured.unwrap_or(if media_port {
+        DEFAULT_MAX_PARTICIPANTS
+    } else {
+        DEFAULT_MAX_PARTICIPANTS_MESH
+    })
+}
+
 /// Names the resume-token key in the database.
 const RESUME_KEY: &str = "resume-token-key";
 
@@ -99,7 +117,8 @@ impl Signaling {
             (None, _) => MeshLimit::NoMediaPort,
             (Some(_), limit) => MeshLimit::AtMost(limit.map_or(DEFAULT_MESH_LIMIT, |l| l as usize)),
         };
-        let hub = Hub::new(limits.max_participants, limits.outgoing_queue)
+        let max = max_participants(limits.max_participants, sfu.is_some());
+        let hub = Hub::new(max, limits.outgoing_queue)
             .with_byte_budgets(
                 limits.max_held_bytes_per_participant,
                 HeldBytes::with_budget(limits.max_held_bytes),

@@ -25,17 +25,13 @@ impl Call {
         if self.transport() == Transport::Sfu {
             // Their media comes on the connection to the server.
             remote.status.try_set(LinkStatus::Connected);
-            self.state
-                .remotes
-                .try_update(|remotes| remotes.push(remote));
+            self.state.add_remote(remote);
             return;
         }
         match Peer::open(self, me, remote, first_offer) {
             Ok(peer) => {
                 self.peers.borrow_mut().insert(remote.id, peer);
-                self.state
-                    .remotes
-                    .try_update(|remotes| remotes.push(remote));
+                self.state.add_remote(remote);
                 self.limit_video();
             }
             Err(error) => {
@@ -61,13 +57,7 @@ impl Call {
         if let Some(levels) = &self.levels {
             levels.forget(id);
         }
-        let mut removed = None;
-        self.state.remotes.try_update(|remotes| {
-            if let Some(at) = remotes.iter().position(|r| r.id == id) {
-                removed = Some(remotes.remove(at));
-            }
-        });
-        if let Some(remote) = removed {
+        if let Some(remote) = self.state.remove_remote(id) {
             remote.dispose();
         }
     }

@@ -16,7 +16,9 @@ use leptos::prelude::*;
 // deep enough to overflow the compiler's query depth in release wasm builds.
 #[component]
 pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
-    let tiles = move || state.remotes.with(Vec::len) + 1;
+    // The tiles on the page shown, your own among them.
+    let tiles = move || state.gallery.with(|gallery| gallery.shown()) + 1;
+    let paged = move || state.gallery.with(|gallery| gallery.pages()) > 1;
     let alone = move || state.remotes.with(Vec::is_empty);
     // Someone pinned (and still here) takes the stage, unless someone presents.
     let pinning = move || {
@@ -34,6 +36,7 @@ pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
             class="stage"
             class:presenting=move || anyone_presenting(state)
             class:pinning=pinning
+            class:paged=paged
         >
             <Show when=move || anyone_presenting(state)>
                 <Presentations state/>
@@ -55,6 +58,9 @@ pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
                     children=move |remote| view! { <RemoteTile remote state/> }
                 />
             </div>
+            <Show when=paged>
+                <Pager state/>
+            </Show>
             <Show when=alone>
                 <div class="waiting">
                     <p>"Waiting for others to join"</p>
@@ -72,6 +78,38 @@ pub fn Stage(state: CallState, invite_path: String) -> impl IntoView {
         <ControlBar state people_open/>
     }
     .into_any()
+}
+
+/// Turning the grid's pages, when there are more people than one page holds.
+#[component]
+fn Pager(state: CallState) -> impl IntoView {
+    let page = move || state.gallery.with(|gallery| gallery.page());
+    let pages = move || state.gallery.with(|gallery| gallery.pages());
+    let on_last = move || page() + 1 >= pages();
+    let turn = move |by: isize| {
+        state.gallery.update(|gallery| {
+            gallery.turn_to(gallery.page().saturating_add_signed(by));
+        })
+    };
+    view! {
+        <nav class="pager" aria-label="Pages of people">
+            <button
+                aria-label="Previous page"
+                disabled=move || page() == 0
+                on:click=move |_| turn(-1)
+            >
+                "‹"
+            </button>
+            <span aria-live="polite">{move || format!("Page {} of {}", page() + 1, pages())}</span>
+            <button
+                aria-label="Next page"
+                disabled=on_last
+                on:click=move |_| turn(1)
+            >
+                "›"
+            </button>
+        </nav>
+    }
 }
 
 /// The local person's own camera, mirrored and muted.
@@ -126,6 +164,18 @@ fn RemoteTile(remote: Remote, state: CallState) -> impl IntoView {
             .pinned
             .update(|pinned| *pinned = if *pinned == Some(id) { None } else { Some(id) })
     };
+    // On the page shown (or pinned, shown large whatever the page), in its place.
+    let off_page = Memo::new(move |_| {
+        !state.gallery.with(|gallery| gallery.on_page(id)) && state.pinned.get() != Some(id)
+    });
+    let place = Memo::new(move |_| state.gallery.with(|gallery| gallery.place(id)));
+    // Someone who starts speaking comes onto the page shown.
+    Effect::new(move |_| {
+        if remote.speaking.get() {
+            let pinned = state.pinned.get_untracked();
+            state.gallery.update(|gallery| gallery.spoke(id, pinned));
+        }
+    });
     Effect::new(move |_| {
         let version = remote.stream.get();
         if let (true, Some(element)) = (version > 0, video.get()) {
@@ -150,7 +200,12 @@ fn RemoteTile(remote: Remote, state: CallState) -> impl IntoView {
         LinkStatus::Reconnecting => Some("Reconnecting…"),
     };
     view! {
-        <div class="cell" class:pinned=pinned>
+        <div
+            class="cell"
+            class:pinned=pinned
+            class:off-page=move || off_page.get()
+            style:order=move || place.get().map(|place| place.to_string())
+        >
             <div
                 class="tile remote"
                 data-peer=id.to_string()
