@@ -27,7 +27,7 @@ async function joinGuests(browser: Browser, base: string, room: string, count: n
             new Promise<string>((resolve, reject) => {
               const socket = new WebSocket(`${location.origin.replace('http', 'ws')}/ws`);
               let seen = 0;
-              socket.onopen = () =>
+              socket.onopen = () => {
                 socket.send(
                   JSON.stringify({
                     type: 'join',
@@ -37,6 +37,11 @@ async function joinGuests(browser: Browser, base: string, room: string, count: n
                     media: { audio: false, video: false },
                   }),
                 );
+                const ping = setInterval(() => {
+                  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'ping', seen }));
+                  else clearInterval(ping);
+                }, 5_000);
+              };
               socket.onmessage = (event) => {
                 const message = JSON.parse(event.data);
                 if (typeof message.seq === 'number') seen = message.seq;
@@ -44,7 +49,6 @@ async function joinGuests(browser: Browser, base: string, room: string, count: n
                 if (message.type === 'error') reject(new Error(JSON.stringify(message)));
               };
               socket.onclose = (event) => reject(new Error(`closed ${event.code} ${event.reason}`));
-              setInterval(() => socket.send(JSON.stringify({ type: 'ping', seen })), 5_000);
               (window as any).__guests = [...((window as any).__guests ?? []), socket];
             }),
         ),
