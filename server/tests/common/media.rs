@@ -1,6 +1,7 @@
 //! A participant's media side for tests: a str0m `Rtc` on its own UDP socket, as a
-//! browser would be, that offers one audio track, sends made-up Opus frames and counts
-//! what it receives.
+//! browser would be, that offers one audio track (and, asked, one video track), sends
+//! made-up Opus frames (and VP8 frames of a few packets each) and counts what it
+//! receives. It can lose some of the media packets that come to it, as a lossy link.
 
 use app::protocol::{ClientMessage, ServerMessage};
 use std::net::SocketAddr;
@@ -14,12 +15,46 @@ use tokio::net::UdpSocket;
 
 use super::client::Client;
 
+/// A made-up video frame's size: four or five packets.
+pub const VIDEO_FRAME_BYTES: usize = 5_000;
+/// No audio packet or feedback of these tests is this large; every video packet but a
+/// frame's last is.
+const VIDEO_PACKET_AT_LEAST: usize = 600;
+
+/// Whether a datagram is lost on a link that loses every `every`-th video packet (RTP,
+/// and larger than audio or feedback ever is); `count` counts those seen.
+fn lost_here(datagram: &[u8], count: &mut usize, every: usize) -> bool {
+    let video = datagram.len() > VIDEO_PACKET_AT_LEAST
+        && (128..192).contains(&datagram[0])
+        && !(192..224).contains(&datagram[1]);
+    if !video {
+        return false;
+    }
+    *count += 1;
+    count.is_multiple_of(every)
+}
+
 pub struct MediaClient {
     pub rtc: Rtc,
     socket: UdpSocket,
     local: SocketAddr,
     /// The track it sends on.
     mid: Option<Mid>,
+    /// Its video track, if it sends video.
+    video_mid: Option<Mid>,
+    video_sent: u64,
+    last_video_sent: Option<Instant>,
+    /// Loses every this-many-th video packet that comes to it (`None`: none).
+    pub lose_every: Option<usize>,
+    /// Loses every this-many-th video packet it sends (`None`: none).
+    pub lose_sent_every: Option<usize>,
+    sent_packets: usize,
+    /// Video packets lost on purpose, both ways.
+    pub lost: usize,
+    /// Video packets that came to it.
+    passed: usize,
+    /// Resends it asked for (NACKs), by track: its latest statistics.
+    nacks: std::collections::HashMap<Mid, u64>,
     pending: Option<SdpPendingOffer>,
     /// What it sends in each frame: its name, then the frame's number.
     tag: Vec<u8>,
@@ -38,6 +73,7 @@ impl MediaClient {
         let local = socket.local_addr().unwrap();
         let mut rtc = Rtc::builder()
             .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
+            .set_stats_interval(Some(Duration::from_millis(250)))
             .build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
         Self {
@@ -45,6 +81,15 @@ impl MediaClient {
             socket,
             local,
             mid: None,
+            video_mid: None,
+            video_sent: 0,
+            last_video_sent: None,
+            lose_every: None,
+            lose_sent_every: None,
+            sent_packets: 0,
+            lost: 0,
+            passed: 0,
+            nacks: Default::default(),
             pending: None,
             tag: tag.as_bytes().to_vec(),
             sent: 0,
@@ -59,6 +104,17 @@ impl MediaClient {
     pub fn offer(&mut self) -> String {
         let mut change = self.rtc.sdp_api();
         self.mid = Some(change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None));
+        let (offer, pending) = change.apply().expect("an offer");
+        self.pending = Some(pending);
+        offer.to_sdp_string()
+    }
+
+    /// Its offer with a video track too.
+    pub fn offer_with_video(&mut self) -> String {
+        let mut change = self.rtc.sdp_api();
+        self.mid = Some(change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None));
+        self.video_mid =
+            Some(change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None));
         let (offer, pending) = change.apply().expect("an offer");
         self.pending = Some(pending);
         offer.to_sdp_string()
@@ -83,6 +139,16 @@ impl MediaClient {
     /// Opens its media connection over `signaling`: offer, answer.
     pub async fn open(&mut self, signaling: &mut Client) {
         let sdp = self.offer();
+        self.open_with(signaling, sdp).await;
+    }
+
+    /// Opens its media connection with a video track too.
+    pub async fn open_with_video(&mut self, signaling: &mut Client) {
+        let sdp = self.offer_with_video();
+        self.open_with(signaling, sdp).await;
+    }
+
+    async fn open_with(&mut self, signaling: &mut Client, sdp: String) {
         signaling.send(&ClientMessage::SfuOffer { sdp }).await;
         loop {
             match signaling.recv().await {
@@ -104,6 +170,10 @@ impl MediaClient {
             tokio::select! {
                 received = self.socket.recv_from(&mut buf) => {
                     if let Ok((len, source)) = received {
+                        if self.connected && self.lose_every.is_some_and(|every| lost_here(&buf[..len], &mut self.passed, every)) {
+                            self.lost += 1;
+                            continue;
+                        }
                         if let Ok(contents) = buf[..len].try_into() {
                             let input = Input::Receive(Instant::now(), Receive {
                                 proto: Protocol::Udp,
@@ -128,9 +198,37 @@ impl MediaClient {
         }
     }
 
+    /// Sends a video frame when one is due: `VIDEO_FRAME_BYTES` (several packets),
+    /// its tag and number first, 30 a second.
+    fn send_video(&mut self, now: Instant) {
+        let due = self
+            .last_video_sent
+            .is_none_or(|at| now - at >= Duration::from_millis(33));
+        let Some(mid) = self.video_mid.filter(|_| due && self.connected) else {
+            return;
+        };
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
+            return;
+        };
+        let mut frame = self.tag.clone();
+        frame.extend_from_slice(&self.video_sent.to_be_bytes());
+        frame.resize(VIDEO_FRAME_BYTES, 0xa5);
+        let time = MediaTime::from_millis(self.video_sent * 33)
+            .rebase(str0m::media::Frequency::NINETY_KHZ);
+        writer.write(pt, now, time, frame).unwrap();
+        self.video_sent += 1;
+        self.last_video_sent = Some(now);
+    }
+
     /// Sends what is due and handles output; returns when next to wake.
     fn drive(&mut self, sending: bool) -> Instant {
         let now = Instant::now();
+        if sending {
+            self.send_video(now);
+        }
         if sending
             && self.connected
             && self
@@ -156,15 +254,39 @@ impl MediaClient {
             match self.rtc.poll_output().unwrap() {
                 Output::Timeout(at) => return at.min(now + Duration::from_millis(20)),
                 Output::Transmit(transmit) => {
+                    if self.connected
+                        && self.lose_sent_every.is_some_and(|every| {
+                            lost_here(&transmit.contents, &mut self.sent_packets, every)
+                        })
+                    {
+                        self.lost += 1;
+                        continue;
+                    }
                     let _ = self
                         .socket
                         .try_send_to(&transmit.contents, transmit.destination);
                 }
                 Output::Event(Event::Connected) => self.connected = true,
                 Output::Event(Event::MediaData(data)) => self.received.push(data.data.to_vec()),
+                Output::Event(Event::MediaIngressStats(stats)) => {
+                    self.nacks.insert(stats.mid, stats.nacks);
+                }
                 Output::Event(_) => {}
             }
         }
+    }
+
+    /// Resends it asked for (NACKs), all tracks together.
+    pub fn nacks_sent(&self) -> u64 {
+        self.nacks.values().sum()
+    }
+
+    /// Whole video frames received whose tag is `tag` (every byte there).
+    pub fn video_received_from(&self, tag: &str) -> usize {
+        self.received
+            .iter()
+            .filter(|frame| frame.len() == VIDEO_FRAME_BYTES && frame.starts_with(tag.as_bytes()))
+            .count()
     }
 
     /// Frames received whose tag is `tag`.
