@@ -1,8 +1,8 @@
 //! The media port with real WebRTC on both ends (str0m as the participants): what one
 //! sends reaches the others in the meeting through the server, and nobody else; it
 //! stops when they leave or are removed; video lost on either link is sent again (the
-//! server answers its receivers' NACKs from its cache and asks senders itself); noise on
-//! the port harms nobody.
+//! server answers its receivers' NACKs from its cache and asks senders itself); senders
+//! get transport-wide feedback; noise on the port harms nobody.
 
 mod common;
 
@@ -367,5 +367,37 @@ async fn video_lost_on_the_way_to_the_server_is_asked_of_the_sender_again() {
     assert!(
         whole * 100 >= span * 97,
         "the server asked Ada for the lost packets: {whole} of {span} frames whole"
+    );
+}
+
+#[tokio::test]
+async fn senders_get_transport_wide_feedback_to_estimate_their_bandwidth_from() {
+    // Browsers pace their cameras (and choose their simulcast layers) by what the
+    // receiver of their packets, here the server, says of their arrival times.
+    let server = media_server().await;
+    let room = server.create_room("Feedback").await;
+    let mut ada = server.connect().await;
+    ada.join(&room, "Ada").await;
+    let mut bob = server.connect().await;
+    bob.join(&room, "Bob").await;
+    let initial = 100_000;
+    let mut ada_media = MediaClient::estimating("ada", initial).await;
+    ada_media.open_with_video(&mut ada).await;
+    let mut bob_media = MediaClient::new("bob").await;
+    bob_media.open(&mut bob).await;
+    run_both(
+        (&mut ada_media, &mut ada),
+        (&mut bob_media, &mut bob),
+        Duration::from_secs(5),
+    )
+    .await;
+    let estimate = ada_media.estimate.expect("an estimate");
+    eprintln!(
+        "Ada's estimate of her way to the server: {initial} bit/s at first, {estimate} after 5 s"
+    );
+    // (With no feedback reaching her, it stayed at 100 kbit/s.)
+    assert!(
+        estimate > 2 * initial,
+        "the estimate grew from the server's feedback ({estimate} bit/s)"
     );
 }

@@ -7,6 +7,7 @@ use app::protocol::{ClientMessage, ServerMessage};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
@@ -53,6 +54,8 @@ pub struct MediaClient {
     pub lost: usize,
     /// Video packets that came to it.
     passed: usize,
+    /// Its latest bandwidth estimate, bits a second (when it estimates).
+    pub estimate: Option<u64>,
     /// Resends it asked for (NACKs), by track: its latest statistics.
     nacks: std::collections::HashMap<Mid, u64>,
     pending: Option<SdpPendingOffer>,
@@ -69,12 +72,27 @@ pub struct MediaClient {
 
 impl MediaClient {
     pub async fn new(tag: &str) -> Self {
+        Self::build(tag, None).await
+    }
+
+    /// One that estimates its bandwidth to the server from the server's transport-wide
+    /// feedback, starting at `initial` bits a second and probing towards 2 Mbit/s.
+    pub async fn estimating(tag: &str, initial: u64) -> Self {
+        Self::build(tag, Some(initial)).await
+    }
+
+    async fn build(tag: &str, estimate_from: Option<u64>) -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let local = socket.local_addr().unwrap();
         let mut rtc = Rtc::builder()
             .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
             .set_stats_interval(Some(Duration::from_millis(250)))
+            .enable_bwe(estimate_from.map(Bitrate::bps))
             .build(Instant::now());
+        if let Some(initial) = estimate_from {
+            rtc.bwe()
+                .set_bitrate(Bitrate::bps(initial), Bitrate::mbps(2));
+        }
         rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
         Self {
             rtc,
@@ -90,6 +108,7 @@ impl MediaClient {
             lost: 0,
             passed: 0,
             nacks: Default::default(),
+            estimate: None,
             pending: None,
             tag: tag.as_bytes().to_vec(),
             sent: 0,
@@ -268,6 +287,9 @@ impl MediaClient {
                 }
                 Output::Event(Event::Connected) => self.connected = true,
                 Output::Event(Event::MediaData(data)) => self.received.push(data.data.to_vec()),
+                Output::Event(Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })) => {
+                    self.estimate = Some(estimate.as_u64());
+                }
                 Output::Event(Event::MediaIngressStats(stats)) => {
                     self.nacks.insert(stats.mid, stats.nacks);
                 }
