@@ -1,13 +1,12 @@
 //! The media port with real WebRTC on both ends (str0m as the participants): what one
 //! sends reaches the others in the meeting through the server, and nobody else; it
-//! stops when they leave or are removed; video lost on either link is sent again (the
-//! server answers its receivers' NACKs from its cache and asks senders itself); senders
-//! get transport-wide feedback; noise on the port harms nobody.
+//! stops when they leave or are removed; noise on the port harms nobody. (How it copes
+//! with the links to it, lossy or narrow: media_links.rs.)
 
 mod common;
 
 use app::protocol::{ClientMessage, ErrorCode};
-use common::media::{MediaClient, VIDEO_FRAME_BYTES};
+use common::media::MediaClient;
 use common::TestServer;
 use server::config::SfuListen;
 use std::net::SocketAddr;
@@ -287,117 +286,4 @@ async fn someone_removed_reaches_nobody_through_the_media_port() {
     )
     .await;
     assert_eq!(after, before, "nothing from Eve once removed");
-}
-
-/// The numbers of the first and last of `tag`'s whole video frames `media` received.
-fn video_frame_span(media: &MediaClient, tag: &str) -> Option<(u64, u64)> {
-    let numbers: Vec<u64> = media
-        .received
-        .iter()
-        .filter(|frame| frame.len() == VIDEO_FRAME_BYTES && frame.starts_with(tag.as_bytes()))
-        .map(|frame| {
-            let at = tag.len();
-            u64::from_be_bytes(frame[at..at + 8].try_into().unwrap())
-        })
-        .collect();
-    Some((*numbers.iter().min()?, *numbers.iter().max()?))
-}
-
-/// Ada sends video to Bob through the server for 5 s, one of every ten video packets
-/// lost on her way to the server (`uplink`) or on its way to Bob: without packets sent
-/// again, about four frames in ten would arrive with a hole (each is four or five
-/// packets). Returns the packets lost, the frames whole at Bob, the frames of the span
-/// he got, and the resends Bob asked for.
-async fn lossy_call(uplink: bool) -> (usize, usize, usize, u64) {
-    let server = media_server().await;
-    let room = server.create_room("Lossy").await;
-    let mut ada = server.connect().await;
-    ada.join(&room, "Ada").await;
-    let mut bob = server.connect().await;
-    bob.join(&room, "Bob").await;
-    let mut ada_media = MediaClient::new("ada").await;
-    ada_media.open_with_video(&mut ada).await;
-    let mut bob_media = MediaClient::new("bob").await;
-    bob_media.open(&mut bob).await;
-    if uplink {
-        ada_media.lose_sent_every = Some(10);
-    } else {
-        bob_media.lose_every = Some(10);
-    }
-    run_both(
-        (&mut ada_media, &mut ada),
-        (&mut bob_media, &mut bob),
-        Duration::from_secs(5),
-    )
-    .await;
-    let (first, last) = video_frame_span(&bob_media, "ada").expect("Ada's video reached Bob");
-    let lost = ada_media.lost + bob_media.lost;
-    let asked = if uplink { 0 } else { bob_media.nacks_sent() };
-    (
-        lost,
-        bob_media.video_received_from("ada"),
-        (last - first + 1) as usize,
-        asked,
-    )
-}
-
-#[tokio::test]
-async fn video_lost_on_the_way_to_a_receiver_is_sent_again_from_the_servers_cache() {
-    let (lost, whole, span, asked) = lossy_call(false).await;
-    eprintln!(
-        "a lossy link to Bob: {lost} video packets lost on the way, {asked} resends asked, {whole} of Ada's {span} frames whole"
-    );
-    assert!(lost >= 20, "the link lost packets ({lost})");
-    assert!(asked > 0, "Bob asked for them again");
-    assert!(span >= 60, "about 4 s of video ({span} frames)");
-    // (With no feedback reaching the server, 53 of 87 arrived whole.)
-    assert!(
-        whole * 100 >= span * 97,
-        "the server sent the lost packets again: {whole} of {span} frames whole"
-    );
-}
-
-#[tokio::test]
-async fn video_lost_on_the_way_to_the_server_is_asked_of_the_sender_again() {
-    let (lost, whole, span, _) = lossy_call(true).await;
-    eprintln!("a lossy link from Ada: {lost} video packets lost on the way, {whole} of her {span} frames whole at Bob");
-    assert!(lost >= 20, "the link lost packets ({lost})");
-    assert!(span >= 60, "about 4 s of video ({span} frames)");
-    // (With Ada deaf to the server's requests, 75 of 124 arrived whole.)
-    assert!(
-        whole * 100 >= span * 97,
-        "the server asked Ada for the lost packets: {whole} of {span} frames whole"
-    );
-}
-
-#[tokio::test]
-async fn senders_get_transport_wide_feedback_to_estimate_their_bandwidth_from() {
-    // Browsers pace their cameras (and choose their simulcast layers) by what the
-    // receiver of their packets, here the server, says of their arrival times.
-    let server = media_server().await;
-    let room = server.create_room("Feedback").await;
-    let mut ada = server.connect().await;
-    ada.join(&room, "Ada").await;
-    let mut bob = server.connect().await;
-    bob.join(&room, "Bob").await;
-    let initial = 100_000;
-    let mut ada_media = MediaClient::estimating("ada", initial).await;
-    ada_media.open_with_video(&mut ada).await;
-    let mut bob_media = MediaClient::new("bob").await;
-    bob_media.open(&mut bob).await;
-    run_both(
-        (&mut ada_media, &mut ada),
-        (&mut bob_media, &mut bob),
-        Duration::from_secs(5),
-    )
-    .await;
-    let estimate = ada_media.estimate.expect("an estimate");
-    eprintln!(
-        "Ada's estimate of her way to the server: {initial} bit/s at first, {estimate} after 5 s"
-    );
-    // (With no feedback reaching her, it stayed at 100 kbit/s.)
-    assert!(
-        estimate > 2 * initial,
-        "the estimate grew from the server's feedback ({estimate} bit/s)"
-    );
 }

@@ -3,7 +3,7 @@
 //! means for the others, and the simulcast layer each camera reaches them in (the
 //! renegotiation is `renegotiation`).
 
-use super::allocation::{allocate_receiver, Want};
+use super::allocation::{allocate_receiver, SteadyEstimate, Want};
 use super::layers::Layer;
 use super::simulcast::{ArrivingLayers, LayerForwarder};
 use super::tracks::{OutState, TrackIn, TrackOut};
@@ -13,10 +13,24 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpPendingOffer;
+use str0m::crypto::CryptoProvider;
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
+
+/// Where each receiver's bandwidth estimate starts, bits a second: two cameras in
+/// their full layers, so that a small meeting starts sharp (a narrower link shows in
+/// the first feedback, and the layers drop at once).
+const INITIAL_ESTIMATE: u64 = 3_000_000;
+/// The share of a receiver's estimated bandwidth their cameras may take, percent.
+const BUDGET_PERCENT: u64 = 85;
+/// How far past what a receiver's cameras need the estimator probes: room for the
+/// pacer to send a keyframe's burst without holding the stream back (it paces at the
+/// estimate), and for a tile that grows (pinned) to get its layer at once. (Someone
+/// who shows no camera gets no probing at all: it would be padding for nothing.)
+const PROBE_HEADROOM: u64 = 2;
 
 /// What one participant's output means for the others.
 pub(super) enum Propagated {
@@ -82,6 +96,12 @@ pub(super) struct Client {
     pub(super) pending: Option<SdpPendingOffer>,
     /// The cameras they show and how tall (`tiles_shown`); `None` until they say.
     pub(super) shown: Option<HashMap<PeerId, u32>>,
+    /// How much the way to them carries, bits a second: str0m's estimate from their
+    /// transport-wide feedback, steadied (none while there is none, as when their
+    /// browser gives no such feedback: no limit then).
+    pub(super) estimate: SteadyEstimate,
+    /// The bitrate the estimator was last told to probe towards.
+    desired: u64,
     /// When their `Rtc` next needs the time (from its last poll).
     pub(super) wake_at: Instant,
     /// Whether something was given to their `Rtc` since its last poll: only such
@@ -91,6 +111,22 @@ pub(super) struct Client {
 }
 
 impl Client {
+    /// A participant's new connection to the media port, before their offer.
+    pub(super) fn session(crypto: Arc<CryptoProvider>) -> Rtc {
+        Rtc::builder()
+            .set_ice_lite(true)
+            // Opus and VP8 only: every line of the server's offers lists its codecs,
+            // and a connection has two lines a person (more codecs made a meeting of
+            // 25 overflow the largest SDP a message may carry).
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .set_crypto_provider(crypto)
+            // Each receiver's layers fit the bandwidth estimated from their feedback.
+            .enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE)))
+            .build(Instant::now())
+    }
+
     pub(super) fn new(peer: PeerId, room: Arc<Room>, rtc: Rtc) -> Self {
         Self {
             peer,
@@ -102,6 +138,8 @@ impl Client {
             tracks_out: Vec::new(),
             pending: None,
             shown: None,
+            estimate: SteadyEstimate::default(),
+            desired: 0,
             wake_at: Instant::now(),
             dirty: true,
         }
@@ -212,6 +250,14 @@ impl Client {
                     data: Box::new(data),
                 });
             }
+            Event::EgressBitrateEstimate(BweKind::Twcc {
+                estimate,
+                can_probe,
+            }) => {
+                if can_probe {
+                    self.estimate.update(estimate.as_u64(), Instant::now());
+                }
+            }
             Event::KeyframeRequest(request) => {
                 let source = self
                     .tracks_out
@@ -321,11 +367,21 @@ impl Client {
             }
         }
         let wants: Vec<Want> = cameras.iter().map(|(_, want)| *want).collect();
-        // No bandwidth limit yet: with str0m's estimator on, its pacing held each
-        // receiver to an estimate that followed the allocation down (a quarter to a
-        // third of the video of a meeting of 25 went undelivered, against 8% without).
-        // The rule takes a budget (`allocate_receiver`); probing must come first.
-        let allocation = allocate_receiver(&wants, None);
+        // Within the estimate, less a margin for audio, resends and keyframes.
+        let budget = self
+            .estimate
+            .steady(Instant::now())
+            .map(|estimate| estimate / 100 * BUDGET_PERCENT);
+        let allocation = allocate_receiver(&wants, budget);
+        // The estimator probes past what they would get with no limit (it finds no
+        // more room than it probes for); told again when that changes by a tenth.
+        let desired = allocation.desired * PROBE_HEADROOM;
+        if desired.abs_diff(self.desired) > self.desired / 10 {
+            self.desired = desired;
+            self.rtc
+                .bwe()
+                .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired));
+        }
         for ((index, _), target) in cameras.iter().zip(allocation.layers) {
             let track = &mut self.tracks_out[*index];
             if let Some(forwarder) = &mut track.simulcast {

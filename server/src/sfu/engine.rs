@@ -33,7 +33,7 @@ use str0m::change::SdpOffer;
 use str0m::crypto::CryptoProvider;
 use str0m::media::MediaKind;
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Input, Rtc};
+use str0m::{Candidate, Input};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -198,16 +198,7 @@ impl Engine {
     fn open(&mut self, room: Arc<Room>, peer: PeerId, offer: SdpOffer) -> Result<(), SfuError> {
         // A participant coming back opens afresh.
         self.remove(peer);
-        let mut rtc = Rtc::builder()
-            .set_ice_lite(true)
-            // Opus and VP8 only: every line of the server's offers lists its codecs,
-            // and a connection has two lines a person (more codecs made a meeting of
-            // 25 overflow the largest SDP a message may carry).
-            .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .set_crypto_provider(self.crypto.clone())
-            .build(Instant::now());
+        let mut rtc = Client::session(self.crypto.clone());
         let candidate = Candidate::host(self.advertised, "udp")
             .map_err(|e| SfuError::Refused(e.to_string()))?;
         rtc.add_local_candidate(candidate);

@@ -4,7 +4,8 @@
 //! resolution). For each tile a receiver shows, the wanted layer is the smallest one at
 //! least as tall as the tile; then, while everything wanted would not fit the
 //! receiver's bandwidth estimate, the tile taking the most steps down a layer (pinned
-//! tiles last), and past the lowest layer its video pauses. A change of layer only
+//! tiles last), down to the lowest layer (a tile on the screen never stands still for
+//! the estimate). A change of layer only
 //! takes effect when a keyframe of the new layer arrives (VP8 layers are independent
 //! streams: a receiver cannot decode the new one before its keyframe), until then the
 //! old layer goes on.
@@ -42,7 +43,8 @@ pub fn wanted_layer(layers: &[Layer], height: u32) -> Option<usize> {
     )
 }
 
-/// The layer each tile gets (`None`: paused) within `budget` bits a second.
+/// The layer each tile gets within `budget` bits a second, none below its lowest
+/// (`None` only for a source that sends no layer).
 pub fn allocate(tiles: &[Tile], budget: u64) -> Vec<Option<usize>> {
     let mut chosen: Vec<Option<usize>> = tiles
         .iter()
@@ -51,15 +53,15 @@ pub fn allocate(tiles: &[Tile], budget: u64) -> Vec<Option<usize>> {
     let cost = |tile: &Tile, layer: Option<usize>| layer.map_or(0, |l| tile.layers[l].bitrate);
     let mut total: u64 = tiles.iter().zip(&chosen).map(|(t, l)| cost(t, *l)).sum();
     while total > budget {
-        // The costliest tile steps down, unpinned ones first.
+        // The costliest tile above its lowest layer steps down, unpinned ones first.
         let Some(index) = (0..tiles.len())
-            .filter(|&i| chosen[i].is_some())
+            .filter(|&i| chosen[i].is_some_and(|layer| layer > 0))
             .max_by_key(|&i| (!tiles[i].pinned, cost(&tiles[i], chosen[i])))
         else {
             break;
         };
         let before = cost(&tiles[index], chosen[index]);
-        chosen[index] = chosen[index].and_then(|layer| layer.checked_sub(1));
+        chosen[index] = chosen[index].map(|layer| layer - 1);
         total = total - before + cost(&tiles[index], chosen[index]);
     }
     chosen
@@ -172,10 +174,10 @@ mod tests {
         );
         // 3.15 Mbit/s wanted, 2.2 available: the unpinned big tile gives way.
         assert_eq!(allocate(&tiles, 2_200_000), vec![Some(2), Some(1), Some(0)]);
-        assert_eq!(allocate(&tiles, 1_700_000), vec![Some(2), Some(0), None]);
-        // Hardly anything: the pinned one holds out longest.
-        assert_eq!(allocate(&tiles, 200_000), vec![Some(0), None, None]);
-        assert_eq!(allocate(&tiles, 0), vec![None, None, None]);
+        // Less: the pinned one steps down last; nobody goes below their lowest layer.
+        assert_eq!(allocate(&tiles, 1_900_000), vec![Some(2), Some(0), Some(0)]);
+        assert_eq!(allocate(&tiles, 1_700_000), vec![Some(1), Some(0), Some(0)]);
+        assert_eq!(allocate(&tiles, 0), vec![Some(0), Some(0), Some(0)]);
     }
 
     #[test]

@@ -3,37 +3,21 @@
 //! made-up Opus frames (and VP8 frames of a few packets each) and counts what it
 //! receives. It can lose some of the media packets that come to it, as a lossy link.
 
+use app::protocol::SIMULCAST_LAYERS;
 use app::protocol::{ClientMessage, ServerMessage};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 
 use super::client::Client;
-
-/// A made-up video frame's size: four or five packets.
-pub const VIDEO_FRAME_BYTES: usize = 5_000;
-/// No audio packet or feedback of these tests is this large; every video packet but a
-/// frame's last is.
-const VIDEO_PACKET_AT_LEAST: usize = 600;
-
-/// Whether a datagram is lost on a link that loses every `every`-th video packet (RTP,
-/// and larger than audio or feedback ever is); `count` counts those seen.
-fn lost_here(datagram: &[u8], count: &mut usize, every: usize) -> bool {
-    let video = datagram.len() > VIDEO_PACKET_AT_LEAST
-        && (128..192).contains(&datagram[0])
-        && !(192..224).contains(&datagram[1]);
-    if !video {
-        return false;
-    }
-    *count += 1;
-    count.is_multiple_of(every)
-}
+use super::frames::{lost_here, vp8_keyframe, SIMULCAST_FRAMES, VIDEO_FRAME_BYTES};
+use super::link::NarrowLink;
 
 pub struct MediaClient {
     pub rtc: Rtc,
@@ -43,6 +27,10 @@ pub struct MediaClient {
     mid: Option<Mid>,
     /// Its video track, if it sends video.
     video_mid: Option<Mid>,
+    /// Whether that video goes in three simulcast layers (`SIMULCAST_FRAMES`).
+    simulcast: bool,
+    /// A narrow link in front of it: what comes to it passes this first.
+    pub link: Option<NarrowLink>,
     video_sent: u64,
     last_video_sent: Option<Instant>,
     /// Loses every this-many-th video packet that comes to it (`None`: none).
@@ -100,6 +88,8 @@ impl MediaClient {
             local,
             mid: None,
             video_mid: None,
+            simulcast: false,
+            link: None,
             video_sent: 0,
             last_video_sent: None,
             lose_every: None,
@@ -128,12 +118,20 @@ impl MediaClient {
         offer.to_sdp_string()
     }
 
-    /// Its offer with a video track too.
-    pub fn offer_with_video(&mut self) -> String {
+    /// Its offer with a video track too (in simulcast layers, if asked).
+    pub fn offer_with_video(&mut self, simulcast: bool) -> String {
         let mut change = self.rtc.sdp_api();
         self.mid = Some(change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None));
+        let layers = simulcast.then(|| {
+            let mut layers = Simulcast::new();
+            for rid in SIMULCAST_LAYERS {
+                layers.add_send_layer(SimulcastLayer::new(rid));
+            }
+            layers
+        });
+        self.simulcast = simulcast;
         self.video_mid =
-            Some(change.add_media(MediaKind::Video, Direction::SendRecv, None, None, None));
+            Some(change.add_media(MediaKind::Video, Direction::SendRecv, None, None, layers));
         let (offer, pending) = change.apply().expect("an offer");
         self.pending = Some(pending);
         offer.to_sdp_string()
@@ -163,7 +161,13 @@ impl MediaClient {
 
     /// Opens its media connection with a video track too.
     pub async fn open_with_video(&mut self, signaling: &mut Client) {
-        let sdp = self.offer_with_video();
+        let sdp = self.offer_with_video(false);
+        self.open_with(signaling, sdp).await;
+    }
+
+    /// Opens its media connection with a camera in three simulcast layers.
+    pub async fn open_with_simulcast(&mut self, signaling: &mut Client) {
+        let sdp = self.offer_with_video(true);
         self.open_with(signaling, sdp).await;
     }
 
@@ -184,23 +188,17 @@ impl MediaClient {
         let end = Instant::now() + length;
         let mut buf = vec![0u8; 2_000];
         while Instant::now() < end {
-            let wait = self.drive(sending);
+            let mut wait = self.drive(sending);
+            if let Some(next) = self.link.as_ref().and_then(NarrowLink::next_through) {
+                wait = wait.min(next);
+            }
             let wait = wait.min(end).saturating_duration_since(Instant::now());
             tokio::select! {
                 received = self.socket.recv_from(&mut buf) => {
                     if let Ok((len, source)) = received {
-                        if self.connected && self.lose_every.is_some_and(|every| lost_here(&buf[..len], &mut self.passed, every)) {
-                            self.lost += 1;
-                            continue;
-                        }
-                        if let Ok(contents) = buf[..len].try_into() {
-                            let input = Input::Receive(Instant::now(), Receive {
-                                proto: Protocol::Udp,
-                                source,
-                                destination: self.local,
-                                contents,
-                            });
-                            self.rtc.handle_input(input).unwrap();
+                        match &mut self.link {
+                            Some(link) => link.offer(&buf[..len], source, Instant::now()),
+                            None => self.arrive(&buf[..len], source),
                         }
                     }
                 }
@@ -211,9 +209,40 @@ impl MediaClient {
                     }
                 }
             }
+            while let Some((datagram, source)) = self
+                .link
+                .as_mut()
+                .and_then(|link| link.through(Instant::now()))
+            {
+                self.arrive(&datagram, source);
+            }
             self.rtc
                 .handle_input(Input::Timeout(Instant::now()))
                 .unwrap();
+        }
+    }
+
+    /// A datagram reaches it (unless it is one its link loses).
+    fn arrive(&mut self, datagram: &[u8], source: SocketAddr) {
+        if self.connected
+            && self
+                .lose_every
+                .is_some_and(|every| lost_here(datagram, &mut self.passed, every))
+        {
+            self.lost += 1;
+            return;
+        }
+        if let Ok(contents) = datagram.try_into() {
+            let input = Input::Receive(
+                Instant::now(),
+                Receive {
+                    proto: Protocol::Udp,
+                    source,
+                    destination: self.local,
+                    contents,
+                },
+            );
+            self.rtc.handle_input(input).unwrap();
         }
     }
 
@@ -226,18 +255,37 @@ impl MediaClient {
         let Some(mid) = self.video_mid.filter(|_| due && self.connected) else {
             return;
         };
-        let Some(writer) = self.rtc.writer(mid) else {
+        let pt = self
+            .rtc
+            .writer(mid)
+            .and_then(|writer| writer.payload_params().next().map(|p| p.pt()));
+        let Some(pt) = pt else {
             return;
         };
-        let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else {
-            return;
-        };
-        let mut frame = self.tag.clone();
-        frame.extend_from_slice(&self.video_sent.to_be_bytes());
-        frame.resize(VIDEO_FRAME_BYTES, 0xa5);
         let time = MediaTime::from_millis(self.video_sent * 33)
             .rebase(str0m::media::Frequency::NINETY_KHZ);
-        writer.write(pt, now, time, frame).unwrap();
+        let frames: Vec<(Option<Rid>, Vec<u8>)> = if self.simulcast {
+            // Every frame a keyframe (a layer may be switched to at any frame).
+            SIMULCAST_LAYERS
+                .iter()
+                .zip(SIMULCAST_FRAMES)
+                .map(|(rid, (height, bytes))| (Some(Rid::from(*rid)), vp8_keyframe(height, bytes)))
+                .collect()
+        } else {
+            let mut frame = self.tag.clone();
+            frame.extend_from_slice(&self.video_sent.to_be_bytes());
+            frame.resize(VIDEO_FRAME_BYTES, 0xa5);
+            vec![(None, frame)]
+        };
+        for (rid, frame) in frames {
+            let Some(mut writer) = self.rtc.writer(mid) else {
+                return;
+            };
+            if let Some(rid) = rid {
+                writer = writer.rid(rid);
+            }
+            writer.write(pt, now, time, frame).unwrap();
+        }
         self.video_sent += 1;
         self.last_video_sent = Some(now);
     }

@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod client;
+pub mod frames;
+pub mod link;
 pub mod media;
 pub mod process;
 pub mod turn;
