@@ -2,6 +2,7 @@ import { test, expect } from './fixtures';
 import type { Browser, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { join, newRoom, tileFrames } from './calls';
+import { framesReceived } from './devices';
 import { Parley } from './network';
 
 // The grid past one page of people, as Meet's tiled view: 49 tiles a page (your own
@@ -59,19 +60,6 @@ async function joinGuests(browser: Browser, base: string, room: string, count: n
   return page;
 }
 
-/** Frames decoded on the page's connection to the server, all videos together. */
-const framesArriving = (page: Page) =>
-  page.evaluate(async () => {
-    let frames = 0;
-    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
-      if (pc.connectionState === 'closed') continue;
-      (await pc.getStats()).forEach((s: any) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
-      });
-    }
-    return frames;
-  });
-
 /** Whether Bob's tile on `page` shows new frames (over half a second). */
 async function bobPlays(page: Page): Promise<boolean> {
   const bob = page.locator('.tile.remote', { hasText: 'Bob' }).locator('video');
@@ -117,9 +105,9 @@ test('past 49 tiles the others are a page away, get no video there, and whoever 
     // while his tile is a page away: her connection decodes no video at all.
     await expect.poll(() => bob.page.evaluate(tileFrames).then((f) => f[0] ?? 0), { timeout: 20_000 }).toBeGreaterThan(0);
     await ada.page.waitForTimeout(1_000);
-    const framesBefore = await framesArriving(ada.page);
+    const framesBefore = await framesReceived(ada.page);
     await ada.page.waitForTimeout(2_000);
-    expect(await framesArriving(ada.page), 'no video for a tile on another page').toBe(framesBefore);
+    expect(await framesReceived(ada.page), 'no video for a tile on another page').toBe(framesBefore);
 
     const results = await new AxeBuilder({ page: ada.page })
       .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])

@@ -8,27 +8,8 @@ mod common;
 
 use common::frames::{SIMULCAST_FRAMES, VIDEO_FRAME_BYTES};
 use common::link::NarrowLink;
-use common::media::MediaClient;
-use common::TestServer;
-use server::config::SfuListen;
-use std::net::SocketAddr;
+use common::media::{media_server, run_both, MediaClient};
 use std::time::Duration;
-
-async fn media_server() -> TestServer {
-    TestServer::fresh_tuned(|config| {
-        config.signaling.sfu_listen = SfuListen::At(SocketAddr::from(([127, 0, 0, 1], 0)));
-    })
-    .await
-}
-
-/// Runs both participants' media side by side for `length`.
-async fn run_both(
-    a: (&mut MediaClient, &mut common::client::Client),
-    b: (&mut MediaClient, &mut common::client::Client),
-    length: Duration,
-) {
-    tokio::join!(a.0.run(a.1, length, true), b.0.run(b.1, length, true));
-}
 
 /// The numbers of the first and last of `tag`'s whole video frames `media` received.
 fn video_frame_span(media: &MediaClient, tag: &str) -> Option<(u64, u64)> {

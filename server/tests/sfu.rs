@@ -6,27 +6,11 @@
 mod common;
 
 use app::protocol::{ClientMessage, ErrorCode};
-use common::media::MediaClient;
+use common::media::{media_server, run_both, MediaClient};
 use common::TestServer;
 use server::config::SfuListen;
 use std::net::SocketAddr;
 use std::time::Duration;
-
-async fn media_server() -> TestServer {
-    TestServer::fresh_tuned(|config| {
-        config.signaling.sfu_listen = SfuListen::At(SocketAddr::from(([127, 0, 0, 1], 0)));
-    })
-    .await
-}
-
-/// Runs both participants' media side by side for `length`.
-async fn run_both(
-    a: (&mut MediaClient, &mut common::client::Client),
-    b: (&mut MediaClient, &mut common::client::Client),
-    length: Duration,
-) {
-    tokio::join!(a.0.run(a.1, length, true), b.0.run(b.1, length, true));
-}
 
 /// After `sender` stopped counting (left, removed): lets what was on its way arrive
 /// (2 s), then for 1 s more has `sender` keep sending. Returns how many of `tag`'s

@@ -22,7 +22,8 @@ pub const RISE_AFTER: Duration = Duration::from_secs(2);
 /// estimates of the last [`RISE_AFTER`].
 #[derive(Clone, Debug, Default)]
 pub struct SteadyEstimate {
-    /// (when, estimate), oldest first; each lower than all after it is dropped.
+    /// (when, estimate), oldest first, each lower than all after it (one no lower than
+    /// a later one can never be the lowest again, and is dropped).
     recent: VecDeque<(Instant, u64)>,
 }
 

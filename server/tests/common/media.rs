@@ -18,6 +18,8 @@ use tokio::net::UdpSocket;
 use super::client::Client;
 use super::frames::{lost_here, vp8_keyframe, SIMULCAST_FRAMES, VIDEO_FRAME_BYTES};
 use super::link::NarrowLink;
+use super::TestServer;
+use server::config::SfuListen;
 
 pub struct MediaClient {
     pub rtc: Rtc,
@@ -366,4 +368,21 @@ impl MediaClient {
             .filter(|frame| frame.starts_with(tag.as_bytes()))
             .count()
     }
+}
+
+/// A Parley with a media port of its own (on a free loopback port).
+pub async fn media_server() -> TestServer {
+    TestServer::fresh_tuned(|config| {
+        config.signaling.sfu_listen = SfuListen::At(SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await
+}
+
+/// Runs both participants' media side by side for `length`.
+pub async fn run_both(
+    a: (&mut MediaClient, &mut Client),
+    b: (&mut MediaClient, &mut Client),
+    length: Duration,
+) {
+    tokio::join!(a.0.run(a.1, length, true), b.0.run(b.1, length, true));
 }
