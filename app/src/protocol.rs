@@ -25,12 +25,13 @@ pub use signal::{
     Signal, TooLarge, MAX_CANDIDATE_BYTES, MAX_MEDIA_SDP_BYTES, MAX_SDP_BYTES, MAX_SDP_MID_BYTES,
 };
 pub use tiles::{
-    simulcast_layer, ShownTile, MAX_SHOWN_TILES, SIMULCAST_LAYERS, SIMULCAST_SCALE_DOWN,
+    simulcast_layer, ShownTile, SlotCarries, MAX_SHOWN_TILES, SIMULCAST_LAYERS,
+    SIMULCAST_SCALE_DOWN,
 };
 
 /// Bumped whenever a message changes incompatibly. A client sends the version it
 /// speaks in [`ClientMessage::Join`]; the server refuses other versions.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Longest display name accepted, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 40;
@@ -346,6 +347,10 @@ pub enum ServerMessage {
     /// The server's offer on the participant's media connection (a room message):
     /// others' tracks added or stopped. Answered with `sfu_answer`.
     SfuOffer { sdp: String },
+    /// Who the participant's receive slots carry now (a room message): the server's
+    /// lines on their media connection are a fixed pool, each carrying one person's
+    /// camera or microphone at a time, and this says which.
+    SfuSlots { slots: Vec<SlotCarries> },
     /// The meeting's media moves to `transport` (it grew past the mesh limit, or
     /// stayed small long enough): open it while the old way still plays, then say
     /// `transport_ready`.

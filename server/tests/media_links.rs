@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::frames::{SIMULCAST_FRAMES, VIDEO_FRAME_BYTES};
+use common::frames::{picture, SIMULCAST_FRAMES, VIDEO_FRAME_BYTES};
 use common::link::NarrowLink;
 use common::media::{media_server, run_both, MediaClient};
 use std::time::Duration;
@@ -16,10 +16,12 @@ fn video_frame_span(media: &MediaClient, tag: &str) -> Option<(u64, u64)> {
     let numbers: Vec<u64> = media
         .received
         .iter()
-        .filter(|frame| frame.len() == VIDEO_FRAME_BYTES && frame.starts_with(tag.as_bytes()))
+        .filter(|frame| {
+            frame.len() == VIDEO_FRAME_BYTES && picture(frame).starts_with(tag.as_bytes())
+        })
         .map(|frame| {
             let at = tag.len();
-            u64::from_be_bytes(frame[at..at + 8].try_into().unwrap())
+            u64::from_be_bytes(picture(frame)[at..at + 8].try_into().unwrap())
         })
         .collect();
     Some((*numbers.iter().min()?, *numbers.iter().max()?))

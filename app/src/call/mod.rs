@@ -12,6 +12,7 @@ pub mod gallery;
 pub mod negotiation;
 pub mod route;
 pub mod session;
+pub mod slot_map;
 pub mod speaking;
 pub mod video_budget;
 

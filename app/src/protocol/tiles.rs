@@ -24,6 +24,15 @@ pub struct ShownTile {
     pub height: u32,
 }
 
+/// Who one receive slot of a participant's media connection carries now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotCarries {
+    /// The slot's line (its `mid`).
+    pub mid: String,
+    /// Whose camera or microphone it carries (`null`: nobody's, for now).
+    pub peer: Option<PeerId>,
+}
+
 /// The layer of [`SIMULCAST_LAYERS`] named `rid`, if any.
 pub fn simulcast_layer(rid: &str) -> Option<usize> {
     SIMULCAST_LAYERS.iter().position(|layer| *layer == rid)

@@ -1,12 +1,13 @@
 //! One participant's connection to the media port: their str0m `Rtc`, the tracks they
-//! send (in) and those the server sends them from the others (out), what their output
-//! means for the others, and the simulcast layer each camera reaches them in (the
-//! renegotiation is `renegotiation`).
+//! send (in), their receive slots and the presentations the server sends them (out),
+//! and what their output means for the others (what reaches them is `forwarding`, the
+//! renegotiation `renegotiation`).
 
-use super::allocation::{allocate_receiver, SteadyEstimate, Want};
+use super::allocation::SteadyEstimate;
 use super::layers::Layer;
-use super::simulcast::{ArrivingLayers, LayerForwarder};
-use super::tracks::{OutState, TrackIn, TrackOut};
+use super::pool::Pool;
+use super::simulcast::ArrivingLayers;
+use super::tracks::{TrackIn, TrackOut};
 use crate::signaling::hub::Room;
 use app::protocol::{simulcast_layer, PeerId, SIMULCAST_LAYERS};
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use std::time::Instant;
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpPendingOffer;
 use str0m::crypto::CryptoProvider;
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 
@@ -24,13 +25,6 @@ use tokio::net::UdpSocket;
 /// their full layers, so that a small meeting starts sharp (a narrower link shows in
 /// the first feedback, and the layers drop at once).
 const INITIAL_ESTIMATE: u64 = 3_000_000;
-/// The share of a receiver's estimated bandwidth their cameras may take, percent.
-const BUDGET_PERCENT: u64 = 85;
-/// How far past what a receiver's cameras need the estimator probes: room for the
-/// pacer to send a keyframe's burst without holding the stream back (it paces at the
-/// estimate), and for a tile that grows (pinned) to get its layer at once. (Someone
-/// who shows no camera gets no probing at all: it would be padding for nothing.)
-const PROBE_HEADROOM: u64 = 2;
 
 /// What one participant's output means for the others.
 pub(super) enum Propagated {
@@ -91,7 +85,10 @@ pub(super) struct Client {
     /// The addresses their packets came from.
     pub(super) addresses: Vec<SocketAddr>,
     pub(super) tracks_in: Vec<TrackIn>,
+    /// The others' presentations sent to them.
     pub(super) tracks_out: Vec<TrackOut>,
+    /// Their receive slots, which carry the others' cameras and microphones.
+    pub(super) pool: Pool,
     /// The server's offer awaiting their answer.
     pub(super) pending: Option<SdpPendingOffer>,
     /// The cameras they show and how tall (`tiles_shown`); `None` until they say.
@@ -101,7 +98,7 @@ pub(super) struct Client {
     /// browser gives no such feedback: no limit then).
     pub(super) estimate: SteadyEstimate,
     /// The bitrate the estimator was last told to probe towards.
-    desired: u64,
+    pub(super) desired: u64,
     /// When their `Rtc` next needs the time (from its last poll).
     pub(super) wake_at: Instant,
     /// Whether something was given to their `Rtc` since its last poll: only such
@@ -136,6 +133,7 @@ impl Client {
             addresses: Vec::new(),
             tracks_in: Vec::new(),
             tracks_out: Vec::new(),
+            pool: Pool::default(),
             pending: None,
             shown: None,
             estimate: SteadyEstimate::default(),
@@ -259,72 +257,30 @@ impl Client {
                 }
             }
             Event::KeyframeRequest(request) => {
-                let source = self
+                if let Some(slot) = self.pool.video_slot(request.mid) {
+                    // Nothing goes out yet: the switch asks for its own keyframe.
+                    if let (Some((source, mid)), Some(layer)) =
+                        (slot.source(), slot.layers.current())
+                    {
+                        propagated.push(Propagated::KeyframeWanted {
+                            source,
+                            mid,
+                            layer: slot.simulcast.then_some(layer),
+                        });
+                    }
+                } else if let Some(track) = self
                     .tracks_out
                     .iter()
-                    .find(|t| t.mid() == Some(request.mid));
-                if let Some(track) = source {
-                    let layer = match &track.simulcast {
-                        // Nothing goes out yet: the switch asks for its own keyframe.
-                        Some(forwarder) if forwarder.current().is_none() => return,
-                        Some(forwarder) => forwarder.current(),
-                        None => None,
-                    };
+                    .find(|t| t.mid() == Some(request.mid))
+                {
                     propagated.push(Propagated::KeyframeWanted {
                         source: track.source,
                         mid: track.source_mid,
-                        layer,
+                        layer: None,
                     });
                 }
             }
             _ => {}
-        }
-    }
-
-    /// Sends `origin`'s media on the track that carries it, once that track is open
-    /// (of a simulcast camera, only the layer chosen for them).
-    pub(super) fn forward(&mut self, origin: PeerId, data: &MediaData) {
-        let Some(track) = self
-            .tracks_out
-            .iter_mut()
-            .find(|t| t.source == origin && t.source_mid == data.mid)
-        else {
-            return;
-        };
-        let OutState::Open(mid) = track.state else {
-            return;
-        };
-        let layer = data.rid.and_then(|rid| simulcast_layer(&rid));
-        if data.rid.is_some() && layer.is_none() {
-            // A layer of no name Parley gives: mixed into one stream it would garble.
-            return;
-        }
-        if layer.is_some() && track.simulcast.is_none() && !track.presentation() {
-            track.simulcast = Some(LayerForwarder::default());
-        }
-        let time = match (&mut track.simulcast, layer) {
-            (Some(forwarder), Some(layer)) => {
-                // RTP timestamps are 32 bits: the low bits of str0m's extended time.
-                let timestamp = data.time.numer() as u32;
-                let Some(out) =
-                    forwarder.pass(layer, data.is_keyframe(), timestamp, data.network_time)
-                else {
-                    return;
-                };
-                MediaTime::new(u64::from(out), data.time.frequency())
-            }
-            _ => data.time,
-        };
-        let Some(writer) = self.rtc.writer(mid) else {
-            return;
-        };
-        let Some(pt) = writer.match_params(data.params) else {
-            return;
-        };
-        self.dirty = true;
-        if let Err(error) = writer.write(pt, data.network_time, time, data.data.clone()) {
-            tracing::info!(peer = %self.peer, %error, "could not forward media");
-            self.rtc.disconnect();
         }
     }
 
@@ -336,59 +292,6 @@ impl Client {
         if let Some(mut writer) = self.rtc.writer(mid) {
             let _ = writer.request_keyframe(rid, KeyframeRequestKind::Pli);
             self.dirty = true;
-        }
-    }
-
-    /// Sets the layer each simulcast camera should reach them in, from the layers
-    /// arriving and the size they show it at; the layers switched to need a keyframe
-    /// (added to `wanted`).
-    pub(super) fn choose_layers(
-        &mut self,
-        arriving: &ArrivingByTrack,
-        wanted: &mut Vec<KeyframeSource>,
-    ) {
-        let mut cameras = Vec::new();
-        for (index, track) in self.tracks_out.iter().enumerate() {
-            if track.simulcast.is_none() || !matches!(track.state, OutState::Open(_)) {
-                continue;
-            }
-            if let Some(layers) = arriving.get(&(track.source, track.source_mid)) {
-                let shown = self
-                    .shown
-                    .as_ref()
-                    .and_then(|shown| shown.get(&track.source).copied());
-                cameras.push((
-                    index,
-                    Want {
-                        arriving: layers,
-                        shown,
-                    },
-                ));
-            }
-        }
-        let wants: Vec<Want> = cameras.iter().map(|(_, want)| *want).collect();
-        // Within the estimate, less a margin for audio, resends and keyframes.
-        let budget = self
-            .estimate
-            .steady(Instant::now())
-            .map(|estimate| estimate / 100 * BUDGET_PERCENT);
-        let allocation = allocate_receiver(&wants, budget);
-        // The estimator probes past what they would get with no limit (it finds no
-        // more room than it probes for); told again when that changes by a tenth.
-        let desired = allocation.desired * PROBE_HEADROOM;
-        if desired.abs_diff(self.desired) > self.desired / 10 {
-            self.desired = desired;
-            self.rtc
-                .bwe()
-                .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired));
-        }
-        for ((index, _), target) in cameras.iter().zip(allocation.layers) {
-            let track = &mut self.tracks_out[*index];
-            if let Some(forwarder) = &mut track.simulcast {
-                if forwarder.set_target(target) {
-                    wanted.push((track.source, track.source_mid, target));
-                }
-            }
         }
     }
 }

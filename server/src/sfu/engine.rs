@@ -4,8 +4,10 @@
 //! ICE username in its STUN request: two maps, no scan.
 //!
 //! What arrives from one participant goes to everyone else in their meeting: each
-//! receiver gets a send-only track per track of each sender, negotiated by the server
-//! (it offers, over signaling, as `sfu_offer`; the participant answers). Keyframe
+//! receiver's connection has a pool of receive slots (`pool`), lines the server adds
+//! a few at a time as the meeting grows (it offers, over signaling, as `sfu_offer`;
+//! the participant answers), each carrying one person's camera or microphone at a
+//! time (said as `sfu_slots`); a presentation gets a line of its own. Keyframe
 //! requests go back to the sender, at most about once a second per track
 //! (`keyframes`).
 //!
@@ -19,6 +21,7 @@ use super::clients::{ArrivingByTrack, Client, Gone, KeyframeSource, Propagated, 
 use super::handle::{Command, SfuError};
 use super::keyframes::{KeyframeRequests, DEFAULT_INTERVAL};
 use super::limits::{DatagramLimit, DATAGRAMS_PER_SECOND};
+use super::pool::Source;
 use super::speakers::Speakers;
 use super::stun;
 use super::tracks::TrackOut;
@@ -145,8 +148,31 @@ impl Engine {
                 }
             }
         }
+        // Each meeting's cameras and how many send audio.
+        let mut senders: HashMap<RoomCode, (Vec<Source>, Vec<PeerId>)> = HashMap::new();
+        for client in self.clients.values() {
+            let (cameras, voices) = senders.entry(client.room.code().clone()).or_default();
+            for track in &client.tracks_in {
+                match track.kind {
+                    MediaKind::Video if !track.presentation => {
+                        cameras.push((client.peer, track.mid));
+                    }
+                    MediaKind::Audio => voices.push(client.peer),
+                    _ => {}
+                }
+            }
+        }
         for client in self.clients.values_mut() {
-            client.choose_layers(&arriving, &mut wanted);
+            let Some((cameras, voices)) = senders.get(client.room.code()) else {
+                continue;
+            };
+            let others: Vec<Source> = cameras
+                .iter()
+                .filter(|(peer, _)| *peer != client.peer)
+                .copied()
+                .collect();
+            let voices = voices.iter().filter(|peer| **peer != client.peer).count();
+            client.choose_layers(&arriving, &others, voices, &mut wanted);
         }
         for source in wanted {
             self.want_keyframe(source, now);
@@ -217,17 +243,23 @@ impl Engine {
         }
         let mut client = Client::new(peer, room, rtc);
         client.shown = self.shown.get(&peer).cloned();
-        // Everything the others in the meeting already send comes to the newcomer.
+        // The presentations under way come to the newcomer; the cameras and
+        // microphones on their slots, chosen next.
         for other in self.clients.values() {
             if other.room.code() != client.room.code() {
                 continue;
             }
-            for track in other.tracks_in.iter().filter(|t| t.forwarded()) {
+            for track in other
+                .tracks_in
+                .iter()
+                .filter(|t| t.presentation && t.forwarded())
+            {
                 client
                     .tracks_out
                     .push(TrackOut::to_open(other.peer, *track));
             }
         }
+        self.next_choice = Instant::now();
         self.by_ufrag.insert(ufrag.clone(), peer);
         client.ufrag = ufrag;
         tracing::info!(room = %client.room.code(), %peer, "media session opened");
@@ -303,6 +335,7 @@ impl Engine {
                 self.remove(peer);
             }
             if propagated.is_empty() {
+                self.tell_slots();
                 return next;
             }
             for event in propagated {
@@ -314,6 +347,11 @@ impl Engine {
     fn propagate(&mut self, event: Propagated) {
         match event {
             Propagated::TrackOpen { origin, track } => {
+                if !track.presentation {
+                    // A camera or microphone: the slots carry it, chosen now.
+                    self.next_choice = Instant::now();
+                    return;
+                }
                 let Some(code) = self.clients.get(&origin).map(|c| c.room.code().clone()) else {
                     return;
                 };
@@ -329,11 +367,15 @@ impl Engine {
                     return;
                 };
                 let code = sender.room.code().clone();
-                let audio = sender
+                let Some(kind) = sender
                     .tracks_in
                     .iter()
-                    .any(|track| track.mid == data.mid && track.kind == MediaKind::Audio);
-                if audio {
+                    .find(|track| track.mid == data.mid)
+                    .map(|track| track.kind)
+                else {
+                    return;
+                };
+                if kind == MediaKind::Audio {
                     // In a large meeting only the loudest few are heard.
                     let speakers = self.speakers.entry(code.clone()).or_default();
                     if !speakers.heard(origin, data.ext_vals.audio_level, data.network_time) {
@@ -342,12 +384,25 @@ impl Engine {
                 }
                 for client in self.clients.values_mut() {
                     if client.peer != origin && *client.room.code() == code {
-                        client.forward(origin, &data);
+                        client.forward(origin, kind, &data);
                     }
                 }
             }
             Propagated::KeyframeWanted { source, mid, layer } => {
                 self.want_keyframe((source, mid, layer), Instant::now());
+            }
+        }
+    }
+
+    /// Tells each receiver whose slots changed who they carry now.
+    fn tell_slots(&mut self) {
+        for client in self.clients.values_mut() {
+            let slots = client.pool.take_news();
+            if !slots.is_empty() {
+                // (Gone from the meeting: their session goes at its next poll.)
+                let _ = client
+                    .room
+                    .send_to(client.peer, &ServerMessage::SfuSlots { slots });
             }
         }
     }
@@ -377,6 +432,8 @@ impl Engine {
         for other in self.clients.values_mut() {
             other.source_gone(peer);
         }
+        // Their cameras' slots carry others.
+        self.next_choice = Instant::now();
         let code = client.room.code();
         if let Some(speakers) = self.speakers.get_mut(code) {
             speakers.forget(peer);

@@ -11,10 +11,12 @@
 mod allocation;
 mod clients;
 mod engine;
+mod forwarding;
 mod handle;
 pub mod keyframes;
 pub mod layers;
 pub mod limits;
+mod pool;
 mod renegotiation;
 pub mod rewrite;
 mod simulcast;

@@ -1,6 +1,7 @@
 //! The server's side of renegotiating a participant's connection to the media port:
-//! it offers the tracks to add (others started sending) and to stop (their senders
-//! left), one offer at a time, and takes the participant's answer.
+//! it offers the receive slots to add (the meeting grew past the pool) and the
+//! presentations to add (someone presents) and to stop (their presenter left), one
+//! offer at a time, and takes the participant's answer.
 
 use super::clients::{Client, KeyframeSource};
 use super::tracks::OutState;
@@ -8,10 +9,15 @@ use app::protocol::{PeerId, ServerMessage};
 use str0m::change::SdpAnswer;
 use str0m::media::{Direction, MediaKind};
 
+/// The stream the receive slots' tracks are in, as the participant sees it (who each
+/// carries is said apart, by `sfu_slots`).
+pub(super) const SLOTS_STREAM: &str = "slots";
+
 impl Client {
-    /// `source` left: the tracks carrying them stop.
+    /// `source` left: their presentation stops, their slots are freed.
     pub(super) fn source_gone(&mut self, source: PeerId) {
         self.dirty = true;
+        self.pool.source_gone(source);
         self.tracks_out.retain_mut(|track| {
             if track.source != source {
                 return true;
@@ -33,13 +39,34 @@ impl Client {
             return;
         }
         let mut change = self.rtc.sdp_api();
+        let (video, audio) = self.pool.lines_to_add();
+        for _ in 0..video {
+            let mid = change.add_media(
+                MediaKind::Video,
+                Direction::SendOnly,
+                Some(SLOTS_STREAM.into()),
+                None,
+                None,
+            );
+            self.pool.offered_video(mid);
+        }
+        for _ in 0..audio {
+            let mid = change.add_media(
+                MediaKind::Audio,
+                Direction::SendOnly,
+                Some(SLOTS_STREAM.into()),
+                None,
+                None,
+            );
+            self.pool.offered_audio(mid);
+        }
         for track in &mut self.tracks_out {
             match track.state {
                 OutState::ToOpen => {
                     let mid = change.add_media(
-                        track.kind,
+                        MediaKind::Video,
                         Direction::SendOnly,
-                        // Their stream is named by their peer id.
+                        // Named by the presenter's peer id.
                         Some(track.stream_name()),
                         None,
                         None,
@@ -83,14 +110,13 @@ impl Client {
             self.rtc.disconnect();
             return Vec::new();
         }
+        // (What the slots carry is chosen next, and asks its own keyframes.)
+        self.pool.answered();
         let mut opened = Vec::new();
         for track in &mut self.tracks_out {
             if let OutState::Negotiating(mid) = track.state {
                 track.state = OutState::Open(mid);
-                // A simulcast camera's layer is chosen next, and asks its own keyframe.
-                if track.kind == MediaKind::Video && track.simulcast.is_none() {
-                    opened.push((track.source, track.source_mid, None));
-                }
+                opened.push((track.source, track.source_mid, None));
             }
         }
         self.tracks_out

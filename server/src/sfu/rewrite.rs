@@ -108,15 +108,32 @@ struct Sent {
 }
 
 /// Renumbers one receive slot's packets (see the module's description).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Rewriter {
     mapping: Option<Mapping>,
     last: Option<Sent>,
+    /// The RTP clock of what it carries.
+    clock_hz: u64,
+}
+
+impl Default for Rewriter {
+    fn default() -> Self {
+        Self::with_clock(VIDEO_CLOCK_HZ)
+    }
 }
 
 impl Rewriter {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A rewriter for streams of an RTP clock of `clock_hz` (48 kHz for Opus).
+    pub fn with_clock(clock_hz: u64) -> Self {
+        Self {
+            mapping: None,
+            last: None,
+            clock_hz,
+        }
     }
 
     /// The numbers `packet` leaves with, or `None` to drop it (it belongs to a stream
@@ -183,7 +200,7 @@ impl Rewriter {
             Some(last) => {
                 // Where the old stream's clock would be now, and at least one tick on.
                 let elapsed = packet.at.saturating_duration_since(last.at);
-                let ticks = ticks(elapsed).max(1);
+                let ticks = ticks(elapsed, self.clock_hz).max(1);
                 (
                     last.seq + 1,
                     last.timestamp.wrapping_add(ticks),
@@ -206,9 +223,10 @@ impl Rewriter {
     }
 }
 
-/// A duration in ticks of the video clock (32-bit wrapping, as RTP timestamps are).
-fn ticks(elapsed: Duration) -> u32 {
-    (elapsed.as_micros() as u64 * VIDEO_CLOCK_HZ / 1_000_000) as u32
+/// A duration in ticks of a clock of `clock_hz` (32-bit wrapping, as RTP timestamps
+/// are).
+fn ticks(elapsed: Duration, clock_hz: u64) -> u32 {
+    (elapsed.as_micros() as u64 * clock_hz / 1_000_000) as u32
 }
 
 #[cfg(test)]

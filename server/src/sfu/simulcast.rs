@@ -94,8 +94,10 @@ impl ArrivingLayers {
     }
 }
 
-/// One receiver's copy of one sender's simulcast camera: which layer goes out, and the
-/// timestamps it goes out with.
+/// What one receive slot of a receiver sends of the camera it carries: which layer
+/// goes out, and the timestamps it goes out with (one continuous stream across
+/// layers, and across the people the slot carries in turn). A camera sent in one
+/// layer only counts as layer 0.
 #[derive(Debug, Default)]
 pub struct LayerForwarder {
     switch: Switch,
@@ -103,11 +105,22 @@ pub struct LayerForwarder {
     /// Frames seen per layer: stands for the sequence number, since str0m numbers
     /// the packets it sends itself (and the VP8 picture ids).
     frames: [u16; LAYER_COUNT],
+    /// How many cameras the slot carried before this one: with the layer, names the
+    /// stream for the rewriter.
+    carried_before: u32,
 }
 
 impl LayerForwarder {
     pub fn current(&self) -> Option<usize> {
         self.switch.current()
+    }
+
+    /// The slot now carries another camera: nothing goes out until a layer is chosen
+    /// and a keyframe of it comes, and then it continues what went out before.
+    pub fn carry_another(&mut self) {
+        self.switch = Switch::default();
+        self.frames = [0; LAYER_COUNT];
+        self.carried_before = self.carried_before.wrapping_add(1);
     }
 
     /// Moves to `target` (see [`Switch::set_target`]): whether a keyframe is needed.
@@ -133,7 +146,10 @@ impl LayerForwarder {
             return None;
         }
         let out = self.rewriter.rewrite(Incoming {
-            stream: layer as u32,
+            stream: self
+                .carried_before
+                .wrapping_mul(LAYER_COUNT as u32)
+                .wrapping_add(layer as u32),
             seq,
             timestamp,
             picture_id: None,
@@ -233,5 +249,26 @@ mod tests {
             Some(switched + 9_000)
         );
         assert_eq!(out.current(), Some(2));
+
+        // The slot carries someone else, whose clock is elsewhere again: nothing until
+        // their keyframe, then on from the last sent.
+        let last = switched + 9_000;
+        out.carry_another();
+        assert_eq!(out.current(), None);
+        assert!(out.set_target(Some(1)));
+        assert_eq!(
+            out.pass(2, true, 920_000, start + frame * 5),
+            None,
+            "not theirs"
+        );
+        assert_eq!(out.pass(1, false, 5_000, start + frame * 5), None);
+        assert_eq!(
+            out.pass(1, true, 14_000, start + frame * 6),
+            Some(last + 18_000)
+        );
+        assert_eq!(
+            out.pass(1, false, 23_000, start + frame * 7),
+            Some(last + 27_000)
+        );
     }
 }

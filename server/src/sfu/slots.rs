@@ -18,10 +18,23 @@ pub struct Slots<S> {
     slots: Vec<Option<S>>,
 }
 
+impl<S> Default for Slots<S> {
+    fn default() -> Self {
+        Self { slots: Vec::new() }
+    }
+}
+
 impl<S: Clone + PartialEq> Slots<S> {
     pub fn new(count: usize) -> Self {
         Self {
             slots: vec![None; count],
+        }
+    }
+
+    /// More slots (new lines opened): `count` in all, the new ones empty.
+    pub fn grow(&mut self, count: usize) {
+        if count > self.slots.len() {
+            self.slots.resize(count, None);
         }
     }
 

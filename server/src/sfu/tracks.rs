@@ -1,8 +1,9 @@
 //! The tracks of one participant's connection to the media port: those they send
-//! (in), and those the server sends them from the others (out), with how each out
-//! track stands in negotiation and, for a simulcast camera, which layer it carries.
+//! (in), and the others' presentations the server sends them (out), with how each of
+//! those stands in negotiation. (Cameras and microphones reach them on receive slots:
+//! `pool`.)
 
-use super::simulcast::{ArrivingLayers, LayerForwarder};
+use super::simulcast::ArrivingLayers;
 use app::protocol::PeerId;
 use str0m::media::{MediaKind, Mid};
 
@@ -30,28 +31,25 @@ impl TrackIn {
     }
 }
 
-/// How a track the server sends a participant stands in negotiation.
+/// How a presentation the server sends a participant stands in negotiation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum OutState {
     /// To be offered.
     ToOpen,
     Negotiating(Mid),
     Open(Mid),
-    /// Its source left: to be stopped.
+    /// Its presenter left: to be stopped.
     ToStop(Mid),
     Stopping(Mid),
 }
 
-/// A track the server sends a participant: whose, and which of theirs.
+/// Someone's presentation, as the server sends it to a participant: a line of its own
+/// (a presentation is rare, and its tile is apart from the cameras').
 #[derive(Debug)]
 pub(super) struct TrackOut {
     pub(super) source: PeerId,
     pub(super) source_mid: Mid,
-    pub(super) kind: MediaKind,
-    presentation: bool,
     pub(super) state: OutState,
-    /// For a simulcast source, the layer it carries (see `choose_layers`).
-    pub(super) simulcast: Option<LayerForwarder>,
 }
 
 impl TrackOut {
@@ -59,25 +57,14 @@ impl TrackOut {
         Self {
             source,
             source_mid: track.mid,
-            kind: track.kind,
-            presentation: track.presentation,
             state: OutState::ToOpen,
-            simulcast: track.simulcast.then(LayerForwarder::default),
         }
     }
 
-    /// The stream it is in, as the receiver sees it: the sender's peer id, and for
-    /// their presentation `-screen` after it.
+    /// The stream it is in, as the receiver sees it: the presenter's peer id and
+    /// `-screen`.
     pub(super) fn stream_name(&self) -> String {
-        if self.presentation {
-            format!("{}-screen", self.source)
-        } else {
-            self.source.to_string()
-        }
-    }
-
-    pub(super) fn presentation(&self) -> bool {
-        self.presentation
+        format!("{}-screen", self.source)
     }
 
     pub(super) fn mid(&self) -> Option<Mid> {

@@ -4,7 +4,7 @@
 //! receives. It can lose some of the media packets that come to it, as a lossy link.
 
 use app::protocol::SIMULCAST_LAYERS;
-use app::protocol::{ClientMessage, ServerMessage};
+use app::protocol::{ClientMessage, ServerMessage, SlotCarries};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +16,9 @@ use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 
 use super::client::Client;
-use super::frames::{lost_here, vp8_keyframe, SIMULCAST_FRAMES, VIDEO_FRAME_BYTES};
+use super::frames::{
+    lost_here, picture, tagged_frame, vp8_keyframe, SIMULCAST_FRAMES, VIDEO_FRAME_BYTES,
+};
 use super::link::NarrowLink;
 use super::TestServer;
 use server::config::SfuListen;
@@ -55,8 +57,12 @@ pub struct MediaClient {
     last_sent: Option<Instant>,
     /// Frames received, by their tag.
     pub received: Vec<Vec<u8>>,
-    /// Offers the server made (tracks added or stopped).
+    /// Offers the server made (slots or presentations added or stopped).
     pub offers: usize,
+    /// The m-lines of the server's last offer.
+    pub offered_lines: usize,
+    /// What the server said its receive slots carry, in order (`sfu_slots`).
+    pub slot_news: Vec<SlotCarries>,
     pub connected: bool,
 }
 
@@ -107,6 +113,8 @@ impl MediaClient {
             last_sent: None,
             received: Vec::new(),
             offers: 0,
+            offered_lines: 0,
+            slot_news: Vec::new(),
             connected: false,
         }
     }
@@ -147,6 +155,7 @@ impl MediaClient {
 
     pub fn answer_offer(&mut self, sdp: &str) -> String {
         self.offers += 1;
+        self.offered_lines = sdp.lines().filter(|line| line.starts_with("m=")).count();
         let offer = SdpOffer::from_sdp_string(sdp).expect("an SDP offer");
         self.rtc
             .sdp_api()
@@ -204,12 +213,14 @@ impl MediaClient {
                         }
                     }
                 }
-                message = signaling.try_recv(wait) => {
-                    if let Some(ServerMessage::SfuOffer { sdp }) = message {
+                message = signaling.try_recv(wait) => match message {
+                    Some(ServerMessage::SfuOffer { sdp }) => {
                         let sdp = self.answer_offer(&sdp);
                         signaling.send(&ClientMessage::SfuAnswer { sdp }).await;
                     }
-                }
+                    Some(ServerMessage::SfuSlots { slots }) => self.slot_news.extend(slots),
+                    _ => {}
+                },
             }
             while let Some((datagram, source)) = self
                 .link
@@ -274,10 +285,7 @@ impl MediaClient {
                 .map(|(rid, (height, bytes))| (Some(Rid::from(*rid)), vp8_keyframe(height, bytes)))
                 .collect()
         } else {
-            let mut frame = self.tag.clone();
-            frame.extend_from_slice(&self.video_sent.to_be_bytes());
-            frame.resize(VIDEO_FRAME_BYTES, 0xa5);
-            vec![(None, frame)]
+            vec![(None, tagged_frame(&self.tag, self.video_sent))]
         };
         for (rid, frame) in frames {
             let Some(mut writer) = self.rtc.writer(mid) else {
@@ -357,7 +365,9 @@ impl MediaClient {
     pub fn video_received_from(&self, tag: &str) -> usize {
         self.received
             .iter()
-            .filter(|frame| frame.len() == VIDEO_FRAME_BYTES && frame.starts_with(tag.as_bytes()))
+            .filter(|frame| {
+                frame.len() == VIDEO_FRAME_BYTES && picture(frame).starts_with(tag.as_bytes())
+            })
             .count()
     }
 
@@ -365,7 +375,7 @@ impl MediaClient {
     pub fn received_from(&self, tag: &str) -> usize {
         self.received
             .iter()
-            .filter(|frame| frame.starts_with(tag.as_bytes()))
+            .filter(|frame| picture(frame).starts_with(tag.as_bytes()))
             .count()
     }
 }

@@ -132,6 +132,7 @@ impl Call {
                     link.answered(sdp);
                 }
             }
+            ServerMessage::SfuSlots { slots } => self.slots_changed(slots),
             ServerMessage::TransportChanged { transport } => self.change_transport(transport),
             ServerMessage::TransportSettled { transport } => self.transport_settled(transport),
             ServerMessage::SfuOffer { sdp } => {

@@ -51,6 +51,9 @@ impl Call {
             self.limit_video();
         }
         self.streams.borrow_mut().remove(&id);
+        if let Some(link) = &*self.server_link.borrow() {
+            link.slots.forget(id);
+        }
         self.held.borrow_mut().remove(&id);
         self.route.borrow_mut().forget(id);
         self.screens.borrow_mut().remove(&id);

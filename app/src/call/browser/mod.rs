@@ -26,6 +26,7 @@ mod moving;
 mod peer;
 mod screen;
 mod server_link;
+mod server_slots;
 mod shims;
 mod signaling;
 mod socket;
@@ -243,24 +244,17 @@ impl Call {
         }
     }
 
-    /// A track from the server: it names whose it is by its stream.
+    /// A track from the server: a presentation names its presenter by its stream.
+    /// (Cameras and microphones come on slots, and `sfu_slots` says whose they are.)
     fn server_track(self: &Rc<Self>, event: &web_sys::RtcTrackEvent) {
         let Ok(stream) = wasm_bindgen::JsCast::dyn_into::<MediaStream>(event.streams().get(0))
         else {
             return;
         };
-        match server_link::carries(&stream.id()) {
-            Some(server_link::Carries::Camera(them)) => {
-                if let Some(remote) = self.state.remote(them) {
-                    self.show_track(them, &remote, event, Transport::Sfu);
-                }
+        if let Some(them) = server_link::presenter(&stream.id()) {
+            if let Some(remote) = self.state.remote(them) {
+                self.show_screen(them, &remote, stream);
             }
-            Some(server_link::Carries::Presentation(them)) => {
-                if let Some(remote) = self.state.remote(them) {
-                    self.show_screen(them, &remote, stream);
-                }
-            }
-            None => {}
         }
     }
 

@@ -281,6 +281,9 @@ impl Call {
             }
             self.send(&ClientMessage::TransportReady { transport });
         }
+        if self.transport() == Transport::Sfu && self.route.borrow().moving() {
+            self.offer_silent_streams();
+        }
         self.promote_playing();
         let (moving, closing_time) = {
             let route = self.route.borrow();
@@ -355,7 +358,7 @@ impl Call {
 }
 
 /// Makes `tile` carry `source`'s tracks, and only those.
-fn carry_tracks(tile: &MediaStream, source: &MediaStream) {
+pub(super) fn carry_tracks(tile: &MediaStream, source: &MediaStream) {
     if tile == source {
         return;
     }

@@ -1,7 +1,9 @@
 //! The call's one connection to the server's forwarding unit, for a meeting whose
 //! transport is `sfu`: the microphone and camera go up once, and everyone else's
-//! tracks come down on lines the server adds (its offers arrive over signaling as
-//! `sfu_offer`), each in a stream named by the sender's peer id.
+//! cameras and microphones come down on receive slots, lines the server adds a few
+//! at a time as the meeting grows (its offers arrive over signaling as `sfu_offer`),
+//! each carrying one person at a time (`server_slots`). A presentation comes on a
+//! line of its own, in a stream named by the presenter's peer id.
 //!
 //! The camera goes up in simulcast layers (quarter, half and full size): the server
 //! sends each of the others the layer that fits the tile they show it in, which they
@@ -13,6 +15,7 @@
 
 use super::connection::{add_simulcast_camera, limit_sender, new_connection, replace_track};
 use super::local::LocalMedia;
+use super::server_slots::ServerSlots;
 use super::shims::{self, describe, log};
 use super::stats;
 use super::tiles::ShownTiles;
@@ -62,6 +65,8 @@ pub(super) struct ServerLink {
     sampling: Cell<bool>,
     /// The cameras we show and how tall, as last told the server.
     pub(super) tiles: ShownTiles,
+    /// Who our receive slots carry.
+    pub(super) slots: ServerSlots,
     _handlers: Vec<Handler>,
 }
 
@@ -133,6 +138,7 @@ impl ServerLink {
             last_sample: RefCell::new(None),
             sampling: Cell::new(false),
             tiles: ShownTiles::new(Rc::downgrade(call)),
+            slots: ServerSlots::default(),
             _handlers: vec![on_track, on_state],
         });
         if let Some(local) = &call.local {
@@ -300,20 +306,11 @@ fn apply_limit(
     });
 }
 
-/// What a stream from the server carries: the server names each sender's stream by
-/// their peer id, and their presentation's by their peer id and `-screen`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Carries {
-    Camera(PeerId),
-    Presentation(PeerId),
-}
-
-/// Reads a stream id the server gave.
-pub(super) fn carries(stream_id: &str) -> Option<Carries> {
-    match stream_id.strip_suffix(PRESENTATION_SUFFIX) {
-        Some(id) => id.parse().ok().map(|id| Carries::Presentation(PeerId(id))),
-        None => stream_id.parse().ok().map(|id| Carries::Camera(PeerId(id))),
-    }
+/// Whose presentation a stream from the server is: the server names it by the
+/// presenter's peer id and `-screen`.
+pub(super) fn presenter(stream_id: &str) -> Option<PeerId> {
+    let id = stream_id.strip_suffix(PRESENTATION_SUFFIX)?;
+    id.parse().ok().map(PeerId)
 }
 
 /// Ends the stream id of a presentation forwarded by the server.
