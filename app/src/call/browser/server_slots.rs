@@ -83,6 +83,8 @@ impl Call {
         };
         for (them, stream) in link.slots.changed(&link.connection(), &news) {
             if self.state.remote(them).is_none() {
+                // Gone (their slots said nobody after they left): nothing to keep.
+                link.slots.forget(them);
                 continue;
             }
             let audio = stream
