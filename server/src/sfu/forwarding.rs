@@ -62,17 +62,18 @@ impl Client {
         data: &MediaData,
         timestamp: u32,
     ) -> Option<(Mid, MediaTime)> {
-        let slot = self.pool.video_slot_of(source)?;
-        let mid = slot.mid()?;
         let layer = match data.rid {
             // A layer of no name Parley gives: mixed into one stream it would garble.
             Some(rid) => simulcast_layer(&rid)?,
             None => 0,
         };
-        let out = slot
-            .layers
-            .pass(layer, data.is_keyframe(), timestamp, data.network_time)?;
-        self.pool.video_sent(mid, source.0);
+        let (mid, out) = self.pool.camera_frame(
+            source,
+            layer,
+            data.is_keyframe(),
+            timestamp,
+            data.network_time,
+        )?;
         Some((mid, MediaTime::new(u64::from(out), data.time.frequency())))
     }
 

@@ -19,7 +19,7 @@ use super::slots::Slots;
 use super::speakers::ALL_AUDIO_UP_TO;
 use app::protocol::{PeerId, SlotCarries};
 use std::time::{Duration, Instant};
-use str0m::media::Mid;
+use str0m::media::{MediaKind, Mid};
 
 /// A sender's track: whose, and which of their lines.
 pub(super) type Source = (PeerId, Mid);
@@ -180,22 +180,23 @@ impl Pool {
         )
     }
 
-    pub(super) fn offered_video(&mut self, mid: Mid) {
-        self.video.push(VideoSlot {
-            carrying: Carrying::new(mid),
-            layers: LayerForwarder::default(),
-            simulcast: false,
-        });
-    }
-
-    pub(super) fn offered_audio(&mut self, mid: Mid) {
-        self.audio.push(AudioSlot {
-            carrying: Carrying::new(mid),
-            rewriter: Rewriter::with_clock(AUDIO_CLOCK_HZ),
-            packets: 0,
-            carried_before: 0,
-            heard_at: None,
-        });
+    /// A slot of `kind` was offered on line `mid`.
+    pub(super) fn offered(&mut self, kind: MediaKind, mid: Mid) {
+        let carrying = Carrying::new(mid);
+        match kind {
+            MediaKind::Video => self.video.push(VideoSlot {
+                carrying,
+                layers: LayerForwarder::default(),
+                simulcast: false,
+            }),
+            MediaKind::Audio => self.audio.push(AudioSlot {
+                carrying,
+                rewriter: Rewriter::with_clock(AUDIO_CLOCK_HZ),
+                packets: 0,
+                carried_before: 0,
+                heard_at: None,
+            }),
+        }
     }
 
     /// The receiver answered: the lines offered are open.
@@ -232,16 +233,29 @@ impl Pool {
     }
 
     /// The open video slot carrying `source`, if any.
-    pub(super) fn video_slot_of(&mut self, source: Source) -> Option<&mut VideoSlot> {
+    #[cfg(test)]
+    fn video_slot_of(&mut self, source: Source) -> Option<&mut VideoSlot> {
         let index = self.cameras.slot_of(&source)?;
         self.video.get_mut(index)
     }
 
-    /// A frame of `peer`'s went out on `slot`.
-    pub(super) fn video_sent(&mut self, mid: Mid, peer: PeerId) {
-        if let Some(slot) = self.video.iter_mut().find(|s| s.carrying.line.mid() == mid) {
-            slot.carrying.sent(peer, &mut self.news);
-        }
+    /// A frame of `source`'s camera, of simulcast `layer` (0 for a camera of one):
+    /// the line it goes out on and its timestamp there, or `None` when no slot
+    /// carries it, or not this layer, or not yet.
+    pub(super) fn camera_frame(
+        &mut self,
+        source: Source,
+        layer: usize,
+        keyframe: bool,
+        timestamp: u32,
+        now: Instant,
+    ) -> Option<(Mid, u32)> {
+        let index = self.cameras.slot_of(&source)?;
+        let slot = self.video.get_mut(index)?;
+        let mid = slot.mid()?;
+        let out = slot.layers.pass(layer, keyframe, timestamp, now)?;
+        slot.carrying.sent(source.0, &mut self.news);
+        Some((mid, out))
     }
 
     /// An audio packet of `source` (RTP timestamp `timestamp`) to go out: the line it
@@ -341,10 +355,10 @@ mod tests {
         pool.want(1, 1);
         assert_eq!(pool.lines_to_add(), (8, 6));
         for n in 0..8 {
-            pool.offered_video(mid(&format!("v{n}")));
+            pool.offered(MediaKind::Video, mid(&format!("v{n}")));
         }
         for n in 0..6 {
-            pool.offered_audio(mid(&format!("a{n}")));
+            pool.offered(MediaKind::Audio, mid(&format!("a{n}")));
         }
         pool.answered();
         // Up to eight cameras and six voices: nothing to add.
@@ -359,14 +373,22 @@ mod tests {
     #[test]
     fn a_camera_is_announced_with_its_first_frame_and_unannounced_at_once() {
         let mut pool = Pool::default();
-        pool.offered_video(mid("v0"));
-        pool.offered_video(mid("v1"));
+        pool.offered(MediaKind::Video, mid("v0"));
+        pool.offered(MediaKind::Video, mid("v1"));
         pool.answered();
         let (ada, bob, cy) = ((ADA, mid("1")), (BOB, mid("1")), (CY, mid("1")));
         pool.assign_cameras(&[ada, bob]);
         assert!(pool.take_news().is_empty(), "nothing sent yet");
-        pool.video_sent(mid("v0"), ADA);
-        pool.video_sent(mid("v0"), ADA);
+        let now = Instant::now();
+        assert!(pool.video_slot_of(ada).unwrap().layers.set_target(Some(0)));
+        assert_eq!(
+            pool.camera_frame(ada, 0, false, 0, now),
+            None,
+            "not a keyframe"
+        );
+        assert!(pool.take_news().is_empty(), "nothing sent yet");
+        assert!(pool.camera_frame(ada, 0, true, 3_000, now).is_some());
+        assert!(pool.camera_frame(ada, 0, false, 6_000, now).is_some());
         assert_eq!(
             pool.take_news(),
             vec![SlotCarries {
@@ -400,7 +422,7 @@ mod tests {
         let start = Instant::now();
         let ms = |n: u64| start + Duration::from_millis(n);
         let mut pool = Pool::default();
-        pool.offered_audio(mid("a0"));
+        pool.offered(MediaKind::Audio, mid("a0"));
         assert_eq!(
             pool.audio((ADA, mid("0")), 1_000, ms(0)),
             None,

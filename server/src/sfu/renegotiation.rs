@@ -40,25 +40,17 @@ impl Client {
         }
         let mut change = self.rtc.sdp_api();
         let (video, audio) = self.pool.lines_to_add();
-        for _ in 0..video {
-            let mid = change.add_media(
-                MediaKind::Video,
-                Direction::SendOnly,
-                Some(SLOTS_STREAM.into()),
-                None,
-                None,
-            );
-            self.pool.offered_video(mid);
-        }
-        for _ in 0..audio {
-            let mid = change.add_media(
-                MediaKind::Audio,
-                Direction::SendOnly,
-                Some(SLOTS_STREAM.into()),
-                None,
-                None,
-            );
-            self.pool.offered_audio(mid);
+        for (kind, count) in [(MediaKind::Video, video), (MediaKind::Audio, audio)] {
+            for _ in 0..count {
+                let mid = change.add_media(
+                    kind,
+                    Direction::SendOnly,
+                    Some(SLOTS_STREAM.into()),
+                    None,
+                    None,
+                );
+                self.pool.offered(kind, mid);
+            }
         }
         for track in &mut self.tracks_out {
             match track.state {
