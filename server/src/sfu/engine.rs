@@ -17,11 +17,10 @@
 //! keyframe of the new layer. In a large meeting only the loudest few's audio goes out
 //! (`speakers`).
 
-use super::clients::{ArrivingByTrack, Client, Gone, KeyframeSource, Propagated, SentCounters};
+use super::clients::{Client, Gone, KeyframeSource, Propagated, SentCounters};
 use super::handle::{Command, SfuError};
 use super::keyframes::{KeyframeRequests, DEFAULT_INTERVAL};
 use super::limits::{DatagramLimit, DATAGRAMS_PER_SECOND};
-use super::pool::Source;
 use super::speakers::Speakers;
 use super::stun;
 use super::tracks::TrackOut;
@@ -50,6 +49,8 @@ const IDLE_TICK: Duration = Duration::from_millis(100);
 /// How often every receiver's layers are chosen again (layers come and go as
 /// senders' bandwidth changes).
 const CHOOSE_EVERY: Duration = Duration::from_millis(250);
+
+mod choosing;
 
 pub(super) struct Engine {
     socket: UdpSocket,
@@ -124,62 +125,7 @@ impl Engine {
         }
     }
 
-    /// Chooses every receiver's layer of every simulcast camera; asks the senders for
-    /// the keyframes the switches wait for.
-    fn choose_layers(&mut self, now: Instant) {
-        let arriving: ArrivingByTrack = self
-            .clients
-            .values()
-            .flat_map(|client| {
-                client
-                    .tracks_in
-                    .iter()
-                    .filter(|track| track.simulcast)
-                    .map(|track| ((client.peer, track.mid), track.layers.arriving(now)))
-            })
-            .collect();
-        let mut wanted = Vec::new();
-        // A layer whose first keyframe was lost counts only once a keyframe says its
-        // size: ask for one.
-        for client in self.clients.values() {
-            for track in client.tracks_in.iter().filter(|track| track.simulcast) {
-                for layer in track.layers.size_unknown(now) {
-                    wanted.push((client.peer, track.mid, Some(layer)));
-                }
-            }
-        }
-        // Each meeting's cameras and how many send audio.
-        let mut senders: HashMap<RoomCode, (Vec<Source>, Vec<PeerId>)> = HashMap::new();
-        for client in self.clients.values() {
-            let (cameras, voices) = senders.entry(client.room.code().clone()).or_default();
-            for track in &client.tracks_in {
-                match track.kind {
-                    MediaKind::Video if !track.presentation => {
-                        cameras.push((client.peer, track.mid));
-                    }
-                    MediaKind::Audio => voices.push(client.peer),
-                    _ => {}
-                }
-            }
-        }
-        for client in self.clients.values_mut() {
-            let Some((cameras, voices)) = senders.get(client.room.code()) else {
-                continue;
-            };
-            let others: Vec<Source> = cameras
-                .iter()
-                .filter(|(peer, _)| *peer != client.peer)
-                .copied()
-                .collect();
-            let voices = voices.iter().filter(|peer| **peer != client.peer).count();
-            client.choose_layers(&arriving, &others, voices, &mut wanted);
-        }
-        for source in wanted {
-            self.want_keyframe(source, now);
-        }
-    }
-
-    fn want_keyframe(&mut self, source: KeyframeSource, now: Instant) {
+    pub(super) fn want_keyframe(&mut self, source: KeyframeSource, now: Instant) {
         if self.keyframes.want(source, now) {
             self.ask_keyframe(source);
         }
