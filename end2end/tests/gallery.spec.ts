@@ -32,7 +32,7 @@ async function joinGuests(browser: Browser, base: string, room: string, count: n
                 socket.send(
                   JSON.stringify({
                     type: 'join',
-                    version: 5,
+                    version: 6,
                     room: code,
                     name: `Guest ${String(i + 1).padStart(2, '0')}`,
                     media: { audio: false, video: false },

@@ -27,15 +27,30 @@ test('through the server: four people, one connection each, everyone sees and he
     /Through the Parley server · \d+ ms round trip/,
   );
 
-  // Ada presents: everyone sees it through the server, beside her camera.
+  // Ada presents: everyone sees it through the server, beside her camera. It is sent
+  // as detail (text: the encoder keeps the resolution and gives up frame rate) and
+  // arrives as tall as it is captured.
   await people[0].page.getByRole('button', { name: 'Present now' }).click();
+  const captured = await people[0].page.evaluate(() => {
+    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
+      for (const sender of pc.getSenders()) {
+        const track = sender.track;
+        if (track && (track.getSettings() as any).displaySurface) {
+          return { hint: track.contentHint, height: track.getSettings().height ?? 0 };
+        }
+      }
+    }
+    return null;
+  });
+  expect(captured?.hint, 'the presentation is sent as detail').toBe('detail');
   for (const person of people.slice(1)) {
     const video = person.page.getByRole('figure', { name: 'Presentation by Ada' }).locator('video');
     await expect
-      .poll(() => video.evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 20_000 })
-      .toBeGreaterThan(0);
+      .poll(() => video.evaluate((v: HTMLVideoElement) => v.videoHeight), { timeout: 20_000 })
+      .toBe(captured!.height);
     await expectPlayingVideos(person.page, 3);
   }
+  console.log(`Ada's presentation arrives ${captured!.height} px tall, as captured`);
   await people[0].page.getByRole('button', { name: 'Stop presenting' }).click();
   for (const person of people) await expect(person.page.locator('figure.presentation')).toHaveCount(0);
 
@@ -82,7 +97,26 @@ async function videoBytesOver(page: Page, ms: number): Promise<number> {
   return (await bytes()) - before;
 }
 
-test('through the server: each camera arrives in the layer that fits its tile: a small tile gets a lower layer within 2 s, a large one the full layer again, a tile off the screen nothing', async ({
+/** The bytes the page sent to the server in each camera layer over `ms`, by rid. */
+async function layerBytesOver(page: Page, ms: number): Promise<Record<string, number>> {
+  const sent = () =>
+    page.evaluate(async () => {
+      const bytes: Record<string, number> = {};
+      for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach((s: any) => {
+          if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) bytes[s.rid] = s.bytesSent ?? 0;
+        });
+      }
+      return bytes;
+    });
+  const before = await sent();
+  await page.waitForTimeout(ms);
+  const after = await sent();
+  return Object.fromEntries(Object.entries(after).map(([rid, bytes]) => [rid, bytes - (before[rid] ?? 0)]));
+}
+
+test('through the server: each camera arrives in the layer that fits its tile: a small tile gets a lower layer within 2 s, the layer nobody watches stops being sent, a large tile gets the full layer again within 2 s, a tile off the screen nothing', async ({
   browser,
 }) => {
   test.setTimeout(90_000);
@@ -114,7 +148,23 @@ test('through the server: each camera arrives in the layer that fits its tile: a
       `window ${viewport.width}x${viewport.height}, tile ${Math.round(await tileHeight())} px: ${what}, ${height} high, after ${Date.now() - resizedAt} ms`,
     );
     await expectPlayingVideos(bob.page, 1);
+    if (what === 'smaller') {
+      // Nobody watches Ada's full layer now: she stops sending it (after the server's
+      // 3 s wait), her lower layer goes on (a 640x480 camera sends `h` and `f`).
+      await expect
+        .poll(
+          async () => {
+            const sent = await layerBytesOver(ada.page, 1_000);
+            return sent.f < 1_000 && Object.entries(sent).some(([rid, bytes]) => rid !== 'f' && bytes > 1_000);
+          },
+          { message: 'the full layer stops, the lower one goes on', timeout: 10_000 },
+        )
+        .toBe(true);
+      console.log(`Ada's full layer stopped ${Date.now() - resizedAt} ms after Bob's tile shrank`);
+    }
   }
+  // Bob watches it again: Ada sends it again.
+  expect((await layerBytesOver(ada.page, 1_000)).f, 'the full layer goes again').toBeGreaterThan(5_000);
 
   // A tile off the screen gets nothing: Ada's video stops arriving, and comes back
   // when the tile does.

@@ -5,6 +5,7 @@
 
 use super::allocation::SteadyEstimate;
 use super::layers::Layer;
+use super::pausing::LayerPausing;
 use super::pool::Pool;
 use super::simulcast::ArrivingLayers;
 use super::tracks::{TrackIn, TrackOut};
@@ -28,8 +29,12 @@ const INITIAL_ESTIMATE: u64 = 3_000_000;
 
 /// What one participant's output means for the others.
 pub(super) enum Propagated {
-    /// They started sending a track.
-    TrackOpen { origin: PeerId, track: TrackIn },
+    /// They started sending a track (`mid`; a presentation, or not).
+    TrackOpen {
+        origin: PeerId,
+        mid: Mid,
+        presentation: bool,
+    },
     /// Media from them, to forward (boxed: a frame's details are large beside the
     /// other events).
     Media {
@@ -209,12 +214,14 @@ impl Client {
                     flowing: false,
                     simulcast,
                     layers: ArrivingLayers::default(),
+                    pausing: LayerPausing::default(),
                 };
                 self.tracks_in.push(track);
                 if track.forwarded() {
                     propagated.push(Propagated::TrackOpen {
                         origin: self.peer,
-                        track,
+                        mid: track.mid,
+                        presentation: track.presentation,
                     });
                 }
             }
@@ -231,7 +238,8 @@ impl Client {
                         if track.presentation {
                             propagated.push(Propagated::TrackOpen {
                                 origin: self.peer,
-                                track: *track,
+                                mid: track.mid,
+                                presentation: true,
                             });
                         }
                     }

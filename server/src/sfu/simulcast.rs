@@ -5,6 +5,7 @@
 //! this joins them to str0m's frames.
 
 use super::layers::{Forward, Layer, Switch};
+use super::pausing::PausedLayers;
 use super::rewrite::{Incoming, Rewriter};
 use app::protocol::SIMULCAST_LAYERS;
 use std::time::{Duration, Instant};
@@ -39,6 +40,9 @@ pub struct ArrivingLayers {
     /// Bytes in the current second and the last whole second, per layer.
     bytes: [(u64, u64); LAYER_COUNT],
     second_started: Option<Instant>,
+    /// Per layer: paused at the sender (nobody watched it), with its bitrate before.
+    /// It still counts, with its last size, so that a receiver can choose it again.
+    paused: [Option<u64>; LAYER_COUNT],
 }
 
 impl ArrivingLayers {
@@ -75,22 +79,45 @@ impl ArrivingLayers {
         })
     }
 
-    /// The layers arriving now, lowest first, with their index.
+    /// The layers arriving now, and those paused, lowest first, with their index.
     pub fn arriving(&self, now: Instant) -> Vec<(usize, Layer)> {
         self.seen
             .iter()
             .enumerate()
             .filter_map(|(index, seen)| {
                 let (height, at) = (*seen)?;
-                (now.saturating_duration_since(at) < LAYER_SILENT_AFTER).then_some((
-                    index,
-                    Layer {
-                        height,
-                        bitrate: self.bytes[index].1 * 8,
-                    },
-                ))
+                let bitrate = match self.paused[index] {
+                    Some(before) => before,
+                    None if now.saturating_duration_since(at) < LAYER_SILENT_AFTER => {
+                        self.bytes[index].1 * 8
+                    }
+                    None => return None,
+                };
+                Some((index, Layer { height, bitrate }))
             })
             .collect()
+    }
+
+    /// The lowest layer the sender has sent (0 before any).
+    pub fn lowest_known(&self) -> usize {
+        self.seen.iter().position(Option::is_some).unwrap_or(0)
+    }
+
+    /// The sender was told to send only the layers not `paused`. A layer resumed
+    /// has a while to arrive again before it counts as stopped.
+    pub fn set_paused(&mut self, paused: PausedLayers, now: Instant) {
+        for (layer, paused) in paused.into_iter().enumerate() {
+            match (paused, self.paused[layer]) {
+                (true, None) => self.paused[layer] = Some(self.bytes[layer].1 * 8),
+                (false, Some(_)) => {
+                    self.paused[layer] = None;
+                    if let Some((_, at)) = &mut self.seen[layer] {
+                        *at = now;
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -113,6 +140,12 @@ pub struct LayerForwarder {
 impl LayerForwarder {
     pub fn current(&self) -> Option<usize> {
         self.switch.current()
+    }
+
+    /// The highest of the layer going out and the one it is switching to: the layer
+    /// the sender must keep sending for it.
+    pub fn watched(&self) -> Option<usize> {
+        self.switch.current().max(self.switch.target())
     }
 
     /// The slot now carries another camera: nothing goes out until a layer is chosen
@@ -214,6 +247,32 @@ mod tests {
         layers.on_frame(0, &[0; 100], later);
         let indexes: Vec<_> = layers.arriving(later).iter().map(|(i, _)| *i).collect();
         assert_eq!(indexes, vec![0]);
+    }
+
+    #[test]
+    fn a_paused_layer_still_counts_with_its_last_figures() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut layers = ArrivingLayers::default();
+        layers.on_frame(0, &keyframe(320, 180), at(0));
+        layers.on_frame(2, &keyframe(1280, 720), at(0));
+        layers.on_frame(2, &[0; 999], at(500));
+        layers.on_frame(0, &[0; 100], at(1_000));
+        layers.set_paused([false, false, true], at(1_000));
+        // Long after the top layer stopped, it counts, with its last bitrate.
+        layers.on_frame(0, &[0; 100], at(5_000));
+        let counted: Vec<_> = layers
+            .arriving(at(5_000))
+            .iter()
+            .map(|(index, layer)| (*index, layer.height, layer.bitrate))
+            .collect();
+        assert_eq!(counted, vec![(0, 180, 100 * 8), (2, 720, (30 + 999) * 8)]);
+        // Resumed: it has a while to come again, then counts as stopped.
+        layers.set_paused([false; LAYER_COUNT], at(6_000));
+        layers.on_frame(0, &[0; 100], at(7_000));
+        assert_eq!(layers.arriving(at(7_000)).len(), 2);
+        layers.on_frame(0, &[0; 100], at(7_500));
+        assert_eq!(layers.arriving(at(7_500)).len(), 1, "it never came back");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! those stands in negotiation. (Cameras and microphones reach them on receive slots:
 //! `pool`.)
 
+use super::pausing::LayerPausing;
 use super::simulcast::ArrivingLayers;
 use app::protocol::PeerId;
 use str0m::media::{MediaKind, Mid};
@@ -22,6 +23,8 @@ pub(super) struct TrackIn {
     pub(super) simulcast: bool,
     /// The layers arriving, for a simulcast track.
     pub(super) layers: ArrivingLayers,
+    /// Which of its layers the sender was told to pause.
+    pub(super) pausing: LayerPausing,
 }
 
 impl TrackIn {
@@ -53,10 +56,10 @@ pub(super) struct TrackOut {
 }
 
 impl TrackOut {
-    pub(super) fn to_open(source: PeerId, track: TrackIn) -> Self {
+    pub(super) fn to_open(source: PeerId, source_mid: Mid) -> Self {
         Self {
             source,
-            source_mid: track.mid,
+            source_mid,
             state: OutState::ToOpen,
         }
     }

@@ -64,6 +64,7 @@ impl Call {
             track.stop();
             return;
         }
+        keep_text_readable(&track);
         self.stop_presenting();
         // The browser's own "Stop sharing" ends the track.
         let weak = Rc::downgrade(self);
@@ -107,5 +108,14 @@ impl Call {
         self.limit_video();
         self.state.my_media.try_update(|m| m.screen = None);
         self.tell_media();
+    }
+}
+
+/// Tells the browser the presentation is detail (text, lines), not motion: when
+/// bandwidth or the processor run short its encoder then lowers the frame rate and
+/// keeps the resolution, so text stays readable (web-sys has no setter for it).
+fn keep_text_readable(track: &MediaStreamTrack) {
+    if js_sys::Reflect::set(track, &"contentHint".into(), &"detail".into()).is_err() {
+        log("this browser cannot mark the presentation as detail");
     }
 }

@@ -42,7 +42,7 @@ impl Peer {
             let (Some(sender), Some(limit)) = (sender, limit) else {
                 continue;
             };
-            let Some(setting) = limit_sender(&sender, limit) else {
+            let Some(setting) = limit_sender(&sender, limit, Default::default()) else {
                 all_set = false;
                 continue;
             };
