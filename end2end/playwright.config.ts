@@ -41,9 +41,6 @@ const manyMeetings = '--max-new-meetings-per-hour 100000';
 
 export default defineConfig({
   testDir: './tests',
-  // The meeting of 25 (three browsers and 22 synthetic participants on two cores) is a
-  // load run: scripts/large-meeting.sh runs it, not the suite.
-  testIgnore: process.env.PARLEY_E2E_LARGE ? [] : ['**/large.spec.ts'],
   // Deletes the servers' database files afterwards (teardown.ts).
   globalTeardown: './teardown.ts',
   timeout: 60_000,

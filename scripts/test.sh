@@ -25,6 +25,9 @@ cargo test -p app -p server -p loadgen --locked 2>&1 | tee "$logs/cargo.txt"
 # optimized wasm client included.
 step "build the site (server and wasm client, release)"
 cargo leptos build --release --precompress
+# The meeting of 25 (end2end/tests/large.spec.ts) brings 22 synthetic participants.
+step "build the load generator (release)"
+cargo build --release -p loadgen --locked
 
 step "end-to-end tests (Playwright, Chromium)"
 (cd end2end && npx playwright test) 2>&1 | tee "$logs/e2e.txt"

@@ -1,6 +1,7 @@
 import { test, expect } from './fixtures';
 import type { Page } from '@playwright/test';
 import { spawn } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { join, newRoom } from './calls';
 import { Parley } from './network';
@@ -81,6 +82,8 @@ test('a meeting of 25 (3 in Chromium, 22 from parley-load): the real pages see e
   browser,
 }) => {
   test.setTimeout(240_000);
+  const loadgen = path.resolve(__dirname, '../../target/release/parley-load');
+  expect(fs.existsSync(loadgen), `${loadgen} is built (cargo build --release -p loadgen)`).toBe(true);
   const parley = new Parley(3954, [
     '--sfu-listen', '127.0.0.1:3964',
     '--mesh-limit', '3',
@@ -99,7 +102,7 @@ test('a meeting of 25 (3 in Chromium, 22 from parley-load): the real pages see e
 
     // 22 more join from parley-load; it measures for 30 s once all have settled.
     load = spawn(
-      path.resolve(__dirname, '../../target/release/parley-load'),
+      loadgen,
       [
         '--media', '--url', parley.url, '--meeting', code, '--clients', String(SYNTHETIC),
         '--warmup-seconds', '10', '--seconds', '30', '--tile-height', '0',
