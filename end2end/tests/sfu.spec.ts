@@ -1,7 +1,16 @@
 import { test, expect } from './fixtures';
 import type { Page } from '@playwright/test';
 import { sfuURL } from '../playwright.config';
-import { callIdentity, expectAudioArriving, expectPlayingVideos, join, newRoom, tileFrames } from './calls';
+import {
+  callIdentity,
+  expectAudioArriving,
+  expectPlayingVideos,
+  join,
+  longestFrameGap,
+  newRoom,
+  tileFrames,
+  watchFrames,
+} from './calls';
 import { smallCamera } from './faults';
 import { Parley } from './network';
 
@@ -138,6 +147,7 @@ test('through the server: each camera arrives in the layer that fits its tile: a
     [{ width: 1280, height: 720 }, (h) => h === 480, 'the full layer'],
   ];
   for (const [viewport, fits, what] of steps) {
+    await watchFrames(bob.page);
     await bob.page.setViewportSize(viewport);
     const resizedAt = Date.now();
     await expect
@@ -162,6 +172,11 @@ test('through the server: each camera arrives in the layer that fits its tile: a
         .toBe(true);
       console.log(`Ada's full layer stopped ${Date.now() - resizedAt} ms after Bob's tile shrank`);
     }
+    // Pausing and resuming a layer reconfigures Ada's encoder: the layer Bob gets
+    // plays on through it.
+    const still = (await longestFrameGap(bob.page)).gap;
+    console.log(`${what}: Ada's picture at Bob stood still at most ${still} ms`);
+    expect(still, 'the picture plays on through the switch, the pause and the resume').toBeLessThanOrEqual(500);
   }
   // Bob watches it again: Ada sends it again.
   expect((await layerBytesOver(ada.page, 1_000)).f, 'the full layer goes again').toBeGreaterThan(5_000);
