@@ -288,3 +288,40 @@ async fn a_camera_layer_nobody_watches_is_paused_at_the_sender_and_sent_again_on
     eprintln!("Bob's frames by layer in a second: small tile {small:?}, then larger {middle:?}");
     assert!(middle[1] >= 10, "the middle layer reaches Bob ({middle:?})");
 }
+
+#[tokio::test]
+async fn a_camera_that_has_sent_nothing_yet_has_no_layer_paused() {
+    // (A camera off when its owner joins: a 640x480 one sends only its two upper
+    // layers, so pausing "all but the lowest" before any came would stop it whole.)
+    let server = media_server().await;
+    let room = server.create_room("Camera off").await;
+    let mut ada = server.connect().await;
+    ada.join(&room, "Ada").await;
+    let mut bob = server.connect().await;
+    bob.join(&room, "Bob").await;
+    let mut ada_media = MediaClient::new("ada").await;
+    ada_media.open_with_simulcast(&mut ada).await;
+    let mut bob_media = MediaClient::new("bob").await;
+    bob_media.open(&mut bob).await;
+    tokio::join!(
+        ada_media.run(&mut ada, Duration::from_secs(5), false),
+        bob_media.run(&mut bob, Duration::from_secs(5), true),
+    );
+    assert!(
+        ada_media.paused_news.is_empty(),
+        "nothing paused before anything came: {:?}",
+        ada_media.paused_news
+    );
+    // Her camera comes on: Bob, who says nothing of his tiles, gets her best layer.
+    run_both(
+        (&mut ada_media, &mut ada),
+        (&mut bob_media, &mut bob),
+        Duration::from_secs(3),
+    )
+    .await;
+    let layers = frames_by_layer(&bob_media);
+    assert!(
+        layers.iter().sum::<usize>() >= 10,
+        "Ada's camera reaches Bob ({layers:?})"
+    );
+}

@@ -79,28 +79,33 @@ impl ArrivingLayers {
         })
     }
 
-    /// The layers arriving now, and those paused, lowest first, with their index.
+    /// The layers arriving now, lowest first, with their index; and, while any
+    /// arrives (the camera is on), those paused.
     pub fn arriving(&self, now: Instant) -> Vec<(usize, Layer)> {
+        let recent = |at: Instant| now.saturating_duration_since(at) < LAYER_SILENT_AFTER;
+        let live = self
+            .seen
+            .iter()
+            .zip(self.paused)
+            .any(|(seen, paused)| paused.is_none() && seen.is_some_and(|(_, at)| recent(at)));
         self.seen
             .iter()
             .enumerate()
             .filter_map(|(index, seen)| {
                 let (height, at) = (*seen)?;
                 let bitrate = match self.paused[index] {
-                    Some(before) => before,
-                    None if now.saturating_duration_since(at) < LAYER_SILENT_AFTER => {
-                        self.bytes[index].1 * 8
-                    }
-                    None => return None,
+                    Some(before) if live => before,
+                    None if recent(at) => self.bytes[index].1 * 8,
+                    _ => return None,
                 };
                 Some((index, Layer { height, bitrate }))
             })
             .collect()
     }
 
-    /// The lowest layer the sender has sent (0 before any).
-    pub fn lowest_known(&self) -> usize {
-        self.seen.iter().position(Option::is_some).unwrap_or(0)
+    /// The lowest layer the sender has sent (`None` before any).
+    pub fn lowest_known(&self) -> Option<usize> {
+        self.seen.iter().position(Option::is_some)
     }
 
     /// The sender was told to send only the layers not `paused`. A layer resumed
@@ -267,12 +272,21 @@ mod tests {
             .map(|(index, layer)| (*index, layer.height, layer.bitrate))
             .collect();
         assert_eq!(counted, vec![(0, 180, 100 * 8), (2, 720, (30 + 999) * 8)]);
-        // Resumed: it has a while to come again, then counts as stopped.
-        layers.set_paused([false; LAYER_COUNT], at(6_000));
+        // The camera turns off: nothing arrives, and the paused layer no longer counts
+        // (a receiver would choose it, resume it, and wait for nothing).
+        assert!(layers.arriving(at(6_500)).is_empty());
+        // On again: resumed, it has a while to come again, then counts as stopped.
         layers.on_frame(0, &[0; 100], at(7_000));
-        assert_eq!(layers.arriving(at(7_000)).len(), 2);
-        layers.on_frame(0, &[0; 100], at(7_500));
-        assert_eq!(layers.arriving(at(7_500)).len(), 1, "it never came back");
+        assert_eq!(
+            layers.arriving(at(7_000)).len(),
+            2,
+            "paused, it counts again"
+        );
+        layers.set_paused([false; LAYER_COUNT], at(7_000));
+        layers.on_frame(0, &[0; 100], at(8_000));
+        assert_eq!(layers.arriving(at(8_000)).len(), 2);
+        layers.on_frame(0, &[0; 100], at(8_500));
+        assert_eq!(layers.arriving(at(8_500)).len(), 1, "it never came back");
     }
 
     #[test]

@@ -84,7 +84,10 @@ impl Engine {
             let mut changed = None;
             for track in client.tracks_in.iter_mut().filter(|track| track.simulcast) {
                 let watched = highest.get(&(client.peer, track.mid)).copied();
-                let lowest = track.layers.lowest_known();
+                // (Before any layer has come, nothing is known to pause.)
+                let Some(lowest) = track.layers.lowest_known() else {
+                    continue;
+                };
                 if let Some(paused) = track.pausing.update(watched, lowest, now) {
                     track.layers.set_paused(paused, now);
                     changed = Some(paused);
