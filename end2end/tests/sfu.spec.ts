@@ -192,6 +192,34 @@ test('through the server: each camera arrives in the layer that fits its tile: a
   for (const person of [ada, bob]) await person.context.close();
 });
 
+test('through the server: someone who joins with the camera off and turns it on a while later is seen; off for a while and on again, seen again', async ({
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const room = await newRoom(browser, sfuURL);
+  const ada = await join(browser, room, 'Ada');
+  const bob = await join(browser, room, 'Bob', {
+    inLobby: async (page) => {
+      await page.getByRole('button', { name: 'Turn off camera' }).click();
+    },
+  });
+  await expectPlayingVideos(bob.page, 1);
+  const bobsTile = ada.page.locator('.tile.remote');
+  await expect(bobsTile).toHaveClass(/camera-off/);
+  // Each time, off for longer than the server waits before it pauses a layer nobody
+  // watches: turned on, the camera must still reach Ada.
+  for (const when of ['after joining with it off', 'off and on again']) {
+    await ada.page.waitForTimeout(5_000);
+    await bob.page.getByRole('button', { name: 'Turn on camera' }).click();
+    await expect(bobsTile).not.toHaveClass(/camera-off/);
+    await expectPlayingVideos(ada.page, 1);
+    console.log(`Bob's camera on ${when}: Ada sees it, ${await ada.page.evaluate(arrivingHeight)} high`);
+    await bob.page.getByRole('button', { name: 'Turn off camera' }).click();
+    await expect(bobsTile).toHaveClass(/camera-off/);
+  }
+  for (const person of [ada, bob]) await person.context.close();
+});
+
 /** In the page: frames shown so far on each remote tile. */
 /**
  * Stops the server with `signal` and starts it again: the tiles say "Reconnecting…",
