@@ -31,7 +31,7 @@ pub use tiles::{
 
 /// Bumped whenever a message changes incompatibly. A client sends the version it
 /// speaks in [`ClientMessage::Join`]; the server refuses other versions.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Longest display name accepted, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 40;
@@ -351,10 +351,6 @@ pub enum ServerMessage {
     /// lines on their media connection are a fixed pool, each carrying one person's
     /// camera or microphone at a time, and this says which.
     SfuSlots { slots: Vec<SlotCarries> },
-    /// The layers of the participant's camera nobody watches now (rids of
-    /// [`SIMULCAST_LAYERS`], a room message): stop sending them until a later
-    /// `sfu_paused_layers` leaves them out.
-    SfuPausedLayers { layers: Vec<String> },
     /// The meeting's media moves to `transport` (it grew past the mesh limit, or
     /// stayed small long enough): open it while the old way still plays, then say
     /// `transport_ready`.

@@ -32,7 +32,7 @@ async function joinGuests(browser: Browser, base: string, room: string, count: n
                 socket.send(
                   JSON.stringify({
                     type: 'join',
-                    version: 6,
+                    version: 5,
                     room: code,
                     name: `Guest ${String(i + 1).padStart(2, '0')}`,
                     media: { audio: false, video: false },

@@ -1,16 +1,7 @@
 import { test, expect } from './fixtures';
 import type { Page } from '@playwright/test';
 import { sfuURL } from '../playwright.config';
-import {
-  callIdentity,
-  expectAudioArriving,
-  expectPlayingVideos,
-  join,
-  longestFrameGap,
-  newRoom,
-  tileFrames,
-  watchFrames,
-} from './calls';
+import { callIdentity, expectAudioArriving, expectPlayingVideos, join, newRoom, tileFrames } from './calls';
 import { smallCamera } from './faults';
 import { Parley } from './network';
 
@@ -40,17 +31,21 @@ test('through the server: four people, one connection each, everyone sees and he
   // as detail (text: the encoder keeps the resolution and gives up frame rate) and
   // arrives as tall as it is captured.
   await people[0].page.getByRole('button', { name: 'Present now' }).click();
-  const captured = await people[0].page.evaluate(() => {
-    for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
-      for (const sender of pc.getSenders()) {
-        const track = sender.track;
-        if (track && (track.getSettings() as any).displaySurface) {
-          return { hint: track.contentHint, height: track.getSettings().height ?? 0 };
+  const presented = () =>
+    people[0].page.evaluate(() => {
+      for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
+        for (const sender of pc.getSenders()) {
+          const track = sender.track;
+          if (track && (track.getSettings() as any).displaySurface) {
+            return { hint: track.contentHint, height: track.getSettings().height ?? 0 };
+          }
         }
       }
-    }
-    return null;
-  });
+      return null;
+    });
+  // (The screen is captured, then sent: wait for it to be sent.)
+  await expect.poll(presented, { message: 'the presentation is sent' }).not.toBeNull();
+  const captured = await presented();
   expect(captured?.hint, 'the presentation is sent as detail').toBe('detail');
   for (const person of people.slice(1)) {
     const video = person.page.getByRole('figure', { name: 'Presentation by Ada' }).locator('video');
@@ -106,26 +101,7 @@ async function videoBytesOver(page: Page, ms: number): Promise<number> {
   return (await bytes()) - before;
 }
 
-/** The bytes the page sent to the server in each camera layer over `ms`, by rid. */
-async function layerBytesOver(page: Page, ms: number): Promise<Record<string, number>> {
-  const sent = () =>
-    page.evaluate(async () => {
-      const bytes: Record<string, number> = {};
-      for (const pc of (window as any).__pcs as RTCPeerConnection[]) {
-        if (pc.connectionState === 'closed') continue;
-        (await pc.getStats()).forEach((s: any) => {
-          if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) bytes[s.rid] = s.bytesSent ?? 0;
-        });
-      }
-      return bytes;
-    });
-  const before = await sent();
-  await page.waitForTimeout(ms);
-  const after = await sent();
-  return Object.fromEntries(Object.entries(after).map(([rid, bytes]) => [rid, bytes - (before[rid] ?? 0)]));
-}
-
-test('through the server: each camera arrives in the layer that fits its tile: a small tile gets a lower layer within 2 s, the layer nobody watches stops being sent, a large tile gets the full layer again within 2 s, a tile off the screen nothing', async ({
+test('through the server: each camera arrives in the layer that fits its tile: a small tile gets a lower layer within 2 s, a large one the full layer again, a tile off the screen nothing', async ({
   browser,
 }) => {
   test.setTimeout(90_000);
@@ -147,7 +123,6 @@ test('through the server: each camera arrives in the layer that fits its tile: a
     [{ width: 1280, height: 720 }, (h) => h === 480, 'the full layer'],
   ];
   for (const [viewport, fits, what] of steps) {
-    await watchFrames(bob.page);
     await bob.page.setViewportSize(viewport);
     const resizedAt = Date.now();
     await expect
@@ -158,28 +133,7 @@ test('through the server: each camera arrives in the layer that fits its tile: a
       `window ${viewport.width}x${viewport.height}, tile ${Math.round(await tileHeight())} px: ${what}, ${height} high, after ${Date.now() - resizedAt} ms`,
     );
     await expectPlayingVideos(bob.page, 1);
-    if (what === 'smaller') {
-      // Nobody watches Ada's full layer now: she stops sending it (after the server's
-      // 3 s wait), her lower layer goes on (a 640x480 camera sends `h` and `f`).
-      await expect
-        .poll(
-          async () => {
-            const sent = await layerBytesOver(ada.page, 1_000);
-            return sent.f < 1_000 && Object.entries(sent).some(([rid, bytes]) => rid !== 'f' && bytes > 1_000);
-          },
-          { message: 'the full layer stops, the lower one goes on', timeout: 10_000 },
-        )
-        .toBe(true);
-      console.log(`Ada's full layer stopped ${Date.now() - resizedAt} ms after Bob's tile shrank`);
-    }
-    // Pausing and resuming a layer reconfigures Ada's encoder: the layer Bob gets
-    // plays on through it.
-    const still = (await longestFrameGap(bob.page)).gap;
-    console.log(`${what}: Ada's picture at Bob stood still at most ${still} ms`);
-    expect(still, 'the picture plays on through the switch, the pause and the resume').toBeLessThanOrEqual(500);
   }
-  // Bob watches it again: Ada sends it again.
-  expect((await layerBytesOver(ada.page, 1_000)).f, 'the full layer goes again').toBeGreaterThan(5_000);
 
   // A tile off the screen gets nothing: Ada's video stops arriving, and comes back
   // when the tile does.

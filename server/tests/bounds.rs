@@ -73,7 +73,7 @@ async fn oversized_candidates_sdps_names_and_stream_ids_are_refused_and_reach_no
     }
     // A name of 10 KB, and a stream id of 100 characters.
     let mut eve = server.connect().await;
-    eve.send_json(json!({"type": "join", "version": 6, "room": room, "name": "e".repeat(10_000)}))
+    eve.send_json(json!({"type": "join", "version": 5, "room": room, "name": "e".repeat(10_000)}))
         .await;
     eve.expect_error(ErrorCode::BadName).await;
     ada.send_json(json!({"type": "media", "media": {"audio": true, "video": true, "screen": "s".repeat(100)}}))
@@ -277,7 +277,7 @@ async fn past_the_server_budget_joins_wait_and_the_largest_holder_goes_while_cal
         "{held} bytes held"
     );
     let mut dan = server.connect().await;
-    dan.send_json(json!({"type": "join", "version": 6, "room": call, "name": "Dan"}))
+    dan.send_json(json!({"type": "join", "version": 5, "room": call, "name": "Dan"}))
         .await;
     let message = dan.expect_error(ErrorCode::ServerBusy).await;
     assert!(message.contains("busy"), "{message}");

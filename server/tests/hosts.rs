@@ -496,7 +496,7 @@ async fn knocks_are_bounded_and_names_in_them_checked() {
 
     // A name of 10 KB is refused; one full of markup is passed on as the text it is.
     let mut long = server.connect().await;
-    long.send_json(json!({"type": "join", "version": 6, "room": room, "name": "n".repeat(10_000)}))
+    long.send_json(json!({"type": "join", "version": 5, "room": room, "name": "n".repeat(10_000)}))
         .await;
     long.expect_error(ErrorCode::BadName).await;
     let markup = "<img src=x onerror=alert(1)>";
@@ -550,7 +550,7 @@ async fn someone_waiting_cannot_act_or_admit_themselves() {
     mal.expect_error(ErrorCode::NotJoined).await;
     mal.send(&ClientMessage::EndMeeting).await;
     mal.expect_error(ErrorCode::NotJoined).await;
-    mal.send_json(json!({"type": "join", "version": 6, "room": room, "name": "Mal"}))
+    mal.send_json(json!({"type": "join", "version": 5, "room": room, "name": "Mal"}))
         .await;
     mal.expect_error(ErrorCode::AlreadyJoined).await;
     host.expect_silence(QUIET).await;

@@ -6,7 +6,6 @@
 
 mod common;
 
-use app::protocol::{ClientMessage, ShownTile};
 use common::frames::{picture, SIMULCAST_FRAMES, VIDEO_FRAME_BYTES};
 use common::link::NarrowLink;
 use common::media::{media_server, run_both, MediaClient};
@@ -223,105 +222,4 @@ async fn a_receiver_on_a_narrow_link_gets_the_layer_it_carries() {
             dropped * 100.0
         );
     }
-}
-
-#[tokio::test]
-async fn a_camera_layer_nobody_watches_is_paused_at_the_sender_and_sent_again_once_watched() {
-    let server = media_server().await;
-    let room = server.create_room("Pausing").await;
-    let mut ada = server.connect().await;
-    let ada_id = ada.join(&room, "Ada").await.you;
-    let mut bob = server.connect().await;
-    bob.join(&room, "Bob").await;
-    let mut ada_media = MediaClient::new("ada").await;
-    ada_media.open_with_simulcast(&mut ada).await;
-    let mut bob_media = MediaClient::new("bob").await;
-    bob_media.open(&mut bob).await;
-    let shown = |height| ClientMessage::TilesShown {
-        tiles: vec![ShownTile { id: ada_id, height }],
-    };
-    // Bob shows Ada small: her lowest layer (180 high) fits.
-    bob.send(&shown(100)).await;
-    run_both(
-        (&mut ada_media, &mut ada),
-        (&mut bob_media, &mut bob),
-        Duration::from_secs(6),
-    )
-    .await;
-    assert_eq!(
-        ada_media.paused_news,
-        vec![vec!["h".to_string(), "f".to_string()]],
-        "after 3 s unwatched, Ada is told once to pause her two upper layers"
-    );
-    bob_media.received.clear();
-    run_both(
-        (&mut ada_media, &mut ada),
-        (&mut bob_media, &mut bob),
-        Duration::from_secs(1),
-    )
-    .await;
-    let small = frames_by_layer(&bob_media);
-    assert!(small[0] >= 10, "Bob's small tile plays on ({small:?})");
-
-    // Bob's tile grows to the middle layer's size: that layer is sent again, and
-    // reaches him; the top one stays paused.
-    bob.send(&shown(300)).await;
-    run_both(
-        (&mut ada_media, &mut ada),
-        (&mut bob_media, &mut bob),
-        Duration::from_secs(3),
-    )
-    .await;
-    assert_eq!(
-        ada_media.paused_news.last(),
-        Some(&vec!["f".to_string()]),
-        "Ada sends her middle layer again"
-    );
-    bob_media.received.clear();
-    run_both(
-        (&mut ada_media, &mut ada),
-        (&mut bob_media, &mut bob),
-        Duration::from_secs(1),
-    )
-    .await;
-    let middle = frames_by_layer(&bob_media);
-    eprintln!("Bob's frames by layer in a second: small tile {small:?}, then larger {middle:?}");
-    assert!(middle[1] >= 10, "the middle layer reaches Bob ({middle:?})");
-}
-
-#[tokio::test]
-async fn a_camera_that_has_sent_nothing_yet_has_no_layer_paused() {
-    // (A camera off when its owner joins: a 640x480 one sends only its two upper
-    // layers, so pausing "all but the lowest" before any came would stop it whole.)
-    let server = media_server().await;
-    let room = server.create_room("Camera off").await;
-    let mut ada = server.connect().await;
-    ada.join(&room, "Ada").await;
-    let mut bob = server.connect().await;
-    bob.join(&room, "Bob").await;
-    let mut ada_media = MediaClient::new("ada").await;
-    ada_media.open_with_simulcast(&mut ada).await;
-    let mut bob_media = MediaClient::new("bob").await;
-    bob_media.open(&mut bob).await;
-    tokio::join!(
-        ada_media.run(&mut ada, Duration::from_secs(5), false),
-        bob_media.run(&mut bob, Duration::from_secs(5), true),
-    );
-    assert!(
-        ada_media.paused_news.is_empty(),
-        "nothing paused before anything came: {:?}",
-        ada_media.paused_news
-    );
-    // Her camera comes on: Bob, who says nothing of his tiles, gets her best layer.
-    run_both(
-        (&mut ada_media, &mut ada),
-        (&mut bob_media, &mut bob),
-        Duration::from_secs(3),
-    )
-    .await;
-    let layers = frames_by_layer(&bob_media);
-    assert!(
-        layers.iter().sum::<usize>() >= 10,
-        "Ada's camera reaches Bob ({layers:?})"
-    );
 }

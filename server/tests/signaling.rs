@@ -331,23 +331,23 @@ async fn bad_input_is_refused_clearly_and_harms_no_one_else() {
     })
     .await;
     bad.expect_error(ErrorCode::NotJoined).await;
-    bad.send_json(json!({"type": "join", "version": 6, "room": "../../etc", "name": "x"}))
+    bad.send_json(json!({"type": "join", "version": 5, "room": "../../etc", "name": "x"}))
         .await;
     bad.expect_error(ErrorCode::BadMessage).await;
-    bad.send_json(json!({"type": "join", "version": 6, "room": "zzz-zzzz-zzz", "name": "x"}))
+    bad.send_json(json!({"type": "join", "version": 5, "room": "zzz-zzzz-zzz", "name": "x"}))
         .await;
     bad.expect_error(ErrorCode::RoomNotFound).await;
     bad.send_json(json!({"type": "join", "version": 99, "room": room, "name": "x"}))
         .await;
     bad.expect_error(ErrorCode::UnsupportedVersion).await;
-    bad.send_json(json!({"type": "join", "version": 6, "room": room, "name": " \n "}))
+    bad.send_json(json!({"type": "join", "version": 5, "room": room, "name": " \n "}))
         .await;
     bad.expect_error(ErrorCode::BadName).await;
     bystanders_still_talk(&mut p, &mut q, p_id, q_id, &mut round).await;
 
     // After all that, the same connection can still join properly...
     let me = bad.join(&room, "Mallory").await.you;
-    bad.send_json(json!({"type": "join", "version": 6, "room": room, "name": "again"}))
+    bad.send_json(json!({"type": "join", "version": 5, "room": room, "name": "again"}))
         .await;
     bad.expect_error(ErrorCode::AlreadyJoined).await;
     bad.send(&ClientMessage::Signal {
@@ -424,7 +424,7 @@ async fn a_full_room_refuses_the_next_participant() {
         inside.push(client);
     }
     let mut late = server.connect().await;
-    late.send_json(json!({"type": "join", "version": 6, "room": room, "name": "D"}))
+    late.send_json(json!({"type": "join", "version": 5, "room": room, "name": "D"}))
         .await;
     let message = late.expect_error(ErrorCode::RoomFull).await;
     assert!(message.contains('3'), "{message}");

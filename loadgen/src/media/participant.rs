@@ -48,8 +48,6 @@ pub(super) struct Participant {
     /// Each layer's next frame of the clip (back to its keyframe, the first, when
     /// one is asked for).
     next_frame: [usize; 3],
-    /// The layers the server said nobody watches: not sent, as a browser does not.
-    paused: [bool; 3],
     next_audio: Instant,
     next_video: Instant,
     audio_frames: u64,
@@ -101,7 +99,6 @@ impl Participant {
             pending: Some(pending),
             offer: offer.to_sdp_string(),
             next_frame: [0; 3],
-            paused: [false; 3],
             next_audio: now,
             next_video: now,
             audio_frames: 0,
@@ -199,16 +196,6 @@ impl Participant {
                 )
                 .await
                 .map_err(|_| "signaling closed".to_string())?;
-            }
-            ServerMessage::SfuPausedLayers { layers } => {
-                for (layer, rid) in SIMULCAST_LAYERS.iter().enumerate() {
-                    let paused = layers.iter().any(|paused| paused == rid);
-                    if self.paused[layer] && !paused {
-                        // Sent again from its keyframe, as an encoder resumes.
-                        self.next_frame[layer] = 0;
-                    }
-                    self.paused[layer] = paused;
-                }
             }
             ServerMessage::Error { message, .. } => return Err(message),
             _ => {}
@@ -317,9 +304,6 @@ impl Participant {
             let time = MediaTime::from_90khz(self.video_frames * 90_000 / VIDEO_FPS);
             let mut sent = false;
             for (layer, rid) in SIMULCAST_LAYERS.iter().enumerate() {
-                if self.paused[layer] {
-                    continue;
-                }
                 let Some(writer) = self.rtc.writer(self.video) else {
                     break;
                 };

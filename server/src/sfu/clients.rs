@@ -5,7 +5,6 @@
 
 use super::allocation::SteadyEstimate;
 use super::layers::Layer;
-use super::pausing::LayerPausing;
 use super::pool::Pool;
 use super::simulcast::ArrivingLayers;
 use super::tracks::{TrackIn, TrackOut};
@@ -29,12 +28,8 @@ const INITIAL_ESTIMATE: u64 = 3_000_000;
 
 /// What one participant's output means for the others.
 pub(super) enum Propagated {
-    /// They started sending a track (`mid`; a presentation, or not).
-    TrackOpen {
-        origin: PeerId,
-        mid: Mid,
-        presentation: bool,
-    },
+    /// They started sending a track.
+    TrackOpen { origin: PeerId, track: TrackIn },
     /// Media from them, to forward (boxed: a frame's details are large beside the
     /// other events).
     Media {
@@ -214,14 +209,12 @@ impl Client {
                     flowing: false,
                     simulcast,
                     layers: ArrivingLayers::default(),
-                    pausing: LayerPausing::default(),
                 };
                 self.tracks_in.push(track);
                 if track.forwarded() {
                     propagated.push(Propagated::TrackOpen {
                         origin: self.peer,
-                        mid: track.mid,
-                        presentation: track.presentation,
+                        track,
                     });
                 }
             }
@@ -238,8 +231,7 @@ impl Client {
                         if track.presentation {
                             propagated.push(Propagated::TrackOpen {
                                 origin: self.peer,
-                                mid: track.mid,
-                                presentation: true,
+                                track: *track,
                             });
                         }
                     }

@@ -202,7 +202,7 @@ impl Engine {
             {
                 client
                     .tracks_out
-                    .push(TrackOut::to_open(other.peer, track.mid));
+                    .push(TrackOut::to_open(other.peer, *track));
             }
         }
         self.next_choice = Instant::now();
@@ -292,12 +292,8 @@ impl Engine {
 
     fn propagate(&mut self, event: Propagated) {
         match event {
-            Propagated::TrackOpen {
-                origin,
-                mid,
-                presentation,
-            } => {
-                if !presentation {
+            Propagated::TrackOpen { origin, track } => {
+                if !track.presentation {
                     // A camera or microphone: the slots carry it, chosen now.
                     self.next_choice = Instant::now();
                     return;
@@ -307,7 +303,7 @@ impl Engine {
                 };
                 for client in self.clients.values_mut() {
                     if client.peer != origin && *client.room.code() == code {
-                        client.tracks_out.push(TrackOut::to_open(origin, mid));
+                        client.tracks_out.push(TrackOut::to_open(origin, track));
                         client.dirty = true;
                     }
                 }

@@ -89,10 +89,6 @@ impl Switch {
         self.current
     }
 
-    pub fn target(&self) -> Option<usize> {
-        self.target
-    }
-
     /// Sets the layer to move to (`None`: pause). Returns whether a keyframe of it is
     /// needed (the shell asks the sender, coalesced by `keyframes`).
     pub fn set_target(&mut self, target: Option<usize>) -> bool {

@@ -16,7 +16,6 @@ mod handle;
 pub mod keyframes;
 pub mod layers;
 pub mod limits;
-pub mod pausing;
 mod pool;
 mod renegotiation;
 pub mod rewrite;

@@ -223,10 +223,6 @@ impl Pool {
         }
     }
 
-    pub(super) fn video_slots(&self) -> impl Iterator<Item = &VideoSlot> {
-        self.video.iter()
-    }
-
     pub(super) fn video_slots_mut(&mut self) -> impl Iterator<Item = &mut VideoSlot> {
         self.video.iter_mut()
     }

@@ -5,7 +5,6 @@
 //! this joins them to str0m's frames.
 
 use super::layers::{Forward, Layer, Switch};
-use super::pausing::PausedLayers;
 use super::rewrite::{Incoming, Rewriter};
 use app::protocol::SIMULCAST_LAYERS;
 use std::time::{Duration, Instant};
@@ -40,9 +39,6 @@ pub struct ArrivingLayers {
     /// Bytes in the current second and the last whole second, per layer.
     bytes: [(u64, u64); LAYER_COUNT],
     second_started: Option<Instant>,
-    /// Per layer: paused at the sender (nobody watched it), with its bitrate before.
-    /// It still counts, with its last size, so that a receiver can choose it again.
-    paused: [Option<u64>; LAYER_COUNT],
 }
 
 impl ArrivingLayers {
@@ -79,50 +75,22 @@ impl ArrivingLayers {
         })
     }
 
-    /// The layers arriving now, lowest first, with their index; and, while any
-    /// arrives (the camera is on), those paused.
+    /// The layers arriving now, lowest first, with their index.
     pub fn arriving(&self, now: Instant) -> Vec<(usize, Layer)> {
-        let recent = |at: Instant| now.saturating_duration_since(at) < LAYER_SILENT_AFTER;
-        let live = self
-            .seen
-            .iter()
-            .zip(self.paused)
-            .any(|(seen, paused)| paused.is_none() && seen.is_some_and(|(_, at)| recent(at)));
         self.seen
             .iter()
             .enumerate()
             .filter_map(|(index, seen)| {
                 let (height, at) = (*seen)?;
-                let bitrate = match self.paused[index] {
-                    Some(before) if live => before,
-                    None if recent(at) => self.bytes[index].1 * 8,
-                    _ => return None,
-                };
-                Some((index, Layer { height, bitrate }))
+                (now.saturating_duration_since(at) < LAYER_SILENT_AFTER).then_some((
+                    index,
+                    Layer {
+                        height,
+                        bitrate: self.bytes[index].1 * 8,
+                    },
+                ))
             })
             .collect()
-    }
-
-    /// The lowest layer the sender has sent (`None` before any).
-    pub fn lowest_known(&self) -> Option<usize> {
-        self.seen.iter().position(Option::is_some)
-    }
-
-    /// The sender was told to send only the layers not `paused`. A layer resumed
-    /// has a while to arrive again before it counts as stopped.
-    pub fn set_paused(&mut self, paused: PausedLayers, now: Instant) {
-        for (layer, paused) in paused.into_iter().enumerate() {
-            match (paused, self.paused[layer]) {
-                (true, None) => self.paused[layer] = Some(self.bytes[layer].1 * 8),
-                (false, Some(_)) => {
-                    self.paused[layer] = None;
-                    if let Some((_, at)) = &mut self.seen[layer] {
-                        *at = now;
-                    }
-                }
-                _ => {}
-            }
-        }
     }
 }
 
@@ -145,12 +113,6 @@ pub struct LayerForwarder {
 impl LayerForwarder {
     pub fn current(&self) -> Option<usize> {
         self.switch.current()
-    }
-
-    /// The highest of the layer going out and the one it is switching to: the layer
-    /// the sender must keep sending for it.
-    pub fn watched(&self) -> Option<usize> {
-        self.switch.current().max(self.switch.target())
     }
 
     /// The slot now carries another camera: nothing goes out until a layer is chosen
@@ -252,41 +214,6 @@ mod tests {
         layers.on_frame(0, &[0; 100], later);
         let indexes: Vec<_> = layers.arriving(later).iter().map(|(i, _)| *i).collect();
         assert_eq!(indexes, vec![0]);
-    }
-
-    #[test]
-    fn a_paused_layer_still_counts_with_its_last_figures() {
-        let start = Instant::now();
-        let at = |ms: u64| start + Duration::from_millis(ms);
-        let mut layers = ArrivingLayers::default();
-        layers.on_frame(0, &keyframe(320, 180), at(0));
-        layers.on_frame(2, &keyframe(1280, 720), at(0));
-        layers.on_frame(2, &[0; 999], at(500));
-        layers.on_frame(0, &[0; 100], at(1_000));
-        layers.set_paused([false, false, true], at(1_000));
-        // Long after the top layer stopped, it counts, with its last bitrate.
-        layers.on_frame(0, &[0; 100], at(5_000));
-        let counted: Vec<_> = layers
-            .arriving(at(5_000))
-            .iter()
-            .map(|(index, layer)| (*index, layer.height, layer.bitrate))
-            .collect();
-        assert_eq!(counted, vec![(0, 180, 100 * 8), (2, 720, (30 + 999) * 8)]);
-        // The camera turns off: nothing arrives, and the paused layer no longer counts
-        // (a receiver would choose it, resume it, and wait for nothing).
-        assert!(layers.arriving(at(6_500)).is_empty());
-        // On again: resumed, it has a while to come again, then counts as stopped.
-        layers.on_frame(0, &[0; 100], at(7_000));
-        assert_eq!(
-            layers.arriving(at(7_000)).len(),
-            2,
-            "paused, it counts again"
-        );
-        layers.set_paused([false; LAYER_COUNT], at(7_000));
-        layers.on_frame(0, &[0; 100], at(8_000));
-        assert_eq!(layers.arriving(at(8_000)).len(), 2);
-        layers.on_frame(0, &[0; 100], at(8_500));
-        assert_eq!(layers.arriving(at(8_500)).len(), 1, "it never came back");
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! those stands in negotiation. (Cameras and microphones reach them on receive slots:
 //! `pool`.)
 
-use super::pausing::LayerPausing;
 use super::simulcast::ArrivingLayers;
 use app::protocol::PeerId;
 use str0m::media::{MediaKind, Mid};
@@ -23,8 +22,6 @@ pub(super) struct TrackIn {
     pub(super) simulcast: bool,
     /// The layers arriving, for a simulcast track.
     pub(super) layers: ArrivingLayers,
-    /// Which of its layers the sender was told to pause.
-    pub(super) pausing: LayerPausing,
 }
 
 impl TrackIn {
@@ -56,10 +53,10 @@ pub(super) struct TrackOut {
 }
 
 impl TrackOut {
-    pub(super) fn to_open(source: PeerId, source_mid: Mid) -> Self {
+    pub(super) fn to_open(source: PeerId, track: TrackIn) -> Self {
         Self {
             source,
-            source_mid,
+            source_mid: track.mid,
             state: OutState::ToOpen,
         }
     }

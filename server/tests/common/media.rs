@@ -63,9 +63,6 @@ pub struct MediaClient {
     pub offered_lines: usize,
     /// What the server said its receive slots carry, in order (`sfu_slots`).
     pub slot_news: Vec<SlotCarries>,
-    /// The layers of its camera the server said to pause, each time it said so
-    /// (`sfu_paused_layers`); it stops sending them, as a browser does.
-    pub paused_news: Vec<Vec<String>>,
     pub connected: bool,
 }
 
@@ -118,7 +115,6 @@ impl MediaClient {
             offers: 0,
             offered_lines: 0,
             slot_news: Vec::new(),
-            paused_news: Vec::new(),
             connected: false,
         }
     }
@@ -223,7 +219,6 @@ impl MediaClient {
                         signaling.send(&ClientMessage::SfuAnswer { sdp }).await;
                     }
                     Some(ServerMessage::SfuSlots { slots }) => self.slot_news.extend(slots),
-                    Some(ServerMessage::SfuPausedLayers { layers }) => self.paused_news.push(layers),
                     _ => {}
                 },
             }
@@ -282,13 +277,11 @@ impl MediaClient {
         };
         let time = MediaTime::from_millis(self.video_sent * 33)
             .rebase(str0m::media::Frequency::NINETY_KHZ);
-        let paused = self.paused_news.last().cloned().unwrap_or_default();
         let frames: Vec<(Option<Rid>, Vec<u8>)> = if self.simulcast {
             // Every frame a keyframe (a layer may be switched to at any frame).
             SIMULCAST_LAYERS
                 .iter()
                 .zip(SIMULCAST_FRAMES)
-                .filter(|(rid, _)| !paused.iter().any(|p| p == *rid))
                 .map(|(rid, (height, bytes))| (Some(Rid::from(*rid)), vp8_keyframe(height, bytes)))
                 .collect()
         } else {

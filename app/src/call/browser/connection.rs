@@ -119,18 +119,9 @@ pub(super) fn add_simulcast_camera(
         .sender()
 }
 
-/// Which of the camera's simulcast layers are paused (the server said nobody watches
-/// them), in the order of `SIMULCAST_LAYERS`.
-pub(super) type PausedLayers = [bool; SIMULCAST_LAYERS.len()];
-
-/// Limits what `sender` sends (`setParameters`, no renegotiation), its `paused`
-/// simulcast layers not at all. `None` when it has no encodings to limit yet (before
-/// its first negotiation): try again later.
-pub(super) fn limit_sender(
-    sender: &RtcRtpSender,
-    limit: SendLimit,
-    paused: PausedLayers,
-) -> Option<js_sys::Promise> {
+/// Limits what `sender` sends (`setParameters`, no renegotiation). `None` when it has
+/// no encodings to limit yet (before its first negotiation): try again later.
+pub(super) fn limit_sender(sender: &RtcRtpSender, limit: SendLimit) -> Option<js_sys::Promise> {
     let parameters = sender.get_parameters();
     let encodings = parameters.get_encodings()?;
     if encodings.length() == 0 {
@@ -144,7 +135,6 @@ pub(super) fn limit_sender(
         let limit = layer.map_or(limit, |layer| layers[layer]);
         encoding.set_max_bitrate(limit.max_bitrate_bps);
         encoding.set_scale_resolution_down_by(limit.scale_down_by);
-        encoding.set_active(!layer.is_some_and(|layer| paused[layer]));
     }
     Some(sender.set_parameters_with_parameters(&parameters))
 }

@@ -133,11 +133,6 @@ impl Call {
                 }
             }
             ServerMessage::SfuSlots { slots } => self.slots_changed(slots),
-            ServerMessage::SfuPausedLayers { layers } => {
-                if let Some(link) = &*self.server_link.borrow() {
-                    link.pause_layers(&layers);
-                }
-            }
             ServerMessage::TransportChanged { transport } => self.change_transport(transport),
             ServerMessage::TransportSettled { transport } => self.transport_settled(transport),
             ServerMessage::SfuOffer { sdp } => {

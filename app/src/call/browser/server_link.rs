@@ -13,9 +13,7 @@
 //! waits for the one before (an answer being applied while the server's next offer
 //! arrives would find the connection in the wrong state), so they run in order.
 
-use super::connection::{
-    add_simulcast_camera, limit_sender, new_connection, replace_track, PausedLayers,
-};
+use super::connection::{add_simulcast_camera, limit_sender, new_connection, replace_track};
 use super::local::LocalMedia;
 use super::server_slots::ServerSlots;
 use super::shims::{self, describe, log};
@@ -25,7 +23,7 @@ use super::Call;
 use crate::call::details::{ConnectionDetails, Route, Sample};
 use crate::call::video_budget::SendLimit;
 use crate::call::Device;
-use crate::protocol::{simulcast_layer, ClientMessage, PeerId, Signal};
+use crate::protocol::{ClientMessage, PeerId, Signal};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -60,12 +58,9 @@ pub(super) struct ServerLink {
     screen: Option<RtcRtpSender>,
     steps: RefCell<VecDeque<Step>>,
     running: Cell<bool>,
-    /// The camera's limit wanted, and the layers the server paused (nobody watches).
-    camera_limit: Cell<Option<SendLimit>>,
-    paused: Cell<PausedLayers>,
-    /// The camera's limit and paused layers last set.
-    limited: Cell<Option<(SendLimit, PausedLayers)>>,
-    screen_limited: Cell<Option<(SendLimit, PausedLayers)>>,
+    /// The camera's limit last set.
+    limited: Cell<Option<SendLimit>>,
+    screen_limited: Cell<Option<SendLimit>>,
     last_sample: RefCell<Option<Sample>>,
     sampling: Cell<bool>,
     /// The cameras we show and how tall, as last told the server.
@@ -138,8 +133,6 @@ impl ServerLink {
             screen,
             steps: RefCell::new(VecDeque::new()),
             running: Cell::new(false),
-            camera_limit: Cell::new(None),
-            paused: Cell::new(PausedLayers::default()),
             limited: Cell::new(None),
             screen_limited: Cell::new(None),
             last_sample: RefCell::new(None),
@@ -239,33 +232,14 @@ impl ServerLink {
         apply_limit(
             self.screen.as_ref(),
             &self.screen_limited,
-            (limit, PausedLayers::default()),
+            limit,
             "presentation",
         );
     }
 
     /// Keeps the camera within `limit` (its whole budget: it is sent once).
     pub(super) fn limit_video(&self, limit: SendLimit) {
-        self.camera_limit.set(Some(limit));
-        apply_limit(
-            self.video.as_ref(),
-            &self.limited,
-            (limit, self.paused.get()),
-            "video",
-        );
-    }
-
-    /// The server says nobody watches these layers of our camera (rids): stop
-    /// encoding them, and send the others again.
-    pub(super) fn pause_layers(&self, rids: &[String]) {
-        let mut paused = PausedLayers::default();
-        for layer in rids.iter().filter_map(|rid| simulcast_layer(rid)) {
-            paused[layer] = true;
-        }
-        self.paused.set(paused);
-        if let Some(limit) = self.camera_limit.get() {
-            self.limit_video(limit);
-        }
+        apply_limit(self.video.as_ref(), &self.limited, limit, "video");
     }
 
     /// Reads the connection's figures; everyone's details say them (all media goes
@@ -311,17 +285,17 @@ impl ServerLink {
 /// Sets `limit` on `sender` (the `what` of log lines) unless `applied` says it is set.
 fn apply_limit(
     sender: Option<&RtcRtpSender>,
-    applied: &Cell<Option<(SendLimit, PausedLayers)>>,
-    (limit, paused): (SendLimit, PausedLayers),
+    applied: &Cell<Option<SendLimit>>,
+    limit: SendLimit,
     what: &'static str,
 ) {
-    if applied.get() == Some((limit, paused)) {
+    if applied.get() == Some(limit) {
         return;
     }
-    let Some(setting) = sender.and_then(|sender| limit_sender(sender, limit, paused)) else {
+    let Some(setting) = sender.and_then(|sender| limit_sender(sender, limit)) else {
         return;
     };
-    applied.set(Some((limit, paused)));
+    applied.set(Some(limit));
     leptos::task::spawn_local(async move {
         if let Err(error) = JsFuture::from(setting).await {
             log(&format!(

@@ -3,9 +3,8 @@
 
 use super::Engine;
 use crate::sfu::clients::ArrivingByTrack;
-use crate::sfu::pausing::paused_rids;
 use crate::sfu::pool::Source;
-use app::protocol::{PeerId, ServerMessage};
+use app::protocol::PeerId;
 use app::room_code::RoomCode;
 use std::collections::HashMap;
 use std::time::Instant;
@@ -64,45 +63,6 @@ impl Engine {
         }
         for source in wanted {
             self.want_keyframe(source, now);
-        }
-        self.pause_unwatched_layers(now);
-    }
-
-    /// Tells each sender which layers of their camera nobody watches (to stop sending
-    /// them), and which to send again.
-    fn pause_unwatched_layers(&mut self, now: Instant) {
-        let mut highest: HashMap<Source, usize> = HashMap::new();
-        for client in self.clients.values() {
-            for slot in client.pool.video_slots() {
-                if let (Some(source), Some(layer)) = (slot.source(), slot.layers.watched()) {
-                    let top = highest.entry(source).or_insert(layer);
-                    *top = (*top).max(layer);
-                }
-            }
-        }
-        for client in self.clients.values_mut() {
-            let mut changed = None;
-            for track in client.tracks_in.iter_mut().filter(|track| track.simulcast) {
-                let watched = highest.get(&(client.peer, track.mid)).copied();
-                // (Before any layer has come, nothing is known to pause.)
-                let Some(lowest) = track.layers.lowest_known() else {
-                    continue;
-                };
-                if let Some(paused) = track.pausing.update(watched, lowest, now) {
-                    track.layers.set_paused(paused, now);
-                    changed = Some(paused);
-                }
-            }
-            if let Some(paused) = changed {
-                tracing::debug!(peer = %client.peer, ?paused, "camera layers paused");
-                // (Gone from the meeting: their session goes at its next poll.)
-                let _ = client.room.send_to(
-                    client.peer,
-                    &ServerMessage::SfuPausedLayers {
-                        layers: paused_rids(paused),
-                    },
-                );
-            }
         }
     }
 }

@@ -42,7 +42,7 @@ impl Peer {
             let (Some(sender), Some(limit)) = (sender, limit) else {
                 continue;
             };
-            let Some(setting) = limit_sender(&sender, limit, Default::default()) else {
+            let Some(setting) = limit_sender(&sender, limit) else {
                 all_set = false;
                 continue;
             };
