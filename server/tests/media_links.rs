@@ -142,9 +142,10 @@ fn frames_by_layer(media: &MediaClient) -> [usize; 3] {
 
 /// Ada sends her camera in three layers (140, 480 and 1,400 kbit/s) through the server
 /// to Bob, whose link carries `link` bits a second (`None`: no limit) and who says
-/// nothing of his tiles (so he wants the best). Returns his frames of each layer over
-/// the last 4 s of 16, and the share of datagrams his link dropped then.
-async fn camera_to(link: Option<u64>) -> ([usize; 3], f64) {
+/// nothing of his tiles (so he wants the best). Once he gets layer `fits` (the one his
+/// link should carry), or after 40 s at the latest, returns his frames of each layer
+/// over the next 4 s and the share of datagrams his link dropped then.
+async fn camera_to(link: Option<u64>, fits: usize) -> ([usize; 3], f64) {
     let server = media_server().await;
     let room = server.create_room("Narrow").await;
     let mut ada = server.connect().await;
@@ -156,14 +157,35 @@ async fn camera_to(link: Option<u64>) -> ([usize; 3], f64) {
     let mut bob_media = MediaClient::new("bob").await;
     bob_media.open(&mut bob).await;
     bob_media.link = link.map(NarrowLink::new);
-    // The estimate settles (past the first overshoot from 3 Mbit/s and the 2 s a
-    // rise must hold after the dip that follows)...
-    run_both(
-        (&mut ada_media, &mut ada),
-        (&mut bob_media, &mut bob),
-        Duration::from_secs(12),
-    )
-    .await;
+    // The estimate settles, past the first overshoot from 3 Mbit/s and the 2 s a rise
+    // must hold after the dip that follows: 12 s on an idle machine. On a busy one the
+    // link's timers (in this process) run late, which reads as queueing, and the
+    // estimate climbs more slowly: up to 40 s for a second in which layer `fits` is
+    // most of what Bob gets...
+    let mut settling = Duration::from_secs(10);
+    let mut waited = Duration::ZERO;
+    loop {
+        bob_media.received.clear();
+        run_both(
+            (&mut ada_media, &mut ada),
+            (&mut bob_media, &mut bob),
+            settling,
+        )
+        .await;
+        waited += settling;
+        let last = frames_by_layer(&bob_media);
+        if waited >= Duration::from_secs(40)
+            || (waited >= Duration::from_secs(12)
+                && last[fits] * 10 >= last.iter().sum::<usize>() * 8)
+        {
+            break;
+        }
+        settling = Duration::from_secs(1);
+    }
+    let limit = link.map_or("no limit".to_string(), |bits| {
+        format!("{} kbit/s", bits / 1000)
+    });
+    eprintln!("{limit}: waited {} s for layer {fits}", waited.as_secs());
     bob_media.received.clear();
     let before = bob_media
         .link
@@ -187,12 +209,12 @@ async fn camera_to(link: Option<u64>) -> ([usize; 3], f64) {
 
 #[tokio::test]
 async fn a_receiver_on_a_narrow_link_gets_the_layer_it_carries() {
-    // (Three meetings side by side: each its own server.)
-    let ((open, _), (middle, middle_dropped), (thin, thin_dropped)) = tokio::join!(
-        camera_to(None),
-        camera_to(Some(900_000)),
-        camera_to(Some(400_000)),
-    );
+    // (Three meetings one after another, each its own server. Side by side, on the
+    // test's one thread, each made the others' link timers late, and on a busy machine
+    // the 900 kbit/s estimate fell to the quarter layer for seconds at a time.)
+    let (open, _) = camera_to(None, 2).await;
+    let (middle, middle_dropped) = camera_to(Some(900_000), 1).await;
+    let (thin, thin_dropped) = camera_to(Some(400_000), 0).await;
     eprintln!(
         "frames of each layer (quarter, half, full) over 4 s: no limit {open:?}; a 900 kbit/s link {middle:?}, {:.1}% of datagrams dropped; 400 kbit/s {thin:?}, {:.1}% dropped",
         middle_dropped * 100.0,
