@@ -327,11 +327,17 @@ export const readVideoTimes = () =>
  * stands still. Each new frame shown is noticed with requestVideoFrameCallback (where a
  * browser lacks it, by getVideoPlaybackQuality's frame count); every 50 ms the watch
  * notes how long each video has gone without one. (A live video's currentTime is no
- * measure: it runs on while no frame comes.) */
+ * measure: it runs on while no frame comes.)
+ *
+ * Both are noticed on the page's main thread, so a main thread standing still (a busy
+ * machine) reads as a still picture even while the compositor goes on showing frames.
+ * The watch also keeps `shown`: the longest gap between the times the frame callbacks
+ * say frames were presented, where the callback saw several presented at once taken
+ * as evenly spread (an estimate, and only where requestVideoFrameCallback is). */
 export const startFrameWatch = ({ fromFirstFrame = false, onlyPresent = false } = {}) => {
   const w = window as any;
   clearInterval(w.__frameWatch);
-  const watch = { gap: 0, samples: 0, running: true, at: 0, stall: 0, lastTick: performance.now() };
+  const watch = { gap: 0, samples: 0, running: true, at: 0, stall: 0, lastTick: performance.now(), shown: 0 };
   if (w.__frameWatchState) w.__frameWatchState.running = false;
   w.__frameWatchState = watch;
   const lastFrame = new Map<HTMLVideoElement, { at: number; frames: number }>();
@@ -343,9 +349,19 @@ export const startFrameWatch = ({ fromFirstFrame = false, onlyPresent = false } 
     const waitForFirst = fromFirstFrame && video.videoWidth === 0;
     lastFrame.set(video, { at: waitForFirst ? Infinity : performance.now(), frames: frameCount(video) });
     if (!('requestVideoFrameCallback' in video)) return;
-    const onFrame = () => {
+    let presented: { at: number; frames: number } | null = null;
+    const onFrame = (_now: number, frame?: { presentationTime?: number; presentedFrames?: number }) => {
       lastFrame.get(video)!.at = performance.now();
       if (watch.running) video.requestVideoFrameCallback(onFrame);
+      const at = frame?.presentationTime;
+      const frames = frame?.presentedFrames;
+      if (typeof at !== 'number' || typeof frames !== 'number') return;
+      if (presented) {
+        // (A count that went back: the element started over, one gap.)
+        const count = frames > presented.frames ? frames - presented.frames : 1;
+        watch.shown = Math.max(watch.shown, (at - presented.at) / count);
+      }
+      presented = { at, frames };
     };
     video.requestVideoFrameCallback(onFrame);
   };
@@ -384,10 +400,23 @@ export const startFrameWatch = ({ fromFirstFrame = false, onlyPresent = false } 
 export const stopFrameWatch = () => {
   const w = window as any;
   clearInterval(w.__frameWatch);
-  const watch = w.__frameWatchState as { gap: number; samples: number; running: boolean; at: number; stall: number };
+  const watch = w.__frameWatchState as {
+    gap: number;
+    samples: number;
+    running: boolean;
+    at: number;
+    stall: number;
+    shown: number;
+  };
   watch.running = false;
   // `at`: when (Date.now()) the longest still picture was last seen standing still.
-  return { gap: Math.round(watch.gap), samples: watch.samples, at: watch.at, stall: Math.round(watch.stall) };
+  return {
+    gap: Math.round(watch.gap),
+    samples: watch.samples,
+    at: watch.at,
+    stall: Math.round(watch.stall),
+    shown: Math.round(watch.shown),
+  };
 };
 
 /** Starts watching every remote video on the page for frames that stop advancing. */
@@ -399,7 +428,7 @@ export async function watchFrames(page: Page, options: { fromFirstFrame?: boolea
  * many times (every 50 ms) it looked. */
 export async function longestFrameGap(
   page: Page,
-): Promise<{ gap: number; samples: number; at: number; stall: number }> {
+): Promise<{ gap: number; samples: number; at: number; stall: number; shown: number }> {
   return page.evaluate(stopFrameWatch);
 }
 

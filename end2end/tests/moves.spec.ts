@@ -13,6 +13,12 @@ import { smallCamera } from './faults';
 // move that broke before making stalls for several) and prints the figures.
 const LONGEST_STILL_MS = 1_000;
 
+/** Each page's longest still picture as the page saw it, and (in brackets) the longest
+ * gap between frames presented (`longestFrameGap`). */
+function describeGaps(gaps: { gap: number; shown: number }[]): string {
+  return gaps.map((g) => `${g.gap} (${g.shown})`).join(', ');
+}
+
 /** The page's peer connections that are not closed. */
 async function openConnections(page: Page): Promise<number> {
   return page.evaluate(
@@ -54,7 +60,7 @@ test('a meeting moves to the server past three people and back to peer-to-peer, 
   for (const person of first) await watchFrames(person.page, { fromFirstFrame: true });
   const meshUpload = await uploadOver10s(first);
   const steadyMesh = await Promise.all(first.map((person) => longestFrameGap(person.page)));
-  console.log(`a steady mesh of three: longest still picture per page ${steadyMesh.map((g) => g.gap).join(', ')} ms`);
+  console.log(`a steady mesh of three: longest still picture per page ${describeGaps(steadyMesh)} ms`);
 
   // Dee takes it past three: everyone moves to the server. Watched on the three
   // pages: the pictures that move (each one's tiles of the other two), from before
@@ -72,7 +78,7 @@ test('a meeting moves to the server past three people and back to peer-to-peer, 
   const growing = await Promise.all(first.map((person) => longestFrameGap(person.page)));
   console.log(
     `moving to the server: longest still picture per page ${growing
-      .map((g) => `${g.gap} (ending +${g.at - t0}, page stalled ${g.stall})`)
+      .map((g) => `${g.gap} (ending +${g.at - t0}, page stalled ${g.stall}, between frames presented ${g.shown})`)
       .join(', ')} ms`,
   );
   for (const gap of growing) {
@@ -88,12 +94,12 @@ test('a meeting moves to the server past three people and back to peer-to-peer, 
   for (const person of everyone) await expectPlayingVideos(person.page, 5);
   for (const person of everyone) expect(await openConnections(person.page), 'one connection, to the server').toBe(1);
   const joining = await Promise.all([...first, dee].map((person) => longestFrameGap(person.page)));
-  console.log(`Eve and Fay joining through the server: longest still picture per page ${joining.map((g) => g.gap).join(', ')} ms`);
+  console.log(`Eve and Fay joining through the server: longest still picture per page ${describeGaps(joining)} ms`);
   for (const person of everyone) await watchFrames(person.page, { fromFirstFrame: true });
   const serverUpload = await uploadOver10s(first);
   const steadyServer = await Promise.all(everyone.map((person) => longestFrameGap(person.page)));
   console.log(
-    `six steady through the server: longest still picture per page ${steadyServer.map((g) => g.gap).join(', ')} ms`,
+    `six steady through the server: longest still picture per page ${describeGaps(steadyServer)} ms`,
   );
   console.log(
     `video upload over 10 s, three in a mesh → six through the server: ${meshUpload.join(', ')} → ${serverUpload.join(', ')} bytes`,
@@ -114,7 +120,7 @@ test('a meeting moves to the server past three people and back to peer-to-peer, 
   }
   for (const person of first) await expectPlayingVideos(person.page, 2);
   const shrinking = await Promise.all(first.map((person) => longestFrameGap(person.page)));
-  console.log(`moving back to the mesh: longest still picture per page ${shrinking.map((g) => g.gap).join(', ')} ms`);
+  console.log(`moving back to the mesh: longest still picture per page ${describeGaps(shrinking)} ms`);
   for (const gap of shrinking) {
     expect(gap.gap, 'no picture that moved stood still for long').toBeLessThanOrEqual(LONGEST_STILL_MS);
   }
