@@ -5,12 +5,11 @@ import {
   expectAudioArriving,
   expectPlayingVideos,
   join,
-  longestFrameGap,
   newRoom,
   tileFrames,
   videoTimes,
-  watchFrames,
 } from './calls';
+import { longestFrameGap, watchFrames } from './frames';
 import { smallCamera } from './faults';
 import { Parley } from './network';
 import { TestHaproxy, TestPostgres, TestRedis } from './services';

@@ -1,6 +1,7 @@
 import { test, expect, type Page } from './fixtures';
 import { movingURL } from '../playwright.config';
-import { expectPlayingVideos, join, longestFrameGap, newRoom, watchFrames, type Participant } from './calls';
+import { expectPlayingVideos, join, newRoom, type Participant } from './calls';
+import { longestFrameGap, watchFrames } from './frames';
 import { smallCamera } from './faults';
 
 // A meeting on a Parley started with --mesh-limit 3: peer-to-peer while it has three

@@ -6,10 +6,9 @@ import {
   readSelectedPairs,
   SelectedPair,
   selectedPairs,
-  startFrameWatch,
-  stopFrameWatch,
   trackPeerConnections,
 } from './calls';
+import { startFrameWatch, stopFrameWatch } from './frames';
 import { hydrated } from './pages';
 import { expectPlayingInFirefox, FirefoxPage, firefoxSelectedPairs, joinInFirefox } from './firefox';
 import { browserIn, firefoxIn, inLab, PARLEY, removeWrappers } from './lab';

@@ -4,13 +4,12 @@ import {
   collisions,
   expectPlayingVideos,
   join,
-  longestFrameGap,
   newRoom,
   Participant,
   reportFirstFrame,
   videoTimes,
-  watchFrames,
 } from './calls';
+import { longestFrameGap, watchFrames } from './frames';
 import {
   countLocalTracks,
   dropFirstOffer,
