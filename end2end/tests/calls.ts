@@ -96,6 +96,8 @@ type JoinOptions = {
   scripts?: { script: (arg: any) => void; arg?: any }[];
   /** What to do in the lobby before joining (switch devices off, choose others). */
   inLobby?: (page: Page) => Promise<void>;
+  /** The window's size (Playwright's default: 1280x720). */
+  viewport?: { width: number; height: number };
 };
 
 /** A new participant (a browser context of its own) on the meeting's lobby, live. */
@@ -105,7 +107,7 @@ export async function openLobby(
   name: string,
   options: JoinOptions = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'], viewport: options.viewport });
   await context.addInitScript(trackPeerConnections);
   await context.addInitScript(trackSockets);
   if (options.blockCamera) await context.addInitScript(blockCamera);
@@ -126,7 +128,16 @@ export async function join(
   name: string,
   options: JoinOptions = {},
 ): Promise<Participant> {
-  const { context, page } = await openLobby(browser, roomUrl, name, options);
+  const lobby = await openLobby(browser, roomUrl, name, options);
+  return enterCall(lobby, name, options);
+}
+
+/** From a lobby openLobby opened: the name, then "Join now", into the call. */
+export async function enterCall(
+  { context, page }: { context: BrowserContext; page: Page },
+  name: string,
+  options: JoinOptions = {},
+): Promise<Participant> {
   await page.getByLabel('Your name').fill(name);
   if (options.inLobby) await options.inLobby(page);
   const joinedAt = Date.now();

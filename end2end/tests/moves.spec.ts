@@ -1,23 +1,73 @@
 import { test, expect, type Page } from './fixtures';
 import { movingURL } from '../playwright.config';
-import { expectPlayingVideos, join, newRoom, type Participant } from './calls';
-import { longestFrameGap, watchFrames } from './frames';
+import { enterCall, expectPlayingVideos, join, newRoom, openLobby, type Participant } from './calls';
+import { longestFrameGap, longestStillOfTheCall, watchFrames, type FrameWatch } from './frames';
 import { smallCamera } from './faults';
 
 // A meeting on a Parley started with --mesh-limit 3: peer-to-peer while it has three
 // people, through the server's forwarding unit once it has more, and back. Each move
 // opens the new way while the old one plays (make before break).
 //
-// The goal is that no picture stands still for more than 0.5 s during a move. With
-// four to six browsers on a 2-core machine a picture already stands still for up to
-// 0.3-0.5 s now and then with nothing moving at all, so the test asserts a second (a
-// move that broke before making stalls for several) and prints the figures.
-const LONGEST_STILL_MS = 1_000;
+// No picture may stand still for more than 0.5 s during either move: frames on every
+// remote video are looked at every 50 ms (frames.ts), and each still picture of 300 ms
+// or more is noted. A picture the sender's camera never took cannot move on any
+// screen: the times each sender's own camera gave no frames (its track's frame count)
+// are taken out of the still pictures of that sender's tile, and the rest, what the
+// call left still, is what is checked. All the figures are printed.
+//
+// These browsers share two cores and one Chromium (its one fake camera service for
+// all of them), which a user's computers do not. Two things of the test's own made
+// it busier still and are left out here: Playwright's trace (a screencast and a copy
+// of the page at every step) and windows of 1280x720, which Chromium composes in
+// software, with no graphics card. So these windows are 640x360 (the small camera's
+// tiles still fit), and this file runs without a trace.
+const LONGEST_STILL_MS = 500;
+const SMALL_WINDOW = { width: 640, height: 360 };
+/** The three who start the meeting, and stay. */
+const NAMES = ['Ada', 'Bob', 'Cy'];
+
+test.use({ trace: 'off' });
 
 /** Each page's longest still picture as the page saw it, and (in brackets) the longest
  * gap between frames presented (`longestFrameGap`). */
-function describeGaps(gaps: { gap: number; shown: number }[]): string {
+function describeGaps(gaps: FrameWatch[]): string {
   return gaps.map((g) => `${g.gap} (${g.shown})`).join(', ');
+}
+
+/** Prints what the watch saw on each of `names`' pages from `start` on, and returns
+ * the longest still picture the call left on each (`longestStillOfTheCall`). */
+function reportStills(what: string, names: string[], watches: FrameWatch[], start: number): number[] {
+  const silences = new Map(names.map((name, i) => [name, watches[i].cameraSilences]));
+  const ofTheCall = watches.map((watch) => longestStillOfTheCall(watch.stills, silences));
+  const since = (at: number) => `+${at - start}`;
+  console.log(
+    `${what}: longest still picture per page ${watches
+      .map(
+        (g, i) =>
+          `${g.gap} (of the call ${ofTheCall[i]}, page stalled ${g.stall}, between frames presented ${g.shown})`,
+      )
+      .join(', ')} ms`,
+  );
+  watches.forEach((g, i) => {
+    const stills = g.stills.map((s) => `${s.who} ${s.to - s.from} ms to ${since(s.to)}`).join('; ') || 'none';
+    const silent = g.cameraSilences
+      .filter((c) => c.to - c.from >= 250)
+      .map((c) => `${c.to - c.from} ms to ${since(c.to)}`)
+      .join('; ');
+    const camera = g.cameraLooks === 0 ? 'not read' : `silent ${silent || 'never 250 ms'} (${g.cameraLooks} looks)`;
+    console.log(`  ${names[i]}'s page: still ${stills}; own camera ${camera}`);
+  });
+  return ofTheCall;
+}
+
+/** A move that began at `start`: its figures printed, and on every page what the call
+ * left still at most LONGEST_STILL_MS. */
+function checkMove(what: string, names: string[], watches: FrameWatch[], start: number) {
+  const ofTheCall = reportStills(what, names, watches, start);
+  watches.forEach((g, i) => {
+    expect(g.samples, 'the watch looked').toBeGreaterThan(20);
+    expect(ofTheCall[i], 'no picture that moved stood still for long').toBeLessThanOrEqual(LONGEST_STILL_MS);
+  });
 }
 
 /** The page's peer connections that are not closed. */
@@ -52,9 +102,9 @@ test('a meeting moves to the server past three people and back to peer-to-peer, 
 }) => {
   test.setTimeout(180_000);
   const room = await newRoom(browser, movingURL);
-  const small = { scripts: [{ script: smallCamera }] };
+  const small = { scripts: [{ script: smallCamera }], viewport: SMALL_WINDOW };
   const first: Participant[] = [];
-  for (const name of ['Ada', 'Bob', 'Cy']) first.push(await join(browser, room, name, small));
+  for (const name of NAMES) first.push(await join(browser, room, name, small));
   for (const person of first) await expectPlayingVideos(person.page, 2);
   for (const person of first) await expect.poll(() => openConnections(person.page), { message: 'a mesh' }).toBe(2);
   // (The longest still picture while nothing moves, for comparison.)
@@ -64,11 +114,14 @@ test('a meeting moves to the server past three people and back to peer-to-peer, 
   console.log(`a steady mesh of three: longest still picture per page ${describeGaps(steadyMesh)} ms`);
 
   // Dee takes it past three: everyone moves to the server. Watched on the three
-  // pages: the pictures that move (each one's tiles of the other two), from before
-  // Dee joins until the direct connections have closed.
+  // pages: the pictures that move (each one's tiles of the other two), from Dee's
+  // click on "Join now" until the direct connections have closed. Dee's browser opens
+  // the lobby before the watch: on a real meeting it starts on Dee's own computer, not
+  // on the cores the other three share here.
+  const deeLobby = await openLobby(browser, room, 'Dee', small);
   for (const person of first) await watchFrames(person.page, { onlyPresent: true });
   const t0 = Date.now();
-  const dee = await join(browser, room, 'Dee', small);
+  const dee = await enterCall(deeLobby, 'Dee');
   console.log(`Dee in at +${Date.now() - t0} ms`);
   for (const person of [...first, dee]) {
     await expect
@@ -77,25 +130,20 @@ test('a meeting moves to the server past three people and back to peer-to-peer, 
   }
   for (const person of [...first, dee]) await expectPlayingVideos(person.page, 3);
   const growing = await Promise.all(first.map((person) => longestFrameGap(person.page)));
-  console.log(
-    `moving to the server: longest still picture per page ${growing
-      .map((g) => `${g.gap} (ending +${g.at - t0}, page stalled ${g.stall}, between frames presented ${g.shown})`)
-      .join(', ')} ms`,
-  );
-  for (const gap of growing) {
-    expect(gap.samples, 'the watch looked').toBeGreaterThan(20);
-    expect(gap.gap, 'no picture that moved stood still for long').toBeLessThanOrEqual(LONGEST_STILL_MS);
-  }
+  checkMove('moving to the server', NAMES, growing, t0);
 
-  // Eve and Fay join the meeting through the server: six, one connection each.
+  // Eve and Fay join the meeting through the server: six, one connection each. (Their
+  // lobbies, too, open before the watch.)
+  const lobbies = [await openLobby(browser, room, 'Eve', small), await openLobby(browser, room, 'Fay', small)];
   for (const person of [...first, dee]) await watchFrames(person.page, { onlyPresent: true });
   const later = [dee];
-  for (const name of ['Eve', 'Fay']) later.push(await join(browser, room, name, small));
+  const joinedAt = Date.now();
+  for (const [i, name] of ['Eve', 'Fay'].entries()) later.push(await enterCall(lobbies[i], name));
   const everyone = [...first, ...later];
   for (const person of everyone) await expectPlayingVideos(person.page, 5);
   for (const person of everyone) expect(await openConnections(person.page), 'one connection, to the server').toBe(1);
   const joining = await Promise.all([...first, dee].map((person) => longestFrameGap(person.page)));
-  console.log(`Eve and Fay joining through the server: longest still picture per page ${describeGaps(joining)} ms`);
+  reportStills('Eve and Fay joining through the server', [...NAMES, 'Dee'], joining, joinedAt);
   for (const person of everyone) await watchFrames(person.page, { fromFirstFrame: true });
   const serverUpload = await uploadOver10s(first);
   const steadyServer = await Promise.all(everyone.map((person) => longestFrameGap(person.page)));
@@ -114,6 +162,7 @@ test('a meeting moves to the server past three people and back to peer-to-peer, 
   for (const person of later) await person.page.getByRole('button', { name: 'Leave call' }).click();
   for (const person of first) await expect(person.page.locator('.tile.remote')).toHaveCount(2);
   for (const person of first) await watchFrames(person.page, { onlyPresent: true });
+  const backAt = Date.now();
   for (const person of first) {
     await expect
       .poll(() => openConnections(person.page), { message: 'a mesh again', timeout: 30_000 })
@@ -121,9 +170,6 @@ test('a meeting moves to the server past three people and back to peer-to-peer, 
   }
   for (const person of first) await expectPlayingVideos(person.page, 2);
   const shrinking = await Promise.all(first.map((person) => longestFrameGap(person.page)));
-  console.log(`moving back to the mesh: longest still picture per page ${describeGaps(shrinking)} ms`);
-  for (const gap of shrinking) {
-    expect(gap.gap, 'no picture that moved stood still for long').toBeLessThanOrEqual(LONGEST_STILL_MS);
-  }
+  checkMove('moving back to the mesh', NAMES, shrinking, backAt);
   for (const person of everyone) await person.context.close();
 });
