@@ -12,8 +12,6 @@ export type FrameWatch = {
   gap: number;
   /** How many times it looked. */
   samples: number;
-  /** When (Date.now()) the longest still picture was last seen standing still. */
-  at: number;
   /** The longest the page's own main thread stood still (ms): the looks came late. */
   stall: number;
   /** The longest gap (ms) between frames presented (see startFrameWatch). */
@@ -50,7 +48,6 @@ export const startFrameWatch = ({ fromFirstFrame = false, onlyPresent = false } 
     gap: 0,
     samples: 0,
     running: true,
-    at: 0,
     stall: 0,
     lastTick: performance.now(),
     shown: 0,
@@ -148,10 +145,7 @@ export const startFrameWatch = ({ fromFirstFrame = false, onlyPresent = false } 
           seen.at = now;
         }
       }
-      if (seen.at !== Infinity && now - seen.at > watch.gap) {
-        watch.gap = now - seen.at;
-        watch.at = Date.now();
-      }
+      if (seen.at !== Infinity) watch.gap = Math.max(watch.gap, now - seen.at);
     }
   }, 50);
 };
@@ -167,7 +161,6 @@ export const stopFrameWatch = () => {
   return {
     gap: Math.round(watch.gap),
     samples: watch.samples,
-    at: watch.at,
     stall: Math.round(watch.stall),
     shown: Math.round(watch.shown),
     stills: watch.stills,
